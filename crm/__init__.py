@@ -1,0 +1,148 @@
+"""Ladder: a CRM for the 达州市科学技术局's high-tech and tech-SME campaigns."""
+from pathlib import Path
+
+from flask import Flask, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import Config, config_from_env
+from crm.extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# CSP without outside sources: government intranets have no internet, and nothing may load from one.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(ROOT / "instance"))
+    app.config.from_object(config_class or config_from_env())
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set outside development and testing")
+    Path(app.instance_path).mkdir(exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite as an embedded production database: WAL, enforced foreign keys, wait on locks."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def _select_locale() -> str:
+    languages = current_app_languages()
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return session.get("lang") if session.get("lang") in languages else "zh"
+
+
+def current_app_languages() -> dict:
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def register_extensions(app: Flask) -> None:
+    import crm.audit  # noqa: F401  (registers the audit listeners)
+    import crm.ladder.standing  # noqa: F401  (registers the validity-window listener)
+    import crm.models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        from crm.models import User
+
+        user_id, _, version = token.partition(":")
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None or not user.active or str(user.session_version) != version:
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from crm.auth.routes import bp as auth_bp
+    from crm.companies.routes import bp as companies_bp
+    from crm.main.routes import bp as main_bp
+    from crm.users.routes import bp as users_bp
+
+    for bp in (auth_bp, main_bp, companies_bp, users_bp):
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def require_login():
+        """Every page needs login except login itself and static files."""
+        from flask import redirect, url_for
+
+        from crm.auth.routes import PUBLIC_ENDPOINTS
+
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return None
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def handler(error):
+        code = getattr(error, "code", 500)
+        if code == 500:
+            db.session.rollback()
+        return render_template("errors/error.html", code=code), code
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, handler)
+
+
+def register_commands(app: Flask) -> None:
+    from crm.cli import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from crm import clock
+    from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
+    from crm.navigation import nav_items
+
+    app.jinja_env.globals.update(
+        today=clock.today, local_time=clock.local, KIND_LABELS=KIND_LABELS, RUNG_LABELS=RUNG_LABELS,
+        nav_items=nav_items, get_locale=get_locale,
+    )

@@ -1,0 +1,55 @@
+"""Roles and area scoping, enforced on the server for every object and every list."""
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import or_
+
+from crm.extensions import db
+from crm.models import Company, User
+
+
+def area_ids(user: User) -> list[int] | None:
+    """The areas a user is limited to, or None when unrestricted (admins, or no areas given)."""
+    if user.is_admin or not user.areas:
+        return None
+    return [a.id for a in user.areas]
+
+
+def company_scope(user: User) -> Any:
+    """A WHERE condition on Company limiting it to the user's areas (district or park)."""
+    ids = area_ids(user)
+    if ids is None:
+        return Company.id.isnot(None)
+    return or_(Company.district_id.in_(ids), Company.park_id.in_(ids))
+
+
+def can_see(user: User, company: Company) -> bool:
+    ids = area_ids(user)
+    return ids is None or company.district_id in ids or company.park_id in ids
+
+
+def get_company_or_404(company_id: int) -> Company:
+    """A company the current user may see; anything else is a 404, never a hint that it exists."""
+    company = db.session.get(Company, company_id)
+    if company is None or not can_see(current_user, company):
+        abort(404)
+    return company
+
+
+def roles_required(*roles: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+editor_required = roles_required("admin", "officer")
+admin_required = roles_required("admin")

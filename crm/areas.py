@@ -1,0 +1,36 @@
+"""Districts and parks: lookup by code, name or alias (DOMAIN §7)."""
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.models import Area, AreaAlias
+from crm.models.area import DISTRICT, PARK
+from crm.normalize import to_halfwidth
+
+
+def all_areas(kind: str | None = None) -> list[Area]:
+    stmt = select(Area).where(Area.active.is_(True)).order_by(Area.kind, Area.sort, Area.name)
+    if kind:
+        stmt = stmt.where(Area.kind == kind)
+    return list(db.session.scalars(stmt))
+
+
+def resolve_area(value: str | None, kind: str | None = None) -> Area | None:
+    """An area given by its code, name or alias ('511721', '达县', '达川区' all name 达川区)."""
+    text = to_halfwidth(str(value or "")).strip()
+    if not text:
+        return None
+    area = db.session.scalar(select(Area).where((Area.code == text) | (Area.name == text)))
+    if area is None:
+        alias = db.session.get(AreaAlias, text)
+        area = alias.area if alias else None
+    if area is not None and kind and area.kind != kind:
+        return None
+    return area
+
+
+def resolve_district(value: str | None) -> Area | None:
+    return resolve_area(value, DISTRICT)
+
+
+def resolve_park(value: str | None) -> Area | None:
+    return resolve_area(value, PARK)

@@ -1,0 +1,58 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from crm.auth.forms import LoginForm, PasswordForm, PreferencesForm
+from crm.auth.service import authenticate, is_throttled, safe_next
+from crm.extensions import db
+
+bp = Blueprint("auth", __name__)
+PUBLIC_ENDPOINTS = {"auth.login", "static", "main.healthz"}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        if is_throttled(username):
+            flash(_("登录失败次数过多，请 15 分钟后再试。"), "error")
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(username, form.password.data, request.remote_addr or "")
+        if user is None:
+            flash(_("用户名或密码错误。"), "error")
+            return render_template("auth/login.html", form=form), 200
+        login_user(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    password_form = PasswordForm(prefix="pw")
+    prefs_form = PreferencesForm(prefix="pref", locale=current_user.locale)
+    if request.method == "POST" and "pw-new" in request.form:
+        if password_form.validate_on_submit():
+            if not current_user.check_password(password_form.current.data):
+                password_form.current.errors.append(_("当前密码不正确"))
+            else:
+                current_user.set_password(password_form.new.data)  # ends the user's other sessions
+                db.session.commit()
+                login_user(current_user)  # keep this session, with the new session version
+                flash(_("密码已修改，其他设备上的登录已失效。"), "success")
+                return redirect(url_for("auth.account"))
+    elif request.method == "POST" and prefs_form.validate_on_submit():
+        current_user.locale = prefs_form.locale.data
+        db.session.commit()
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", password_form=password_form, prefs_form=prefs_form)

@@ -1,0 +1,53 @@
+"""Command-line interface (INTERFACES.md): `flask --app wsgi <group> <command>`.
+
+Each capability contributes its own click group; failures exit non-zero with a one-line reason on stderr.
+"""
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from crm.extensions import db
+
+users_cli = AppGroup("users", help="用户管理")
+demo_cli = AppGroup("demo", help="演示数据")
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit 1 (INTERFACES.md)."""
+    raise click.ClickException(message)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "officer", "viewer"]))
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--area", "areas", multiple=True, help="district code or park name; repeatable")
+@click.option("--name", "display_name", default="")
+def create_user_command(username, role, email, password, areas, display_name):
+    """Create a user."""
+    from crm.audit import acting_as
+    from crm.users.service import UserError, create_user
+
+    try:
+        with acting_as(None, "cli"):
+            user = create_user(username, role, email, password, list(areas), display_name)
+            db.session.commit()
+    except UserError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    click.echo(f"created user {user.username} ({user.role})")
+
+
+@demo_cli.command("seed")
+@click.option("--companies", default=300, show_default=True)
+def seed_command(companies):
+    """Load the demo data set (idempotent: does nothing if companies exist)."""
+    from crm.demo import seed
+
+    click.echo(seed(companies))
+
+
+def register(app: Flask) -> None:
+    for group in (users_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,129 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from crm.clock import today
+from crm.ladder.standing import KIND_LABELS
+from crm.normalize import InvalidValue, parse_date, parse_money
+
+HNTE_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
+TRISTATE = [("", _l("未知")), ("1", _l("是")), ("0", _l("否"))]
+
+
+def tristate(value: str | None) -> bool | None:
+    return None if value in (None, "", "None") else value in ("1", "True", True)
+
+
+class ChineseDateField(StringField):
+    """A date typed as Chinese users write it: 2021-03-05, 2021/3/5, 2021年3月5日, 20210305, 全角 digits."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        raw = self.data
+        try:
+            self.data = parse_date(raw) if raw else None
+        except InvalidValue as exc:
+            self.data = None
+            self.raw_error = str(exc)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def pre_validate(self, form):
+        if getattr(self, "raw_error", None):
+            raise ValidationError(self.raw_error)
+
+
+def not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError(_l("日期不能晚于今天"))
+
+
+class MoneyField(StringField):
+    """An amount in 万元: '1,234.5', '１２３', '12万元', '50000元' (DOMAIN §7)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        try:
+            self.data = parse_money(self.data) if self.data else None
+        except InvalidValue as exc:
+            self.data = None
+            self.raw_error = str(exc)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def pre_validate(self, form):
+        if getattr(self, "raw_error", None):
+            raise ValidationError(self.raw_error)
+
+
+class CompanyForm(FlaskForm):
+    uscc = StringField(_l("统一社会信用代码"), validators=[InputRequired(_l("请填写统一社会信用代码"))])
+    confirm_bad_check = BooleanField(_l("确认校验位不符的代码（仅管理员）"))
+    name = StringField(_l("企业名称"), validators=[InputRequired(_l("请填写企业名称")), Length(max=200)])
+    district_id = SelectField(_l("所属区县"), coerce=int, validators=[InputRequired(_l("请选择所属区县"))])
+    park_id = SelectField(_l("所在园区"), coerce=int)
+    industry = StringField(_l("产业领域"), validators=[Length(max=100)])
+    founded_on = ChineseDateField(_l("成立日期"), validators=[not_in_future])
+    contact_name = StringField(_l("联系人"), validators=[Length(max=60)])
+    contact_phone = StringField(_l("联系电话"), validators=[Length(max=40)])
+    contact_email = StringField(_l("联系邮箱"), validators=[Optional(), Email(_l("邮箱格式不正确")), Length(max=254)])
+    officer_id = SelectField(_l("包联干部"), coerce=int)
+    tech_field = SelectField(_l("技术领域（高企八大领域）"), choices=[("", _l("未填写"))] + [(f, f) for f in HNTE_FIELDS])
+    restricted_industry = SelectField(_l("属于限制或淘汰类产业"), choices=TRISTATE)
+    integrity_ok = SelectField(_l("近两年无重大事故、严重失信等"), choices=TRISTATE)
+    no_major_accident = SelectField(_l("申报前一年无重大安全、质量事故或严重环境违法"), choices=TRISTATE)
+    national_award = SelectField(_l("近五年获国家科技奖（前三完成单位）"), choices=TRISTATE)
+    provincial_rd_institution = SelectField(_l("拥有省部级以上研发机构"), choices=TRISTATE)
+    led_standard = SelectField(_l("近五年主导制定国际、国家或行业标准"), choices=TRISTATE)
+    notes = TextAreaField(_l("备注"), validators=[Length(max=2000)])
+    version = HiddenField()
+
+    TRISTATE_FIELDS = ("restricted_industry", "integrity_ok", "no_major_accident", "national_award",
+                       "provincial_rd_institution", "led_standard")
+
+
+class CertificationForm(FlaskForm):
+    kind = SelectField(_l("资质类型"), choices=list(KIND_LABELS.items()))
+    number = StringField(_l("编号（入库登记编号或证书编号）"), validators=[Length(max=60)])
+    year = IntegerField(_l("年度"), validators=[Optional(), NumberRange(2000, 2100, _l("年度不正确"))])
+    issued_on = ChineseDateField(_l("发证日期"), validators=[not_in_future])
+    expires_on = ChineseDateField(_l("有效期至"))
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.kind.data == "hnte" and not self.issued_on.data:
+            self.issued_on.errors.append(_l("高新技术企业证书需填写发证日期"))
+            ok = False
+        if self.kind.data in ("tech_sme", "gazelle") and not self.year.data:
+            self.year.errors.append(_l("科技型中小企业和瞪羚企业需填写年度"))
+            ok = False
+        return ok
+
+
+class FiguresForm(FlaskForm):
+    year = IntegerField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100)])
+    employees = IntegerField(_l("职工总数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
+    tech_staff = IntegerField(_l("科技人员数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
+    revenue = MoneyField(_l("营业收入（万元）"))
+    rd_expense = MoneyField(_l("研发费用（万元）"))
+    rd_domestic = MoneyField(_l("境内研发费用（万元）"))
+    total_cost = MoneyField(_l("成本费用总额（万元）"))
+    total_assets = MoneyField(_l("资产总额（万元）"))
+    net_assets = MoneyField(_l("净资产（万元）"))
+    high_tech_revenue = MoneyField(_l("高新技术产品收入（万元）"))
+    ip_class1 = IntegerField(_l("Ⅰ类知识产权数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
+    ip_class2 = IntegerField(_l("Ⅱ类知识产权数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
+    est_ip_other = IntegerField(_l("估计：知识产权其他得分（≤22）"), validators=[Optional(), NumberRange(0, 22)])
+    est_conversion = IntegerField(_l("估计：科技成果转化能力（≤30）"), validators=[Optional(), NumberRange(0, 30)])
+    est_rd_management = IntegerField(_l("估计：研究开发组织管理水平（≤20）"), validators=[Optional(), NumberRange(0, 20)])
+
+    def validate_tech_staff(self, field):
+        if field.data is not None and self.employees.data is not None and field.data > self.employees.data:
+            raise ValidationError(_l("科技人员数不能大于职工总数"))

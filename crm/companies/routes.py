@@ -1,0 +1,200 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.access import editor_required, get_company_or_404
+from crm.areas import all_areas
+from crm.clock import today
+from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
+from crm.companies.service import CompanyFilter, EditConflict, audit_trail, check_uscc, company_query, save_company
+from crm.extensions import db
+from crm.ladder.queries import standings_for
+from crm.ladder.standing import RUNGS
+from crm.models import Certification, Company, CompanyYear, User
+from crm.models.area import DISTRICT, PARK
+from crm.models.certification import REVOKED
+from crm.normalize import InvalidValue
+
+bp = Blueprint("companies", __name__, url_prefix="/companies")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def officer_choices() -> list[tuple[int, str]]:
+    users = db.session.scalars(
+        select(User).where(User.role.in_(("admin", "officer")), User.active.is_(True)).order_by(User.username)
+    )
+    return [(u.id, u.label) for u in users]
+
+
+@bp.route("/")
+def index():
+    f = CompanyFilter(
+        q=request.args.get("q", "").strip()[:100],
+        district_id=_int_arg("district"),
+        park_id=_int_arg("park"),
+        standing=request.args.get("standing", "") if request.args.get("standing") in RUNGS else "",
+        officer_id=_int_arg("officer"),
+        sort=request.args.get("sort", "name"),
+    )
+    on = today()
+    page = db.paginate(company_query(current_user, f, on), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    standings = standings_for([c.id for c in page.items], on)
+    return render_template(
+        "companies/index.html", page=page, f=f, standings=standings, rungs=RUNGS,
+        districts=all_areas(DISTRICT), parks=all_areas(PARK), officers=officer_choices(),
+    )
+
+
+def _company_form(company: Company | None = None) -> CompanyForm:
+    form = CompanyForm(obj=company)
+    form.district_id.choices = [(a.id, a.name) for a in all_areas(DISTRICT)]
+    form.park_id.choices = [(0, _("（无）"))] + [(a.id, a.name) for a in all_areas(PARK)]
+    form.officer_id.choices = [(0, _("（未分配）"))] + officer_choices()
+    if company is not None and request.method == "GET":
+        form.version.data = str(company.version)
+        form.park_id.data = company.park_id or 0
+        form.officer_id.data = company.officer_id or 0
+        for name in CompanyForm.TRISTATE_FIELDS:
+            value = getattr(company, name)
+            getattr(form, name).data = "" if value is None else ("1" if value else "0")
+        form.tech_field.data = company.tech_field or ""
+    return form
+
+
+def _allowed_areas_ok(form: CompanyForm) -> bool:
+    """An officer limited to areas may only place companies inside them."""
+    probe = Company(district_id=form.district_id.data, park_id=form.park_id.data or None)
+    from crm.access import can_see
+
+    if not can_see(current_user, probe):
+        form.district_id.errors.append(_("只能登记您负责区域内的企业"))
+        return False
+    return True
+
+
+def _form_values(form: CompanyForm, company: Company | None) -> dict | None:
+    try:
+        code, waived = check_uscc(
+            form.uscc.data, allow_bad_check=current_user.is_admin and form.confirm_bad_check.data,
+            exclude_id=company.id if company else None,
+        )
+    except InvalidValue as exc:
+        form.uscc.errors.append(str(exc))
+        return None
+    values = {
+        "uscc": code, "uscc_check_waived": waived, "name": form.name.data.strip(),
+        "district_id": form.district_id.data, "park_id": form.park_id.data or None,
+        "industry": form.industry.data.strip(), "founded_on": form.founded_on.data,
+        "contact_name": form.contact_name.data.strip(), "contact_phone": form.contact_phone.data.strip(),
+        "contact_email": form.contact_email.data.strip(), "officer_id": form.officer_id.data or None,
+        "tech_field": form.tech_field.data or None, "notes": form.notes.data,
+    }
+    values.update({name: tristate(getattr(form, name).data) for name in CompanyForm.TRISTATE_FIELDS})
+    return values
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    form = _company_form()
+    if request.method == "GET" and current_user.role == "officer":
+        form.officer_id.data = current_user.id
+    if form.validate_on_submit() and _allowed_areas_ok(form):
+        values = _form_values(form, None)
+        if values is not None:
+            company = save_company(Company(), values, None)
+            flash(_("已登记企业 %(name)s。", name=company.name), "success")
+            return redirect(url_for("companies.show", company_id=company.id))
+    return render_template("companies/form.html", form=form, company=None), 200 if request.method == "GET" else 422
+
+
+@bp.route("/<int:company_id>")
+def show(company_id: int):
+    company = get_company_or_404(company_id)
+    on = today()
+    standing = standings_for([company.id], on)[company.id]
+    return render_template(
+        "companies/show.html", company=company, standing=standing, audit=audit_trail(company.id),
+        cert_form=CertificationForm(), on=on,
+    )
+
+
+@bp.route("/<int:company_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(company_id: int):
+    company = get_company_or_404(company_id)
+    form = _company_form(company)
+    conflict = None
+    if form.validate_on_submit() and _allowed_areas_ok(form):
+        values = _form_values(form, company)
+        if values is not None:
+            try:
+                loaded = int(form.version.data) if (form.version.data or "").isdigit() else None
+                save_company(company, values, loaded)
+                flash(_("已保存。"), "success")
+                return redirect(url_for("companies.show", company_id=company.id))
+            except EditConflict as exc:
+                conflict = exc.latest
+                db.session.refresh(company)
+                form.version.data = str(company.version)  # resubmitting now overwrites, knowingly
+    status = 200 if request.method == "GET" else (409 if conflict else 422)
+    return render_template("companies/form.html", form=form, company=company, conflict=conflict), status
+
+
+@bp.route("/<int:company_id>/certifications", methods=["POST"])
+@editor_required
+def add_certification(company_id: int):
+    company = get_company_or_404(company_id)
+    form = CertificationForm()
+    if form.validate_on_submit():
+        db.session.add(Certification(
+            company=company, kind=form.kind.data, number=form.number.data.strip(), year=form.year.data,
+            issued_on=form.issued_on.data, expires_on=form.expires_on.data, source="manual",
+        ))
+        db.session.commit()
+        flash(_("已添加资质。"), "success")
+        return redirect(url_for("companies.show", company_id=company.id))
+    on = today()
+    return render_template(
+        "companies/show.html", company=company, standing=standings_for([company.id], on)[company.id],
+        audit=audit_trail(company.id), cert_form=form, on=on,
+    ), 422
+
+
+@bp.route("/<int:company_id>/certifications/<int:cert_id>/revoke", methods=["POST"])
+@editor_required
+def revoke_certification(company_id: int, cert_id: int):
+    company = get_company_or_404(company_id)
+    cert = db.session.get(Certification, cert_id)
+    if cert is None or cert.company_id != company.id:
+        abort(404)
+    cert.status = REVOKED
+    db.session.commit()
+    flash(_("资质已标记为撤销。"), "success")
+    return redirect(url_for("companies.show", company_id=company.id))
+
+
+@bp.route("/<int:company_id>/figures", methods=["GET", "POST"])
+@editor_required
+def figures(company_id: int):
+    company = get_company_or_404(company_id)
+    year = request.args.get("year", type=int) or today().year - 1
+    row = db.session.scalar(select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == year))
+    form = FiguresForm(obj=row, year=year)
+    if form.validate_on_submit():
+        if row is None or row.year != form.year.data:
+            row = db.session.scalar(
+                select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == form.year.data)
+            ) or CompanyYear(company_id=company.id, year=form.year.data)
+            db.session.add(row)
+        for name in CompanyYear.FIGURES:
+            setattr(row, name, getattr(form, name).data)
+        db.session.commit()
+        flash(_("已保存 %(year)s 年度数据。", year=row.year), "success")
+        return redirect(url_for("companies.show", company_id=company.id))
+    return render_template("companies/figures.html", form=form, company=company), 200 if request.method == "GET" else 422

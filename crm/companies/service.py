@@ -1,0 +1,99 @@
+"""Company register: queries and writes shared by the web pages, the CLI and the importer."""
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.access import company_scope
+from crm.extensions import db
+from crm.ladder.queries import standing_clause
+from crm.models import AuditLog, Company, User
+from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
+
+SORTS = {
+    "name": Company.name, "uscc": Company.uscc, "district": Company.district_id,
+    "founded": Company.founded_on, "updated": Company.updated_at.desc(),
+}
+
+
+class EditConflict(Exception):
+    """Someone else saved the company after this form was loaded."""
+
+    def __init__(self, latest: AuditLog | None):
+        super().__init__("conflict")
+        self.latest = latest
+
+
+@dataclass
+class CompanyFilter:
+    q: str = ""
+    district_id: int | None = None
+    park_id: int | None = None
+    standing: str = ""
+    officer_id: int | None = None  # 0 = no officer
+    sort: str = "name"
+
+
+def company_query(user: User, f: CompanyFilter, on: date) -> Select:
+    """The company list as the user may see it, filtered and sorted."""
+    stmt = select(Company).where(company_scope(user))
+    if f.q:
+        text = f.q.strip()
+        code = normalize_uscc(text)
+        stmt = stmt.where(or_(Company.name.contains(text, autoescape=True), Company.uscc.startswith(code, autoescape=True)))
+    if f.district_id:
+        stmt = stmt.where(Company.district_id == f.district_id)
+    if f.park_id:
+        stmt = stmt.where(Company.park_id == f.park_id)
+    if f.officer_id is not None:
+        stmt = stmt.where(Company.officer_id.is_(None) if f.officer_id == 0 else Company.officer_id == f.officer_id)
+    if f.standing:
+        stmt = stmt.where(standing_clause(f.standing, on))
+    return stmt.order_by(SORTS.get(f.sort, Company.name), Company.id)
+
+
+def check_uscc(raw: str, *, allow_bad_check: bool, exclude_id: int | None = None) -> tuple[str, bool]:
+    """Normalised code and whether its check character was waived; raises InvalidValue with the reason."""
+    try:
+        code = validate_uscc(raw)
+        waived = False
+    except InvalidValue:
+        if not allow_bad_check:
+            raise
+        code = validate_uscc(raw, allow_bad_check=True)
+        waived = True
+    existing = db.session.scalar(select(Company.id).where(Company.uscc == code))
+    if existing is not None and existing != exclude_id:
+        raise InvalidValue(f"统一社会信用代码 {code} 已被其他企业使用")
+    return code, waived
+
+
+def save_company(company: Company, values: dict[str, Any], loaded_version: int | None) -> Company:
+    """Apply `values` and commit; refuses with EditConflict if the company changed since it was loaded."""
+    if company.id is not None and loaded_version is not None and loaded_version != company.version:
+        raise EditConflict(latest_change(company.id))
+    for key, value in values.items():
+        setattr(company, key, value)
+    if company.id is None:
+        db.session.add(company)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise EditConflict(latest_change(company.id)) from None
+    return company
+
+
+def latest_change(company_id: int | None) -> AuditLog | None:
+    return db.session.scalar(
+        select(AuditLog).where(AuditLog.company_id == company_id, AuditLog.entity == "company")
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1)
+    )
+
+
+def audit_trail(company_id: int, limit: int = 100) -> list[AuditLog]:
+    return list(db.session.scalars(
+        select(AuditLog).where(AuditLog.company_id == company_id).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    ))

@@ -1,0 +1,46 @@
+"""Standing in SQL: the same rule as standing.standing_on(), for filtering lists at scale."""
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, not_, select
+
+from crm.extensions import db
+from crm.ladder.standing import Standing, in_force_clause, standing_on
+from crm.models import Certification, Company, Pool, PoolMember
+from crm.models.certification import GAZELLE, HNTE, TECH_SME
+
+
+def _holds(kind: str, on: date) -> Any:
+    return exists().where(Certification.company_id == Company.id, in_force_clause(on, kind))
+
+
+def _pooled(on: date) -> Any:
+    return exists().where(PoolMember.company_id == Company.id, PoolMember.pool_id == Pool.id, Pool.year == on.year)
+
+
+def standing_clause(rung: str, on: date) -> Any:
+    """A WHERE condition on Company true when its standing on `on` is `rung`."""
+    higher: list[Any] = []
+    for kind in (GAZELLE, HNTE, TECH_SME):
+        if rung == kind:
+            return and_(_holds(kind, on), *[not_(h) for h in higher])
+        higher.append(_holds(kind, on))
+    if rung == "incubating":
+        return and_(_pooled(on), *[not_(h) for h in higher])
+    return and_(*[not_(h) for h in higher], not_(_pooled(on)))
+
+
+def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
+    """Standing of each company, in two queries whatever the number of companies."""
+    if not company_ids:
+        return {}
+    certs = defaultdict(list)
+    for cert in db.session.scalars(
+        select(Certification).where(Certification.company_id.in_(company_ids), in_force_clause(on))
+    ):
+        certs[cert.company_id].append(cert)
+    pooled = set(db.session.scalars(
+        select(PoolMember.company_id).join(Pool).where(PoolMember.company_id.in_(company_ids), Pool.year == on.year)
+    ))
+    return {cid: standing_on(certs[cid], on, cid in pooled) for cid in company_ids}

@@ -1,0 +1,103 @@
+"""A company's standing on a date, derived from its dated certifications (DOMAIN §1)."""
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import and_, event
+from sqlalchemy.orm import Session
+
+from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, Certification
+from crm.settings import get_setting
+
+RUNGS = ("gazelle", "hnte", "tech_sme", "incubating", "none")
+RUNG_LABELS = {
+    "gazelle": "瞪羚企业", "hnte": "高新技术企业", "tech_sme": "科技型中小企业", "incubating": "培育中", "none": "—",
+}
+KIND_LABELS = {TECH_SME: "科技型中小企业", HNTE: "高新技术企业", GAZELLE: "瞪羚企业"}
+HNTE_VALID_YEARS = 3  # 国科发火〔2016〕32号 article 9
+
+
+class CertLike(Protocol):
+    kind: str
+    status: str
+    number: str
+    year: int | None
+    valid_from: date
+    valid_until: date
+
+
+def add_years(day: date, years: int) -> date:
+    """Same calendar day `years` later; 29 February falls to 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def validity_window(
+    kind: str, year: int | None, issued_on: date | None, expires_on: date | None, gazelle_years: int = 3
+) -> tuple[date, date]:
+    """First and last day a certification is in force.
+
+    高企: three years from the date of issue (2020-12-03 → through 2023-12-02); a stated expiry wins (§3.2).
+    科小: the registration year only, lapsing on 31 December (§2.4); unknown issue date counts from 1 January (§5).
+    瞪羚: the recognition year and the following years up to `gazelle_years` in all (§4, configurable).
+    """
+    if kind == HNTE:
+        if issued_on is None:
+            raise ValueError("高企证书需要发证日期")
+        return issued_on, expires_on or add_years(issued_on, HNTE_VALID_YEARS) - timedelta(days=1)
+    if year is None:
+        raise ValueError("科小和瞪羚需要年度")
+    start = issued_on or date(year, 1, 1)
+    span = 1 if kind == TECH_SME else gazelle_years
+    return start, expires_on or date(year + span - 1, 12, 31)
+
+
+def in_force_on(cert: CertLike, on: date) -> bool:
+    return cert.status != REVOKED and cert.valid_from <= on <= cert.valid_until
+
+
+def in_force_clause(on: date, kind: str | None = None) -> Any:
+    """The same test as in_force_on(), as a SQL condition on Certification."""
+    clause = and_(Certification.status != REVOKED, Certification.valid_from <= on, Certification.valid_until >= on)
+    return and_(Certification.kind == kind, clause) if kind else clause
+
+
+@dataclass(frozen=True)
+class Standing:
+    rung: str
+    reason: str
+    certification: Any = None
+
+    @property
+    def label(self) -> str:
+        return RUNG_LABELS[self.rung]
+
+
+def standing_on(certs: Iterable[CertLike], on: date, pooled: bool = False) -> Standing:
+    """The highest rung held on `on`: gazelle > hnte > tech_sme > incubating > none."""
+    held = {c.kind: c for c in sorted(certs, key=lambda c: c.valid_until) if in_force_on(c, on)}
+    for kind in (GAZELLE, HNTE, TECH_SME):
+        cert = held.get(kind)
+        if cert is not None:
+            ident = cert.number or f"{cert.year}年"
+            return Standing(kind, f"{KIND_LABELS[kind]}，{ident} 有效期至 {cert.valid_until.isoformat()}", cert)
+    if pooled:
+        return Standing("incubating", "在培育库中，尚未取得资质")
+    return Standing("none", "无有效资质")
+
+
+@event.listens_for(Session, "before_flush")
+def _derive_windows(session: Session, _ctx, _instances) -> None:
+    """Keep valid_from/valid_until true to the rule whatever path wrote the certification."""
+    certs = [o for o in (*session.new, *session.dirty) if isinstance(o, Certification)]
+    if not certs:
+        return
+    with session.no_autoflush:
+        gazelle_years = int(get_setting("gazelle")["validity_years"])
+    for cert in certs:
+        cert.valid_from, cert.valid_until = validity_window(
+            cert.kind, cert.year, cert.issued_on, cert.expires_on, gazelle_years
+        )

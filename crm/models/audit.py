@@ -1,0 +1,26 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.clock import utcnow
+from crm.extensions import db
+from crm.models.user import User
+
+
+class AuditLog(db.Model):
+    """Who changed what and when (companies, certifications, figures, users)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_company_at", "company_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(80), default="web")  # web | cli | import:<file>
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int | None]
+    company_id: Mapped[int | None] = mapped_column(index=True)  # kept after the company is deleted
+    action: Mapped[str] = mapped_column(String(10))  # create | update | delete
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()

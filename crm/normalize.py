@@ -1,0 +1,185 @@
+"""Normalising and validating imported cell values (DOMAIN §7, §8). Pure, standard library only;
+every rejection raises InvalidValue carrying the Chinese reason shown in the import report."""
+import re
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from numbers import Real
+
+__all__ = ["InvalidValue", "to_halfwidth", "normalize_uscc", "uscc_check_char", "validate_uscc",
+           "parse_date", "parse_money", "parse_int", "parse_year"]
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be accepted; str(exc) == exc.reason (Chinese)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+_HALFWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_SPACES = re.compile(r"[\s\u200b\ufeff]+")
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII (U+FF01–FF5E) and the ideographic space to half-width (§7)."""
+    return text.translate(_HALFWIDTH)
+
+
+def _is_blank(value) -> bool:
+    """None, an empty/blank string, NaN, pandas NaT or NA."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not _SPACES.sub("", to_halfwidth(value))
+    try:
+        return bool(value != value)  # NaN and NaT differ from themselves
+    except TypeError:  # pandas NA: its truth value is ambiguous
+        return True
+
+
+def _is_number(value) -> bool:
+    """int, float, numpy numbers; not bool (True is no date or amount)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _text(value) -> str:
+    """A cell as a string: half-width, all whitespace removed."""
+    return _SPACES.sub("", to_halfwidth(str(value)))
+
+
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def normalize_uscc(raw) -> str:
+    """Half-width, whitespace removed, upper-cased (§7); None/''/NaN -> ''."""
+    return "" if _is_blank(raw) else _text(raw).upper()
+
+
+def uscc_check_char(first17: str) -> str:
+    """The 18th (check) character for the first 17 characters (GB 32100-2015, §7)."""
+    if len(first17) != 17 or any(c not in USCC_CHARSET for c in first17):
+        raise InvalidValue(f"计算校验码需要17位合法字符，实际为“{first17}”")
+    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    return USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def validate_uscc(raw, *, allow_bad_check: bool = False) -> str:
+    """The normalised code, or InvalidValue; a bad check character passes only when
+    allow_bad_check (an admin confirmed it, §7)."""
+    if isinstance(raw, float) and not _is_blank(raw):
+        raise InvalidValue("统一社会信用代码被存为数字，精度已丢失，请将该列设为文本格式")
+    code = normalize_uscc(raw)
+    if not code:
+        raise InvalidValue("统一社会信用代码不能为空")
+    if len(code) != 18:
+        raise InvalidValue(f"统一社会信用代码应为18位，实际{len(code)}位")
+    for pos, c in enumerate(code, 1):
+        if c not in USCC_CHARSET:
+            hint = "（代码不使用 I、O、S、V、Z）" if c in "IOSVZ" else ""
+            raise InvalidValue(f"统一社会信用代码第{pos}位含非法字符 {c}{hint}")
+    expected = uscc_check_char(code[:17])
+    if code[17] != expected and not allow_bad_check:
+        raise InvalidValue(f"统一社会信用代码校验码应为 {expected}，实际为 {code[17]}")
+    return code
+
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # 1900 system; absorbs Excel's fictitious 1900-02-29
+_EXCEL_MAX = 2958465  # 9999-12-31
+_TIME = r"(?:(?:\s+|T)\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?)?"
+_DATE_FORMATS = [re.compile(p + _TIME) for p in (
+    r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})",  # 2021-03-05, 2021/3/5, 2021.3.5
+    r"(\d{4})\s*(年)\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?",  # 2021年3月5日
+    r"(\d{4})()(\d{2})(\d{2})",  # 20210305
+)]
+_ACCEPTED = "可接受格式：2021-03-05、2021/3/5、2021.3.5、2021年3月5日、20210305 或 Excel 日期"
+
+
+def parse_date(value, *, field: str = "日期") -> date | None:
+    """A date from any accepted form (§7); blank -> None. Future dates are the caller's concern."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if callable(getattr(value, "date", None)):  # pandas Timestamp and the like
+        result = value.date()
+        if isinstance(result, date):
+            return result
+    text = _SPACES.sub(" ", to_halfwidth(str(value))).strip()
+    if _is_number(value):
+        if 1 <= value < _EXCEL_MAX + 1:  # an Excel serial; a fraction is the time of day
+            return _EXCEL_EPOCH + timedelta(days=int(value))
+        if value % 1 == 0:
+            text = str(int(value))  # perhaps a YYYYMMDD number
+    for pattern in _DATE_FORMATS:
+        m = pattern.fullmatch(text)
+        if m:
+            try:
+                return date(int(m[1]), int(m[3]), int(m[4]))
+            except ValueError:
+                raise InvalidValue(f"{field}“{value}”不是有效的日历日期；{_ACCEPTED}") from None
+    raise InvalidValue(f"{field}“{value}”无法识别；{_ACCEPTED}")
+
+
+_PLAIN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def _decimal(value, text: str, field: str, what: str) -> Decimal:
+    """A non-negative finite Decimal from a number, or from text already stripped of its unit."""
+    number = None
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif _is_number(value):
+        number = Decimal(repr(float(value)))  # shortest repr: 0.1 stays 0.1
+    elif isinstance(value, str) and (_PLAIN.fullmatch(text) or _GROUPED.fullmatch(text)):
+        number = Decimal(text.replace(",", ""))
+    if number is None or not number.is_finite():
+        raise InvalidValue(f"{field}“{value}”不是有效的{what}")
+    if number < 0:
+        raise InvalidValue(f"{field}不能为负数：{value}")
+    return number
+
+
+def parse_money(value, *, field: str = "金额") -> Decimal | None:
+    """An amount in 万元, rounded half-up to 2 decimals (§7); '…元' is yuan. Blank -> None."""
+    if _is_blank(value):
+        return None
+    text, scale = _text(value), Decimal(1)
+    if isinstance(value, str):
+        for unit, factor in (("万元", "1"), ("万", "1"), ("元", "0.0001")):
+            if text.endswith(unit):
+                text, scale = text[: -len(unit)], Decimal(factor)
+                break
+    amount = _decimal(value, text, field, "金额（单位：万元）") * scale
+    try:
+        amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise InvalidValue(f"{field}“{value}”数值过大") from None
+    return amount + 0  # turns -0.00 into 0.00
+
+
+def parse_int(value, *, field: str) -> int | None:
+    """A non-negative whole number (§8: counts); '12.0' and 12.0 pass, 12.5 does not."""
+    if _is_blank(value):
+        return None
+    number = _decimal(value, _text(value), field, "整数")
+    if number != number.to_integral_value():
+        raise InvalidValue(f"{field}应为整数，实际为“{value}”")
+    return int(number)
+
+
+def parse_year(value, *, field: str = "年度") -> int | None:
+    """A year between 1949 and 2100 (§8); '2024年' and '2024.0' pass. Blank -> None."""
+    if _is_blank(value):
+        return None
+    text = _text(value).removesuffix("年度").removesuffix("年") if isinstance(value, str) else value
+    if isinstance(text, str) and ("," in text or not text):
+        raise InvalidValue(f"{field}“{value}”不是有效的年份")
+    year = parse_int(text, field=field)
+    if not 1949 <= year <= 2100:
+        raise InvalidValue(f"{field}应在1949年至2100年之间，实际为 {year}")
+    return year

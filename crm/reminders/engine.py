@@ -1,0 +1,297 @@
+"""Reminder engine: which reminders are due today (DOMAIN.md §6, with §2.4, §3.2, §3.3).
+
+Pure functions over plain frozen dataclasses; standard library only. The caller
+loads rows from the database into these dataclasses, calls :func:`due_items`,
+drops every item whose (kind, subject_key, due_on, lead) was already sent, expands
+``recipient_id=None`` to the admins, and sends one digest per recipient
+(:func:`group_digests`). Marking items as sent (only after SMTP accepted the mail)
+is the caller's job; that record together with :func:`due_lead` gives the §6
+behaviour: a reminder fires on the first run inside a lead window, at most once per
+(kind, subject, due date, lead), never after the due date, and when several leads
+passed since the last run only the nearest one fires.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+# --- vocabulary ---------------------------------------------------------------
+
+HNTE = "hnte"
+TECH_SME = "tech_sme"
+GAZELLE = "gazelle"
+
+HNTE_EXPIRY = "hnte_expiry"
+HNTE_ANNUAL_REPORT = "hnte_annual_report"
+TECH_SME_RENEWAL = "tech_sme_renewal"
+ROUND_DEADLINE = "round_deadline"
+FOLLOW_UP_DUE = "follow_up_due"
+
+# §6 defaults (configurable: every function takes a ``leads`` mapping). A kind
+# missing from the mapping, or mapped to no leads, never fires.
+DEFAULT_LEADS: Mapping[str, tuple[int, ...]] = {
+    HNTE_EXPIRY: (180, 90, 30, 7),
+    HNTE_ANNUAL_REPORT: (30, 14, 3),
+    TECH_SME_RENEWAL: (30, 7, 1),
+    ROUND_DEADLINE: (14, 7, 1),
+    FOLLOW_UP_DUE: (3, 0),
+}
+KIND_ORDER = tuple(DEFAULT_LEADS)  # order of sections in a digest
+
+# Application stages (§1): intent → coaching → preparing → submitted → publicised
+# → approved | rejected | withdrawn.
+OPEN_STAGES = frozenset({"intent", "coaching", "preparing"})
+# "Submitted or later" (§6). Decision: submitted, publicised and the outcomes
+# approved and rejected are reached only through submission, so they suppress.
+# `withdrawn` (放弃) can be reached from any stage and leaves the company with no
+# live application, so it does NOT suppress tech_sme_renewal: the registration
+# will still lapse and the officer should hear about it. A withdrawn application
+# is not open either, so it gets no round_deadline reminder.
+SUBMITTED_OR_LATER = frozenset({"submitted", "publicised", "approved", "rejected"})
+
+STAGE_NAMES_ZH = {
+    "intent": "意向", "coaching": "辅导", "preparing": "材料准备", "submitted": "已提交",
+    "publicised": "公示", "approved": "通过", "rejected": "未通过", "withdrawn": "放弃",
+}
+
+
+# --- inputs ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cert:
+    """A certification. ``kind`` is hnte | tech_sme | gazelle; ``year`` is the
+    registration year of a tech-SME registration; ``number`` is 证书编号/登记编号."""
+    id: int
+    company_id: int
+    kind: str
+    issued_on: date | None
+    expires_on: date | None
+    year: int | None
+    revoked: bool = False
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    id: int
+    name: str
+    uscc: str
+    officer_id: int | None
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    kind: str
+    year: int
+    name: str
+    closes_on: date
+
+
+@dataclass(frozen=True)
+class OpenApplication:
+    """Any application (open or not) with its current stage."""
+    id: int
+    company_id: int
+    round_id: int
+    officer_id: int | None
+    stage: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    id: int
+    company_id: int | None
+    owner_id: int
+    title: str
+    due_on: date
+    done: bool
+
+
+@dataclass(frozen=True)
+class AnnualReport:
+    """The HNTE annual development report for fiscal year ``year`` is filed."""
+    company_id: int
+    year: int
+
+
+@dataclass(frozen=True)
+class PoolMembership:
+    company_id: int
+    kind: str
+    year: int
+
+
+# --- output ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DueItem:
+    kind: str
+    subject_key: str
+    company_id: int | None
+    due_on: date
+    lead: int
+    recipient_id: int | None  # None: no officer, the caller sends it to the admins
+    text: str
+
+
+# --- rules ----------------------------------------------------------------------
+
+def hnte_last_valid_day(issued_on: date | None, expires_on: date | None = None) -> date:
+    """Last day a 高企 certificate is valid (§3.2): three years from the date of
+    issue, so issued 2020-12-03 → valid through 2023-12-02. A stated expiry wins.
+    Issued on 29 Feb: the third anniversary falls on 1 Mar (no 29 Feb that year),
+    so the certificate is valid through 28 Feb."""
+    if expires_on is not None:
+        return expires_on
+    if issued_on is None:
+        raise ValueError("a certificate needs an issue date or a stated expiry")
+    try:
+        anniversary = issued_on.replace(year=issued_on.year + 3)
+    except ValueError:  # 29 Feb → 1 Mar
+        anniversary = date(issued_on.year + 3, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def due_lead(due: date, leads: Iterable[int], today: date) -> int | None:
+    """The lead to fire today: the smallest lead whose window ``due − lead ≤ today
+    ≤ due`` contains today (windows are nested, so that is the nearest one), or
+    None when today is after the due date or before every window."""
+    leads = tuple(leads)
+    if any(lead < 0 for lead in leads):
+        raise ValueError(f"lead days must be ≥ 0: {leads}")
+    if today > due:
+        return None
+    reached = [lead for lead in leads if due - timedelta(days=lead) <= today]
+    return min(reached, default=None)
+
+
+def _cert_valid_on(cert: Cert, day: date) -> bool:
+    start = cert.issued_on or date.min
+    return not cert.revoked and start <= day <= hnte_last_valid_day(cert.issued_on, cert.expires_on)
+
+
+def _later_cert(other: Cert, cert: Cert) -> bool:
+    """Is ``other`` a later 高企 certificate than ``cert``?"""
+    if other.issued_on is not None and cert.issued_on is not None:
+        return other.issued_on > cert.issued_on
+    return (hnte_last_valid_day(other.issued_on, other.expires_on)
+            > hnte_last_valid_day(cert.issued_on, cert.expires_on))
+
+
+def _when(due: date, today: date) -> str:
+    days = (due - today).days
+    return "（今天）" if days == 0 else f"（还剩 {days} 天）"
+
+
+def due_items(
+    today: date,
+    companies: Iterable[CompanyInfo],
+    certs: Iterable[Cert],
+    rounds: Iterable[Round],
+    applications: Iterable[OpenApplication],
+    follow_ups: Iterable[FollowUp],
+    annual_reports: Iterable[AnnualReport],
+    pools: Iterable[PoolMembership],
+    leads: Mapping[str, Iterable[int]] = DEFAULT_LEADS,
+) -> list[DueItem]:
+    """Every reminder whose lead window contains ``today``, suppressions applied
+    (§6). One item per (kind, subject) with the lead to fire; the caller filters
+    out those already sent. Revoked certifications are ignored throughout.
+    Sorted by kind (§6 order), due date, subject."""
+    company = {c.id: c for c in companies}
+    live = [c for c in certs if not c.revoked]
+    hnte = [c for c in live if c.kind == HNTE and (c.issued_on or c.expires_on)]
+    rounds = list(rounds)
+    applications = list(applications)
+    lead_of = {kind: tuple(leads.get(kind, ())) for kind in KIND_ORDER}
+    out: list[DueItem] = []
+
+    def name(cid: int | None) -> str:
+        return company[cid].name if cid in company else f"企业#{cid}"
+
+    def officer(cid: int | None) -> int | None:
+        return company[cid].officer_id if cid in company else None
+
+    def add(kind, subject, cid, due, recipient, text):
+        lead = due_lead(due, lead_of[kind], today)
+        if lead is not None:
+            out.append(DueItem(kind, subject, cid, due, lead, recipient, text + _when(due, today)))
+
+    # hnte_expiry: last valid day of each certificate, unless a later one is held.
+    hnte_by_company: dict[int, list[Cert]] = {}
+    for cert in hnte:
+        hnte_by_company.setdefault(cert.company_id, []).append(cert)
+    for cert in hnte:
+        if any(_later_cert(o, cert) for o in hnte_by_company[cert.company_id]):
+            continue
+        due = hnte_last_valid_day(cert.issued_on, cert.expires_on)
+        add(HNTE_EXPIRY, f"cert:{cert.id}", cert.company_id, due, officer(cert.company_id),
+            f"{name(cert.company_id)}：高企证书 {cert.number or '（无编号）'} 将于 {due} 到期，"
+            f"请提醒企业重新申报")
+
+    # hnte_annual_report: 31 May of Y for companies valid on 31 Dec Y−1 (§3.3).
+    # Years are taken from today up to the farthest lead, so long leads also work.
+    filed = {(r.company_id, r.year) for r in annual_reports}
+    horizon = today + timedelta(days=max(lead_of[HNTE_ANNUAL_REPORT], default=0))
+    for year in range(today.year, horizon.year + 1):
+        due = date(year, 5, 31)
+        held = sorted({c.company_id for c in hnte if _cert_valid_on(c, date(year - 1, 12, 31))})
+        for cid in held:
+            if (cid, year - 1) not in filed:
+                add(HNTE_ANNUAL_REPORT, f"company:{cid}:report:{year - 1}", cid, due, officer(cid),
+                    f"{name(cid)}：{year - 1} 年度高企发展情况报表须于 {due} 前填报，尚未填报")
+
+    # tech_sme_renewal: closes_on of each year-Y tech-SME round, for companies
+    # registered for Y−1 or in a Y tech-SME pool. Suppressed when registered for Y
+    # already — including a revoked Y registration, since §2.4 forbids re-applying
+    # in the same year — or its application in that round is submitted or later.
+    sme_years = {(c.company_id, c.year) for c in live if c.kind == TECH_SME}
+    sme_years_any = {(c.company_id, c.year) for c in certs if c.kind == TECH_SME}
+    pooled = {(p.company_id, p.year) for p in pools if p.kind == TECH_SME}
+    submitted = {(a.company_id, a.round_id) for a in applications if a.stage in SUBMITTED_OR_LATER}
+    for rnd in (r for r in rounds if r.kind == TECH_SME):
+        y = rnd.year
+        targets = {cid for cid, yr in sme_years if yr == y - 1} | {cid for cid, yr in pooled if yr == y}
+        for cid in sorted(targets):
+            if (cid, y) in sme_years_any or (cid, rnd.id) in submitted:
+                continue
+            add(TECH_SME_RENEWAL, f"company:{cid}:round:{rnd.id}", cid, rnd.closes_on, officer(cid),
+                f"{name(cid)}：{y} 年科技型中小企业评价（{rnd.name}）将于 {rnd.closes_on} 截止，"
+                f"尚未提交入库申请")
+
+    # round_deadline: closes_on of the round, one item per open application, to
+    # the application's officer, else the company's officer, else the admins.
+    round_of = {r.id: r for r in rounds}
+    for app in applications:
+        rnd = round_of.get(app.round_id)
+        if rnd is None or app.stage not in OPEN_STAGES:
+            continue
+        recipient = app.officer_id if app.officer_id is not None else officer(app.company_id)
+        add(ROUND_DEADLINE, f"application:{app.id}", app.company_id, rnd.closes_on, recipient,
+            f"{name(app.company_id)}：申报批次「{rnd.name}」将于 {rnd.closes_on} 截止，"
+            f"申报仍处于「{STAGE_NAMES_ZH.get(app.stage, app.stage)}」阶段")
+
+    # follow_up_due: to the owner, unless done.
+    for fu in follow_ups:
+        if not fu.done:
+            who = f"{name(fu.company_id)}：" if fu.company_id is not None else ""
+            add(FOLLOW_UP_DUE, f"follow_up:{fu.id}", fu.company_id, fu.due_on, fu.owner_id,
+                f"{who}跟进事项「{fu.title}」于 {fu.due_on} 到期")
+
+    return sorted(out, key=_digest_key)
+
+
+def _digest_key(item: DueItem):
+    rank = KIND_ORDER.index(item.kind) if item.kind in KIND_ORDER else len(KIND_ORDER)
+    return rank, item.kind, item.due_on, item.subject_key
+
+
+def group_digests(items: Iterable[DueItem]) -> dict[int | None, list[DueItem]]:
+    """One list per recipient (None = the admins), grouped by kind in §6 order,
+    then by due date. Recipients appear in order of their first item."""
+    digests: dict[int | None, list[DueItem]] = {}
+    for item in items:
+        digests.setdefault(item.recipient_id, []).append(item)
+    return {who: sorted(lst, key=_digest_key) for who, lst in digests.items()}

@@ -1,0 +1,73 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from crm.access import admin_required
+from crm.areas import all_areas
+from crm.extensions import db
+from crm.models import Area, User
+from crm.users.forms import UserForm
+from crm.users.service import UserError, create_user, deactivate
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+@bp.before_request
+@admin_required
+def only_admins():
+    return None
+
+
+@bp.route("/")
+def index():
+    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    return render_template("users/index.html", users=users)
+
+
+def _form(user: User | None = None) -> UserForm:
+    form = UserForm(obj=user)
+    form.areas.choices = [(a.id, a.name) for a in all_areas()]
+    if user is not None and request.method == "GET":
+        form.areas.data = [a.id for a in user.areas]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = _form()
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors.append(_("新建用户必须设置密码"))
+        else:
+            try:
+                user = create_user(form.username.data, form.role.data, form.email.data, form.password.data,
+                                   display_name=form.display_name.data.strip())
+                user.areas = [db.session.get(Area, i) for i in form.areas.data]
+                db.session.commit()
+                flash(_("已创建用户 %(name)s。", name=user.username), "success")
+                return redirect(url_for("users.index"))
+            except UserError as exc:
+                db.session.rollback()
+                form.username.errors.append(str(exc))
+    return render_template("users/form.html", form=form, user=None)
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+def edit(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = _form(user)
+    if form.validate_on_submit():
+        user.display_name = form.display_name.data.strip()
+        user.email = form.email.data.strip()
+        user.role = form.role.data
+        user.areas = [db.session.get(Area, i) for i in form.areas.data]
+        if form.password.data:
+            user.set_password(form.password.data)
+        if not form.active.data and user.active:
+            deactivate(user)
+        elif form.active.data:
+            user.active = True
+        db.session.commit()
+        flash(_("已保存。"), "success")
+        return redirect(url_for("users.index"))
+    return render_template("users/form.html", form=form, user=user)

@@ -1,0 +1,186 @@
+"""Fixtures: a real database (SQLite file, or a fresh PostgreSQL database when TEST_DATABASE_URL is set),
+the schema built by the migrations, a client, a CLI runner and one-line data factories."""
+import os
+import re
+import uuid
+from datetime import date
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from config import TestingConfig
+from crm import create_app
+from crm.extensions import db
+from crm.models import Area, Certification, Company, User
+from crm.models.user import ROLES
+from crm.normalize import uscc_check_char
+
+REFERENCE_TABLES = {"area", "area_alias", "need_category", "alembic_version"}
+PASSWORD = "correct-horse-1"
+
+
+def _postgres_database(base_url: str):
+    """Create a fresh, uniquely named database on the server of `base_url`; return its URL and a dropper."""
+    url = make_url(base_url)
+    name = f"ladder_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base and base.startswith("postgresql"):
+        url, drop = _postgres_database(base)
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'ladder.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        WTF_CSRF_ENABLED = False  # enforced in test_security with a separate app
+        SERVER_NAME = None
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    """Every test starts from the migrated schema with reference data only."""
+    ctx = app.app_context()
+    ctx.push()
+    yield
+    db.session.rollback()
+    db.session.remove()
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """One-line test data: make.user('officer', areas=['511702']), make.company(district='511703')."""
+
+    def __init__(self):
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def area(self, key: str) -> Area:
+        return db.session.scalar(db.select(Area).where((Area.code == key) | (Area.name == key)))
+
+    def user(self, role: str = "officer", areas=(), username: str | None = None, **kw) -> User:
+        assert role in ROLES
+        n = self._next()
+        user = User(username=username or f"{role}{n}", email=f"{role}{n}@example.test", role=role,
+                    display_name=kw.pop("display_name", f"{role}{n}"), session_version=0, **kw)
+        user.set_password(PASSWORD)
+        user.areas = [self.area(a) for a in areas]
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def uscc(self, district_code: str = "511702") -> str:
+        n = self._next()
+        body = f"91{district_code}{n:09d}"
+        return body + uscc_check_char(body)
+
+    def company(self, name: str | None = None, district: str = "511702", park: str | None = None, **kw) -> Company:
+        d = self.area(district)
+        company = Company(uscc=kw.pop("uscc", None) or self.uscc(d.code), name=name or f"测试企业{self._n + 1}号有限公司",
+                          district=d, park=self.area(park) if park else None, **kw)
+        db.session.add(company)
+        db.session.commit()
+        return company
+
+    def cert(self, company: Company, kind: str, **kw) -> Certification:
+        cert = Certification(company=company, kind=kind, **kw)
+        db.session.add(cert)
+        db.session.commit()
+        return cert
+
+
+@pytest.fixture
+def make():
+    return Factory()
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_name, password: str = PASSWORD):
+        username = getattr(user_or_name, "username", user_or_name)
+        return self.client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count SQL statements run inside the block: `with count_queries() as q: ...; q.count`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counter():
+        class Q:
+            count = 0
+            statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            if not re.match(r"\s*(SAVEPOINT|RELEASE|ROLLBACK)", statement, re.I):
+                Q.count += 1
+                Q.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield Q
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counter
+
+
+def d(text_: str) -> date:
+    return date.fromisoformat(text_)
