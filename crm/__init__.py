@@ -95,14 +95,22 @@ def register_extensions(app: Flask) -> None:
         return user
 
 
-def register_blueprints(app: Flask) -> None:
-    from crm.auth.routes import bp as auth_bp
-    from crm.companies.routes import bp as companies_bp
-    from crm.main.routes import bp as main_bp
-    from crm.users.routes import bp as users_bp
+def capability_modules(name: str):
+    """Each capability package's `name` module (routes, cli), in a stable order."""
+    import importlib
+    import pkgutil
 
-    for bp in (auth_bp, main_bp, companies_bp, users_bp):
-        app.register_blueprint(bp)
+    import crm
+
+    for info in sorted(pkgutil.iter_modules(crm.__path__), key=lambda i: i.name):
+        if info.ispkg and importlib.util.find_spec(f"crm.{info.name}.{name}") is not None:
+            yield importlib.import_module(f"crm.{info.name}.{name}")
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every capability package with a routes.py contributes its blueprint `bp`."""
+    for module in capability_modules("routes"):
+        app.register_blueprint(module.bp)
 
     @app.before_request
     def require_login():

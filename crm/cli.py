@@ -48,6 +48,12 @@ def seed_command(companies):
     click.echo(seed(companies))
 
 
+commands = [users_cli, demo_cli]
+
+
 def register(app: Flask) -> None:
-    for group in (users_cli, demo_cli):
+    """This module's groups and every capability's `crm/<capability>/cli.py` `commands`."""
+    from crm import capability_modules
+
+    for group in commands + [g for module in capability_modules("cli") for g in module.commands]:
         app.cli.add_command(group)

@@ -78,6 +78,11 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
             if rng.random() < 0.15:
                 db.session.add(PoolMember(pool=pools[rng.choice(["tech_sme", "hnte"])], company=company))
         db.session.commit()
+        from crm import capability_modules
+
+        for module in capability_modules("demo"):  # visits, rounds, targets ... add their own data
+            module.seed(rng)
+            db.session.commit()
     return f"seeded {n_companies} companies; log in as admin / {DEMO_PASSWORD}"
 
 

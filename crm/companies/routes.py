@@ -6,6 +6,7 @@ from sqlalchemy import select
 from crm.access import editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.clock import today
+from crm.companies.panels import panels_for
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
 from crm.companies.service import CompanyFilter, EditConflict, audit_trail, check_uscc, company_query, save_company
 from crm.extensions import db
@@ -120,7 +121,7 @@ def show(company_id: int):
     standing = standings_for([company.id], on)[company.id]
     return render_template(
         "companies/show.html", company=company, standing=standing, audit=audit_trail(company.id),
-        cert_form=CertificationForm(), on=on,
+        cert_form=CertificationForm(), on=on, panels=panels_for(company, on),
     )
 
 
@@ -162,7 +163,7 @@ def add_certification(company_id: int):
     on = today()
     return render_template(
         "companies/show.html", company=company, standing=standings_for([company.id], on)[company.id],
-        audit=audit_trail(company.id), cert_form=form, on=on,
+        audit=audit_trail(company.id), cert_form=form, on=on, panels=panels_for(company, on),
     ), 422
 
 
