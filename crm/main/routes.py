@@ -1,14 +1,20 @@
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, current_app, redirect, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
 from crm.extensions import db
 
 bp = Blueprint("main", __name__)
+# Each role's home page, falling back to the company list.
+HOME = {"officer": "work.index", "admin": "dashboard.index", "viewer": "dashboard.index"}
 
 
 @bp.route("/")
 def index():
-    return redirect(url_for("companies.index"))
+    endpoint = HOME.get(current_user.role)
+    if endpoint not in current_app.view_functions:
+        endpoint = "companies.index"
+    return redirect(url_for(endpoint))
 
 
 @bp.route("/healthz")
