@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -48,14 +49,27 @@ def database_url(tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'ladder.sqlite'}"
 
 
-@pytest.fixture(scope="session")
-def app(database_url):
+class Client(FlaskClient):
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's own session then sees what the request wrote
+        return response
+
+
+def _test_app(database_url: str):
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = database_url
         WTF_CSRF_ENABLED = False  # enforced in test_security with a separate app
-        SERVER_NAME = None
 
     app = create_app(Config)
+    app.test_client_class = Client
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    """The app under test. Each request and CLI call runs in its own app context and session, as in production."""
+    app = _test_app(database_url)
     with app.app_context():
         upgrade()
     yield app
@@ -63,10 +77,23 @@ def app(database_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def data_app(app, database_url):
+    """A twin app on the same database whose context the test code itself runs in (factories, assertions).
+
+    Keeping it apart from `app` means requests never share the test's `g` or session (Flask reuses an
+    already pushed context of the same app), so logins, caches and query counts behave as in production.
+    """
+    twin = _test_app(database_url)
+    yield twin
+    with twin.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(app):
+def _clean_database(data_app):
     """Every test starts from the migrated schema with reference data only."""
-    ctx = app.app_context()
+    ctx = data_app.app_context()
     ctx.push()
     yield
     db.session.rollback()
@@ -159,8 +186,11 @@ def auth(client):
 
 @pytest.fixture
 def count_queries(app):
-    """Count SQL statements run inside the block: `with count_queries() as q: ...; q.count`."""
+    """Count SQL statements the app runs inside the block: `with count_queries() as q: ...; q.count`."""
     from contextlib import contextmanager
+
+    with app.app_context():
+        engine = db.engine
 
     @contextmanager
     def counter():
@@ -173,11 +203,11 @@ def count_queries(app):
                 Q.count += 1
                 Q.statements.append(statement)
 
-        event.listen(db.engine, "before_cursor_execute", before)
+        event.listen(engine, "before_cursor_execute", before)
         try:
             yield Q
         finally:
-            event.remove(db.engine, "before_cursor_execute", before)
+            event.remove(engine, "before_cursor_execute", before)
 
     return counter
 

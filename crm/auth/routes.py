@@ -48,7 +48,7 @@ def account():
             else:
                 current_user.set_password(password_form.new.data)  # ends the user's other sessions
                 db.session.commit()
-                login_user(current_user)  # keep this session, with the new session version
+                login_user(current_user._get_current_object())  # keep this session, new session version
                 flash(_("密码已修改，其他设备上的登录已失效。"), "success")
                 return redirect(url_for("auth.account"))
     elif request.method == "POST" and prefs_form.validate_on_submit():

@@ -1,66 +1,24 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.clock import today
+from crm.fields import ChineseDateField, MoneyField, email_address, not_in_future
 from crm.ladder.standing import KIND_LABELS
-from crm.normalize import InvalidValue, parse_date, parse_money
 
 HNTE_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
 TRISTATE = [("", _l("未知")), ("1", _l("是")), ("0", _l("否"))]
 
 
+def tristate_choice(value) -> str:
+    """Model value (None/True/False) or posted text to the choice key."""
+    if value in (None, "", "None"):
+        return ""
+    return "1" if value in (True, "1", "True") else "0"
+
+
 def tristate(value: str | None) -> bool | None:
     return None if value in (None, "", "None") else value in ("1", "True", True)
-
-
-class ChineseDateField(StringField):
-    """A date typed as Chinese users write it: 2021-03-05, 2021/3/5, 2021年3月5日, 20210305, 全角 digits."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        raw = self.data
-        try:
-            self.data = parse_date(raw) if raw else None
-        except InvalidValue as exc:
-            self.data = None
-            self.raw_error = str(exc)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if self.data else ""
-
-    def pre_validate(self, form):
-        if getattr(self, "raw_error", None):
-            raise ValidationError(self.raw_error)
-
-
-def not_in_future(form, field):
-    if field.data and field.data > today():
-        raise ValidationError(_l("日期不能晚于今天"))
-
-
-class MoneyField(StringField):
-    """An amount in 万元: '1,234.5', '１２３', '12万元', '50000元' (DOMAIN §7)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        try:
-            self.data = parse_money(self.data) if self.data else None
-        except InvalidValue as exc:
-            self.data = None
-            self.raw_error = str(exc)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
-
-    def pre_validate(self, form):
-        if getattr(self, "raw_error", None):
-            raise ValidationError(self.raw_error)
 
 
 class CompanyForm(FlaskForm):
@@ -73,15 +31,15 @@ class CompanyForm(FlaskForm):
     founded_on = ChineseDateField(_l("成立日期"), validators=[not_in_future])
     contact_name = StringField(_l("联系人"), validators=[Length(max=60)])
     contact_phone = StringField(_l("联系电话"), validators=[Length(max=40)])
-    contact_email = StringField(_l("联系邮箱"), validators=[Optional(), Email(_l("邮箱格式不正确")), Length(max=254)])
+    contact_email = StringField(_l("联系邮箱"), validators=[Optional(), email_address, Length(max=254)])
     officer_id = SelectField(_l("包联干部"), coerce=int)
-    tech_field = SelectField(_l("技术领域（高企八大领域）"), choices=[("", _l("未填写"))] + [(f, f) for f in HNTE_FIELDS])
-    restricted_industry = SelectField(_l("属于限制或淘汰类产业"), choices=TRISTATE)
-    integrity_ok = SelectField(_l("近两年无重大事故、严重失信等"), choices=TRISTATE)
-    no_major_accident = SelectField(_l("申报前一年无重大安全、质量事故或严重环境违法"), choices=TRISTATE)
-    national_award = SelectField(_l("近五年获国家科技奖（前三完成单位）"), choices=TRISTATE)
-    provincial_rd_institution = SelectField(_l("拥有省部级以上研发机构"), choices=TRISTATE)
-    led_standard = SelectField(_l("近五年主导制定国际、国家或行业标准"), choices=TRISTATE)
+    tech_field = SelectField(_l("技术领域（高企八大领域）"), choices=[("", _l("未填写"))] + [(f, f) for f in HNTE_FIELDS], coerce=lambda v: v or "")
+    restricted_industry = SelectField(_l("属于限制或淘汰类产业"), choices=TRISTATE, coerce=tristate_choice)
+    integrity_ok = SelectField(_l("近两年无重大事故、严重失信等"), choices=TRISTATE, coerce=tristate_choice)
+    no_major_accident = SelectField(_l("申报前一年无重大安全、质量事故或严重环境违法"), choices=TRISTATE, coerce=tristate_choice)
+    national_award = SelectField(_l("近五年获国家科技奖（前三完成单位）"), choices=TRISTATE, coerce=tristate_choice)
+    provincial_rd_institution = SelectField(_l("拥有省部级以上研发机构"), choices=TRISTATE, coerce=tristate_choice)
+    led_standard = SelectField(_l("近五年主导制定国际、国家或行业标准"), choices=TRISTATE, coerce=tristate_choice)
     notes = TextAreaField(_l("备注"), validators=[Length(max=2000)])
     version = HiddenField()
 

@@ -60,10 +60,6 @@ def _company_form(company: Company | None = None) -> CompanyForm:
         form.version.data = str(company.version)
         form.park_id.data = company.park_id or 0
         form.officer_id.data = company.officer_id or 0
-        for name in CompanyForm.TRISTATE_FIELDS:
-            value = getattr(company, name)
-            getattr(form, name).data = "" if value is None else ("1" if value else "0")
-        form.tech_field.data = company.tech_field or ""
     return form
 
 
@@ -78,6 +74,20 @@ def _allowed_areas_ok(form: CompanyForm) -> bool:
     return True
 
 
+def _validated_values(form: CompanyForm, company: Company | None) -> dict | None:
+    """The model values of a submitted form, or None with every error (form, area, code) shown at once."""
+    if not form.is_submitted():
+        return None
+    valid = form.validate()
+    valid = _allowed_areas_ok(form) and valid
+    values = _form_values(form, company)
+    return values if valid else None
+
+
+def _text(field) -> str:
+    return (field.data or "").strip()
+
+
 def _form_values(form: CompanyForm, company: Company | None) -> dict | None:
     try:
         code, waived = check_uscc(
@@ -88,12 +98,12 @@ def _form_values(form: CompanyForm, company: Company | None) -> dict | None:
         form.uscc.errors.append(str(exc))
         return None
     values = {
-        "uscc": code, "uscc_check_waived": waived, "name": form.name.data.strip(),
+        "uscc": code, "uscc_check_waived": waived, "name": _text(form.name),
         "district_id": form.district_id.data, "park_id": form.park_id.data or None,
-        "industry": form.industry.data.strip(), "founded_on": form.founded_on.data,
-        "contact_name": form.contact_name.data.strip(), "contact_phone": form.contact_phone.data.strip(),
-        "contact_email": form.contact_email.data.strip(), "officer_id": form.officer_id.data or None,
-        "tech_field": form.tech_field.data or None, "notes": form.notes.data,
+        "industry": _text(form.industry), "founded_on": form.founded_on.data,
+        "contact_name": _text(form.contact_name), "contact_phone": _text(form.contact_phone),
+        "contact_email": _text(form.contact_email), "officer_id": form.officer_id.data or None,
+        "tech_field": form.tech_field.data or None, "notes": form.notes.data or "",
     }
     values.update({name: tristate(getattr(form, name).data) for name in CompanyForm.TRISTATE_FIELDS})
     return values
@@ -105,12 +115,11 @@ def new():
     form = _company_form()
     if request.method == "GET" and current_user.role == "officer":
         form.officer_id.data = current_user.id
-    if form.validate_on_submit() and _allowed_areas_ok(form):
-        values = _form_values(form, None)
-        if values is not None:
-            company = save_company(Company(), values, None)
-            flash(_("已登记企业 %(name)s。", name=company.name), "success")
-            return redirect(url_for("companies.show", company_id=company.id))
+    values = _validated_values(form, None)
+    if values is not None:
+        company = save_company(Company(), values, None)
+        flash(_("已登记企业 %(name)s。", name=company.name), "success")
+        return redirect(url_for("companies.show", company_id=company.id))
     return render_template("companies/form.html", form=form, company=None), 200 if request.method == "GET" else 422
 
 
@@ -131,18 +140,17 @@ def edit(company_id: int):
     company = get_company_or_404(company_id)
     form = _company_form(company)
     conflict = None
-    if form.validate_on_submit() and _allowed_areas_ok(form):
-        values = _form_values(form, company)
-        if values is not None:
-            try:
-                loaded = int(form.version.data) if (form.version.data or "").isdigit() else None
-                save_company(company, values, loaded)
-                flash(_("已保存。"), "success")
-                return redirect(url_for("companies.show", company_id=company.id))
-            except EditConflict as exc:
-                conflict = exc.latest
-                db.session.refresh(company)
-                form.version.data = str(company.version)  # resubmitting now overwrites, knowingly
+    values = _validated_values(form, company)
+    if values is not None:
+        try:
+            loaded = int(form.version.data) if (form.version.data or "").isdigit() else None
+            save_company(company, values, loaded)
+            flash(_("已保存。"), "success")
+            return redirect(url_for("companies.show", company_id=company.id))
+        except EditConflict as exc:
+            conflict = exc.latest
+            db.session.refresh(company)
+            form.version.data = str(company.version)  # resubmitting now overwrites, knowingly
     status = 200 if request.method == "GET" else (409 if conflict else 422)
     return render_template("companies/form.html", form=form, company=company, conflict=conflict), status
 
@@ -154,7 +162,7 @@ def add_certification(company_id: int):
     form = CertificationForm()
     if form.validate_on_submit():
         db.session.add(Certification(
-            company=company, kind=form.kind.data, number=form.number.data.strip(), year=form.year.data,
+            company=company, kind=form.kind.data, number=_text(form.number), year=form.year.data,
             issued_on=form.issued_on.data, expires_on=form.expires_on.data, source="manual",
         ))
         db.session.commit()

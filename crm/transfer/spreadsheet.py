@@ -74,7 +74,15 @@ def write_csv(out: IO[str], columns: Sequence[Column], rows: Iterable[Sequence[A
     writer = csv.writer(out)
     writer.writerow([c.header for c in columns])
     for row in rows:
-        writer.writerow(["" if v is None else (v.isoformat() if isinstance(v, (date, datetime)) else _cell(v)) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime, Decimal)):
+        return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+    return _cell(value)
 
 
 def write_table(path: str | Path, columns: Sequence[Column], rows: Iterable[Sequence[Any]], title: str = "Sheet1") -> None:

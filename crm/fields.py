@@ -1,0 +1,65 @@
+"""Form fields and validators for values as Chinese users type them (DOMAIN §7)."""
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from crm.clock import today
+from crm.normalize import InvalidValue, parse_date, parse_money
+
+# Syntax only: intranet mail domains (e.g. kjj.dazhou.local) are legitimate here.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)*$")
+
+
+def email_address(form, field):
+    if field.data and not EMAIL.match(field.data.strip()):
+        raise ValidationError(_l("邮箱格式不正确"))
+
+
+class ChineseDateField(StringField):
+    """A date typed as Chinese users write it: 2021-03-05, 2021/3/5, 2021年3月5日, 20210305, 全角 digits."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        raw = self.data
+        try:
+            self.data = parse_date(raw) if raw else None
+        except InvalidValue as exc:
+            self.data = None
+            self.raw_error = str(exc)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def pre_validate(self, form):
+        if getattr(self, "raw_error", None):
+            raise ValidationError(self.raw_error)
+
+
+def not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError(_l("日期不能晚于今天"))
+
+
+class MoneyField(StringField):
+    """An amount in 万元: '1,234.5', '１２３', '12万元', '50000元' (DOMAIN §7)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        try:
+            self.data = parse_money(self.data) if self.data else None
+        except InvalidValue as exc:
+            self.data = None
+            self.raw_error = str(exc)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def pre_validate(self, form):
+        if getattr(self, "raw_error", None):
+            raise ValidationError(self.raw_error)

@@ -1,0 +1,165 @@
+"""The company register: forms, validation, optimistic locking, audit trail, list (issue 2 §3)."""
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from crm.companies.forms import CompanyForm
+from crm.extensions import db
+from crm.models import AuditLog, Certification, Company, CompanyYear
+
+
+def form_data(make, **over):
+    data = {"uscc": make.uscc(), "name": "达州川东智能科技有限公司", "district_id": make.area("511702").id,
+            "park_id": 0, "officer_id": 0, "tech_field": "", "industry": "电子信息", "founded_on": "",
+            **{name: "" for name in CompanyForm.TRISTATE_FIELDS}}
+    data.update(over)
+    return data
+
+
+def edit_data(company, **over):
+    data = {"uscc": company.uscc, "name": company.name, "district_id": company.district_id, "park_id": company.park_id or 0,
+            "officer_id": company.officer_id or 0, "tech_field": company.tech_field or "", "version": str(company.version),
+            **{name: "" for name in CompanyForm.TRISTATE_FIELDS}}
+    data.update(over)
+    return data
+
+
+def test_create_company_normalises_code_and_chinese_date(make, auth, client):
+    auth.login(make.user("admin"))
+    response = client.post("/companies/new", data=form_data(make, uscc=" ９１３５０１００ｍ０００１００ｙ４３ ",
+                                                            founded_on="2019年3月5日"))
+    assert response.status_code == 302
+    company = db.session.scalar(select(Company))
+    assert company.uscc == "91350100M000100Y43"
+    assert company.founded_on.isoformat() == "2019-03-05"
+    assert db.session.scalar(select(AuditLog).where(AuditLog.entity == "company")).action == "create"
+
+
+def test_bad_check_character_rejected_with_reason_and_input_kept(make, auth, client):
+    auth.login(make.user("officer"))
+    response = client.post("/companies/new", data=form_data(make, uscc="91350100M000100Y44", name="保留名称有限公司"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "校验码应为 3，实际为 4" in page
+    assert "保留名称有限公司" in page
+    assert db.session.scalar(select(Company)) is None
+
+
+def test_admin_may_confirm_a_code_that_fails_the_check(make, auth, client):
+    auth.login(make.user("admin"))
+    response = client.post("/companies/new", data=form_data(make, uscc="91350100M000100Y44", confirm_bad_check="y"))
+    assert response.status_code == 302
+    assert db.session.scalar(select(Company)).uscc_check_waived is True
+
+
+def test_officer_cannot_waive_the_check(make, auth, client):
+    auth.login(make.user("officer"))
+    response = client.post("/companies/new", data=form_data(make, uscc="91350100M000100Y44", confirm_bad_check="y"))
+    assert response.status_code == 422
+
+
+def test_duplicate_code_and_missing_fields_named(make, auth, client):
+    existing = make.company()
+    auth.login(make.user("admin"))
+    page = client.post("/companies/new", data=form_data(make, uscc=existing.uscc.lower(), name="")).get_data(as_text=True)
+    assert "已被其他企业使用" in page and "请填写企业名称" in page
+
+
+def test_future_founding_date_and_garbage_date_rejected(make, auth, client):
+    auth.login(make.user("admin"))
+    page = client.post("/companies/new", data=form_data(make, founded_on="2999-01-01")).get_data(as_text=True)
+    assert "日期不能晚于今天" in page
+    page = client.post("/companies/new", data=form_data(make, founded_on="去年春天")).get_data(as_text=True)
+    assert "无法识别" in page
+
+
+def test_concurrent_edit_second_save_refused_first_survives(make, app):
+    from tests.conftest import PASSWORD
+
+    company = make.company(name="原名有限公司")
+    alice, bob = make.user("admin", username="alice"), make.user("admin", username="bob")
+    a, b = app.test_client(), app.test_client()
+    a.post("/login", data={"username": alice.username, "password": PASSWORD})
+    b.post("/login", data={"username": bob.username, "password": PASSWORD})
+    assert a.get(f"/companies/{company.id}/edit").status_code == 200
+    assert b.get(f"/companies/{company.id}/edit").status_code == 200
+    loaded = edit_data(company)  # both forms carry the version they loaded
+    assert a.post(f"/companies/{company.id}/edit", data={**loaded, "name": "甲改的名称有限公司"}).status_code == 302
+    second = b.post(f"/companies/{company.id}/edit", data={**loaded, "name": "乙改的名称有限公司"})
+    page = second.get_data(as_text=True)
+    assert second.status_code == 409
+    assert alice.label in page and "保存未成功" in page
+    assert "乙改的名称有限公司" in page  # Bob's typing is not lost
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).name == "甲改的名称有限公司"
+
+
+def test_edit_is_audited_with_old_and_new_values(make, auth, client):
+    company = make.company(name="旧名有限公司")
+    user = make.user("admin")
+    auth.login(user)
+    client.post(f"/companies/{company.id}/edit", data=edit_data(company, name="新名有限公司"))
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "update", AuditLog.entity == "company"))
+    assert entry.user_id == user.id and entry.changes["name"] == ["旧名有限公司", "新名有限公司"]
+    page = client.get(f"/companies/{company.id}").get_data(as_text=True)
+    assert "新名有限公司" in page and "修改记录" in page
+
+
+def test_certification_added_revoked_and_audited(make, auth, client):
+    company = make.company()
+    auth.login(make.user("officer"))
+    response = client.post(f"/companies/{company.id}/certifications", data={"kind": "hnte", "number": "GR202351000001"})
+    assert response.status_code == 422 and "需填写发证日期" in response.get_data(as_text=True)
+    client.post(f"/companies/{company.id}/certifications",
+                data={"kind": "hnte", "number": "GR202351000001", "issued_on": "2023/11/5"})
+    cert = db.session.scalar(select(Certification))
+    assert cert.valid_until.isoformat() == "2026-11-04"
+    client.post(f"/companies/{company.id}/certifications/{cert.id}/revoke")
+    db.session.expire_all()
+    assert db.session.get(Certification, cert.id).status == "revoked"
+    actions = [e.action for e in db.session.scalars(select(AuditLog).where(AuditLog.entity == "certification"))]
+    assert actions == ["create", "update"]
+
+
+def test_figures_accept_wan_yuan_and_reject_more_tech_staff_than_employees(make, auth, client):
+    company = make.company()
+    auth.login(make.user("officer"))
+    bad = client.post(f"/companies/{company.id}/figures", data={"year": 2024, "employees": 10, "tech_staff": 11})
+    assert bad.status_code == 422 and "科技人员数不能大于职工总数" in bad.get_data(as_text=True)
+    client.post(f"/companies/{company.id}/figures",
+                data={"year": 2024, "employees": 50, "tech_staff": 12, "revenue": "１,２３４.５万元", "rd_expense": "500000元"})
+    row = db.session.scalar(select(CompanyYear))
+    assert row.revenue == Decimal("1234.50") and row.rd_expense == Decimal("50.00")
+
+
+def test_list_search_filter_and_pagination(make, auth, client, app):
+    a = make.company(name="巴山新材料有限公司", district="511703")
+    b = make.company(name="凤凰山电子有限公司", district="511702", park="达州高新区")
+    make.cert(b, "tech_sme", year=2025)
+    auth.login(make.user("viewer"))
+    page = client.get("/companies/?q=巴山").get_data(as_text=True)
+    assert a.name in page and b.name not in page
+    page = client.get(f"/companies/?q={b.uscc[:10].lower()}").get_data(as_text=True)
+    assert b.name in page and a.name not in page
+    page = client.get(f"/companies/?park={make.area('达州高新区').id}").get_data(as_text=True)
+    assert b.name in page and a.name not in page
+    for i in range(app.config["PAGE_SIZE"]):
+        make.company(name=f"分页企业{i:03d}有限公司")
+    first = client.get("/companies/").get_data(as_text=True)
+    assert "第 1 / 2 页" in first
+    second = client.get("/companies/?page=2").get_data(as_text=True)
+    assert "分页企业049有限公司" in second or "凤凰山" in second
+
+
+def test_list_query_count_does_not_grow_with_companies(make, auth, client, count_queries):
+    auth.login(make.user("admin"))
+    for i in range(3):
+        make.cert(make.company(), "tech_sme", year=2025)
+    with count_queries() as small:
+        client.get("/companies/")
+    for i in range(40):
+        c = make.company(district="511725" if i % 2 else "511702", park="达州高新区" if i % 3 == 0 else None)
+        make.cert(c, "hnte", issued_on=__import__("datetime").date(2024, 1, 1))
+    with count_queries() as large:
+        client.get("/companies/")
+    assert small.count == large.count
