@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from config import Config, config_from_env
 from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development and testing")
     Path(app.instance_path).mkdir(exist_ok=True)
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -48,6 +48,40 @@ def seed_command(companies):
     click.echo(seed(companies))
 
 
+@click.command("backup")
+@click.argument("path")
+def backup_command(path):
+    """Back up the database to PATH (SQLite online backup; PostgreSQL pg_dump custom format)."""
+    from flask import current_app
+
+    from crm.backup import BackupError, backup
+
+    try:
+        click.echo(f"backed up to {backup(current_app.config['SQLALCHEMY_DATABASE_URI'], path)}")
+    except BackupError as exc:
+        fail(str(exc))
+
+
+@click.command("restore")
+@click.argument("path")
+@click.option("--yes", is_flag=True, help="confirm that the current data will be replaced")
+def restore_command(path, yes):
+    """Replace the database's contents with the backup at PATH."""
+    from flask import current_app
+
+    from crm.backup import BackupError, restore
+
+    if not yes:
+        fail("restore replaces all current data: add --yes to confirm")
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        fail(str(exc))
+    click.echo(f"restored from {path}")
+
+
 commands = [users_cli, demo_cli]
 
 
@@ -55,5 +89,9 @@ def register(app: Flask) -> None:
     """This module's groups and every capability's `crm/<capability>/cli.py` `commands`."""
     from crm import capability_modules
 
+    from flask_migrate.cli import db as db_group  # `db backup` / `db restore` beside `db upgrade`
+
+    db_group.add_command(backup_command)
+    db_group.add_command(restore_command)
     for group in commands + [g for module in capability_modules("cli") for g in module.commands]:
         app.cli.add_command(group)
