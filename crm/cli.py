@@ -94,4 +94,9 @@ def register(app: Flask) -> None:
     db_group.add_command(backup_command)
     db_group.add_command(restore_command)
     for group in commands + [g for module in capability_modules("cli") for g in module.commands]:
-        app.cli.add_command(group)
+        existing = app.cli.commands.get(group.name)
+        if existing is None:
+            app.cli.add_command(group)
+        else:  # several capabilities extend one group, e.g. `companies import` and `companies eligibility`
+            for command in group.commands.values():
+                existing.add_command(command)

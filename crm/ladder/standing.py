@@ -12,7 +12,7 @@ from crm.settings import get_setting
 
 RUNGS = ("gazelle", "hnte", "tech_sme", "incubating", "none")
 RUNG_LABELS = {
-    "gazelle": "瞪羚企业", "hnte": "高新技术企业", "tech_sme": "科技型中小企业", "incubating": "培育中", "none": "—",
+    "gazelle": "瞪羚企业", "hnte": "高新技术企业", "tech_sme": "科技型中小企业", "incubating": "培育中", "none": "无资质",
 }
 KIND_LABELS = {TECH_SME: "科技型中小企业", HNTE: "高新技术企业", GAZELLE: "瞪羚企业"}
 HNTE_VALID_YEARS = 3  # 国科发火〔2016〕32号 article 9
