@@ -1,0 +1,129 @@
+"""Synthetic province-scale data for scripts/bench: N companies with certifications 2019–this year,
+three years of figures, visits and follow-ups (about one a company a year), rounds, applications and pools.
+
+Written with bulk Core inserts in chunks, so 100,000 companies load in about a minute.
+"""
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from crm.demo import CHARSET
+from crm.extensions import db
+from crm.ladder.standing import validity_window
+from crm.models import (Application, Area, Certification, Company, CompanyYear, FollowUp, Pool, PoolMember, Round,
+                        User, Visit)
+from crm.normalize import uscc_check_char
+
+CHUNK = 5000
+OFFICERS_PER_AREA = 3
+BENCH_PASSWORD = "bench-password-1"
+
+
+def _chunks(rows, size=CHUNK):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _insert(model, rows) -> None:
+    for chunk in _chunks(rows):
+        db.session.execute(insert(model), chunk)
+
+
+def generate(n: int, this_year: int, seed: int = 7) -> dict:
+    """Fill an empty, migrated database; returns ids useful to the measurements."""
+    rng = random.Random(seed)
+    areas = list(db.session.scalars(select(Area).order_by(Area.id)))
+    districts = [a for a in areas if a.kind == "district"]
+    parks = [a for a in areas if a.kind == "park"]
+
+    admin = User(username="bench-admin", email="admin@bench.local", role="admin", session_version=0)
+    admin.set_password(BENCH_PASSWORD)
+    db.session.add(admin)
+    officers = []
+    for area in areas:
+        for k in range(OFFICERS_PER_AREA):
+            officer = User(username=f"bench-{area.id}-{k}", email=f"o{area.id}{k}@bench.local", role="officer",
+                           display_name=f"干部{area.id}-{k}", session_version=0)
+            officer.password_hash = admin.password_hash  # hashing thousands of times would dominate set-up
+            officer.areas = [area]
+            officers.append(officer)
+    db.session.add_all(officers)
+    db.session.flush()
+    by_area = {}
+    for officer in officers:
+        by_area.setdefault(officer.areas[0].id, []).append(officer.id)
+
+    first_id = (db.session.scalar(select(db.func.max(Company.id))) or 0) + 1
+    companies, years, certs, visits, follow_ups = [], [], [], [], []
+    seen = set()
+    for i in range(n):
+        cid = first_id + i
+        district = districts[i % len(districts)]
+        park = parks[i % len(parks)] if i % 5 == 0 else None
+        while True:
+            body = "91" + district.code + "".join(rng.choice(CHARSET) for _ in range(9))
+            if body not in seen:
+                seen.add(body)
+                break
+        officer_id = rng.choice(by_area[(park or district).id])
+        companies.append({
+            "id": cid, "uscc": body + uscc_check_char(body), "name": f"基准测试{i:06d}科技有限公司",
+            "district_id": district.id, "park_id": park.id if park else None, "industry": "电子信息",
+            "founded_on": date(rng.randint(2000, this_year - 2), rng.randint(1, 12), rng.randint(1, 28)),
+            "officer_id": officer_id, "tech_field": "电子信息", "restricted_industry": False, "integrity_ok": True,
+            "no_major_accident": True, "uscc_check_waived": False, "version": 1,
+        })
+        revenue = Decimal(rng.randint(200, 30000))
+        for year in range(this_year - 3, this_year):
+            revenue = (revenue * Decimal("1.15")).quantize(Decimal("0.01"))
+            rd = (revenue * Decimal(rng.choice(["0.02", "0.04", "0.06"]))).quantize(Decimal("0.01"))
+            years.append({"company_id": cid, "year": year, "employees": rng.randint(10, 600),
+                          "tech_staff": rng.randint(1, 9), "revenue": revenue, "rd_expense": rd, "rd_domestic": rd,
+                          "total_cost": revenue * Decimal("0.8"), "total_assets": revenue * Decimal("1.1"),
+                          "net_assets": revenue * Decimal("0.5"), "high_tech_revenue": revenue * Decimal("0.7"),
+                          "ip_class1": rng.randint(0, 2), "ip_class2": rng.randint(0, 6)})
+        roll = rng.random()
+        if roll < 0.5:
+            for year in range(max(2019, this_year - rng.randint(0, 4)), this_year + 1):
+                certs.append(_cert(cid, "tech_sme", year, date(year, 6, 1) if rng.random() < 0.8 else None))
+        if roll < 0.3:
+            issued = date(rng.randint(2019, this_year - 1), rng.randint(1, 12), rng.randint(1, 28))
+            certs.append(_cert(cid, "hnte", None, issued, status="revoked" if rng.random() < 0.02 else "valid"))
+        if roll < 0.02:
+            certs.append(_cert(cid, "gazelle", this_year - rng.randint(0, 2), None))
+        visited = date(this_year, 1, 1) + timedelta(days=rng.randint(0, 300))
+        visits.append({"company_id": cid, "visited_on": visited, "kind": "onsite", "officer_id": officer_id,
+                       "summary": "了解研发投入和申报意向", "company_people": "", "needs_detail": ""})
+        if i % 2 == 0:
+            follow_ups.append({"company_id": cid, "title": "协助准备申报材料", "owner_id": officer_id,
+                               "due_on": visited + timedelta(days=rng.randint(7, 90)), "done_note": ""})
+
+    _insert(Company, companies)
+    _insert(CompanyYear, years)
+    _insert(Certification, certs)
+    _insert(Visit, visits)
+    _insert(FollowUp, follow_ups)
+
+    rounds = {kind: Round(kind=kind, year=this_year, name=f"{this_year}年{kind}申报", opens_on=date(this_year, 3, 1),
+                          closes_on=date(this_year, 9, 30)) for kind in ("tech_sme", "hnte")}
+    pool = Pool(kind="hnte", year=this_year, name=f"{this_year}年高企培育库")
+    db.session.add_all([*rounds.values(), pool])
+    db.session.flush()
+    stages = ("intent", "coaching", "preparing", "submitted", "publicised")
+    _insert(Application, [{"company_id": c["id"], "round_id": rounds["hnte"].id, "officer_id": c["officer_id"],
+                           "stage": rng.choice(stages), "reason": ""} for c in companies[::20]])
+    _insert(PoolMember, [{"pool_id": pool.id, "company_id": c["id"]} for c in companies[::10]])
+    db.session.commit()
+    busiest = max(by_area.values(), key=len)[0]
+    return {"admin": admin.username, "officer": db.session.get(User, busiest).username,
+            "company_id": companies[len(companies) // 2]["id"], "round_id": rounds["hnte"].id,
+            "district_id": districts[0].id}
+
+
+def _cert(company_id, kind, year, issued_on, status="valid") -> dict:
+    valid_from, valid_until = validity_window(kind, year, issued_on, None)
+    number = f"GR{issued_on.year}51{company_id:07d}" if kind == "hnte" else f"{year}51{company_id:08d}"
+    return {"company_id": company_id, "kind": kind, "year": year, "issued_on": issued_on, "number": number,
+            "status": status, "valid_from": valid_from, "valid_until": valid_until, "source": "bench"}
