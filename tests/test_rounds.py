@@ -127,6 +127,15 @@ def test_no_application_for_a_rung_already_held_through_the_year(make):
         open_application(company, make_round(), by=None, now=T0, on=ON)
 
 
+def test_a_tech_sme_registration_revoked_this_year_cannot_be_applied_for_again(make):
+    company = make.company()
+    make.cert(company, "tech_sme", year=2025, number="2025511702A0001", status="revoked")
+    with pytest.raises(ApplicationError, match="已被撤销，当年不能再申报"):
+        open_application(company, make_round(year=2025), by=None, now=T0, on=ON)
+    assert open_application(company, make_round(year=2026, opens="2026-06-30", closes="2026-09-30"),
+                            by=None, now=T0, on=ON).stage == "intent"
+
+
 def test_a_hnte_expiring_during_the_round_year_may_apply_again(make):
     company = make.company()
     make.cert(company, "hnte", issued_on=d("2022-11-20"), number="GR202251000001")  # valid through 2025-11-19

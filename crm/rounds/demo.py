@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from crm.clock import today
 from crm.extensions import db
 from crm.models import Company, Round, User
-from crm.rounds.service import holds_through, move_application, open_application, save_round
+from crm.rounds.service import certification_barrier, move_application, open_application, save_round
 
 PATHS = [  # the way each demo application goes, cut short where the calendar does not allow more yet
     ["intent"],
@@ -101,7 +101,7 @@ def seed(rng: random.Random) -> str:
     rng.shuffle(companies)
     made = 0
     for round_, wanted in ((tech_sme, 24), (hnte, 16)):
-        candidates = [c for c in companies if not holds_through(c.certifications, round_.kind, year)][:wanted]
+        candidates = [c for c in companies if certification_barrier(c.certifications, round_) is None][:wanted]
         companies = [c for c in companies if c not in candidates]
         made += _apply(rng, round_, candidates, admin, on)
     return f"2 rounds, {made} applications"

@@ -15,7 +15,7 @@ from crm.models import Application, Round
 from crm.models.ladder import OPEN_STAGES, STAGES
 from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
 from crm.rounds.service import (
-    STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
+    NEEDS_REASON, STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
     board_columns, board_officers, company_applications, days_in_stage, move_application, open_application,
     round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
 )
@@ -35,8 +35,11 @@ def duration(seconds: int | None) -> str:
     return _("不足 1 小时")
 
 
-for name, value in (("STAGE_LABELS", STAGE_LABELS), ("TRANSITIONS", TRANSITIONS), ("days_in_stage", days_in_stage),
-                    ("ROUND_STATUS_LABELS", ROUND_STATUS_LABELS), ("round_status", round_status)):
+TEMPLATE_GLOBALS = {
+    "STAGE_LABELS": STAGE_LABELS, "TRANSITIONS": TRANSITIONS, "NEEDS_REASON": NEEDS_REASON,
+    "ROUND_STATUS_LABELS": ROUND_STATUS_LABELS, "days_in_stage": days_in_stage, "round_status": round_status,
+}
+for name, value in TEMPLATE_GLOBALS.items():  # also used by the company-page panel, outside this blueprint
     bp.add_app_template_global(value, name)
 bp.add_app_template_filter(duration, "duration")
 

@@ -16,7 +16,7 @@ from crm.access import company_scope
 from crm.extensions import db
 from crm.ladder.standing import KIND_LABELS, in_force_on
 from crm.models import Application, ApplicationMove, Certification, Company, Round, User
-from crm.models.certification import HNTE, KINDS
+from crm.models.certification import HNTE, KINDS, REVOKED, TECH_SME
 from crm.models.ladder import CLOSED_STAGES, OPEN_STAGES, STAGES
 
 STAGE_LABELS = {
@@ -128,12 +128,28 @@ def holds_through(certs, kind: str, year: int) -> bool:
     return any(c.kind == kind and in_force_on(c, date(year, 12, 31)) for c in certs)
 
 
+def certification_barrier(certs, round_: Round) -> str | None:
+    """Why the company's certifications keep it out of the round, or None.
+
+    It already holds the kind through the round's year (DOMAIN §9), or its 科小 registration for that year
+    was revoked: a revoked registration cannot be applied for again in the same year (DOMAIN §2.4).
+    """
+    if holds_through(certs, round_.kind, round_.year):
+        return f"该企业已持有 {round_.year} 年有效的{KIND_LABELS[round_.kind]}资质，无需申报"
+    if round_.kind == TECH_SME and any(
+        c.kind == TECH_SME and c.year == round_.year and c.status == REVOKED for c in certs
+    ):
+        return f"该企业 {round_.year} 年的科技型中小企业登记已被撤销，当年不能再申报"
+    return None
+
+
 def open_application(company: Company, round_: Round, *, by: User | None, now: datetime, on: date) -> Application:
     """Open an application at 意向 for `company` in `round_` (one open application per company and round)."""
     if round_status(round_, on) == "closed":
         raise ApplicationError(f"“{round_.name}”已于 {round_.closes_on.isoformat()} 截止，不能再新建申报")
-    if holds_through(company.certifications, round_.kind, round_.year):
-        raise ApplicationError(f"该企业已持有 {round_.year} 年有效的{KIND_LABELS[round_.kind]}资质，无需申报")
+    barrier = certification_barrier(company.certifications, round_)
+    if barrier:
+        raise ApplicationError(barrier)
     already = db.session.scalar(select(Application.id).where(
         Application.company_id == company.id, Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES)))
     if already is not None:
@@ -227,7 +243,7 @@ def rounds_open_to(company: Company, applications: list[Application], on: date) 
     """Rounds still open for submissions in which the company could open an application now."""
     busy = {a.round_id for a in applications if a.stage in OPEN_STAGES}
     rounds = db.session.scalars(select(Round).where(Round.closes_on >= on).order_by(Round.closes_on, Round.id))
-    return [r for r in rounds if r.id not in busy and not holds_through(company.certifications, r.kind, r.year)]
+    return [r for r in rounds if r.id not in busy and certification_barrier(company.certifications, r) is None]
 
 
 # ---- the board ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
   if (!board) return;
   const status = document.querySelector("[data-board-status]");
   const dialog = document.querySelector("[data-move-dialog]");
-  const NEEDS_INFO = ["approved", "rejected", "withdrawn"];
+  const NEEDS_INFO = board.dataset.needsInfo.split(" "); // stages that ask for a reason or a certificate
   let dragged = null;
   let pending = null; // {card, to} while the dialog asks for a reason or a certificate
 
