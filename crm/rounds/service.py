@@ -150,10 +150,11 @@ def open_application(company: Company, round_: Round, *, by: User | None, now: d
     barrier = certification_barrier(company.certifications, round_)
     if barrier:
         raise ApplicationError(barrier)
-    already = db.session.scalar(select(Application.id).where(
-        Application.company_id == company.id, Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES)))
-    if already is not None:
-        raise ApplicationError(f"“{company.name}”在“{round_.name}”中已有进行中的申报，不能重复新建")
+    duplicate = f"“{company.name}”在“{round_.name}”中已有进行中的申报，不能重复新建"
+    if db.session.scalar(select(Application.id).where(
+        Application.company_id == company.id, Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES)
+    )) is not None:
+        raise ApplicationError(duplicate)
     officer_id = company.officer_id or (by.id if by is not None and by.role == "officer" else None)
     application = Application(company_id=company.id, round_id=round_.id, officer_id=officer_id, stage="intent",
                               stage_since=now, created_at=now, created_by_id=by.id if by else None)
@@ -164,7 +165,7 @@ def open_application(company: Company, round_: Round, *, by: User | None, now: d
         db.session.flush()
     except IntegrityError:  # a concurrent request opened one first (partial unique index)
         db.session.rollback()
-        raise ApplicationError(f"“{company.name}”在“{round_.name}”中已有进行中的申报，不能重复新建") from None
+        raise ApplicationError(duplicate) from None
     return application
 
 
