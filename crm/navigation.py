@@ -6,6 +6,7 @@ from flask_login import current_user
 ALL = ("admin", "officer", "viewer")
 NAV = [
     ("companies.index", _l("企业"), ALL),
+    ("rounds.index", _l("申报"), ALL),
     ("users.index", _l("用户"), ("admin",)),
 ]
 

@@ -1,0 +1,1 @@
+"""申报批次 and the application pipeline: rounds, kanban boards, stage moves (DOMAIN §1)."""

@@ -1,0 +1,345 @@
+"""Rounds (申报批次) and applications (申报) moving through their stages (DOMAIN §1).
+
+Plain functions over the models, shared by the board, the company page, the CLI and the demo. Nothing
+here reads the request: callers say who acts and when. Writes flush; the caller commits.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm.access import company_scope
+from crm.extensions import db
+from crm.ladder.standing import KIND_LABELS, in_force_on
+from crm.models import Application, ApplicationMove, Certification, Company, Round, User
+from crm.models.certification import HNTE, KINDS, REVOKED, TECH_SME
+from crm.models.ladder import CLOSED_STAGES, OPEN_STAGES, STAGES
+
+STAGE_LABELS = {
+    "intent": "意向", "coaching": "辅导", "preparing": "材料准备", "submitted": "已提交",
+    "publicised": "公示", "approved": "通过", "rejected": "未通过", "withdrawn": "放弃",
+}
+# The allowed stage changes, in one place: forward along the path (skipping is allowed), back one step,
+# to withdrawn from any open stage; a result (approved / rejected) only once submitted; closed stages are final.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "intent": ("coaching", "preparing", "submitted", "withdrawn"),
+    "coaching": ("preparing", "submitted", "intent", "withdrawn"),
+    "preparing": ("submitted", "coaching", "withdrawn"),
+    "submitted": ("publicised", "approved", "rejected", "preparing", "withdrawn"),
+    "publicised": ("approved", "rejected", "submitted", "withdrawn"),
+    "approved": (),
+    "rejected": (),
+    "withdrawn": (),
+}
+NEEDS_REASON = ("rejected", "withdrawn")
+COLUMN_CAP = 200  # cards per board column; the rest are one "more" link away
+
+
+class RoundError(ValueError):
+    """A round that cannot be saved; str() is the Chinese reason."""
+
+
+class ApplicationError(ValueError):
+    """An application that cannot be opened or moved; str() is the Chinese reason."""
+
+
+class StaleMove(ApplicationError):
+    """Someone else moved the application since the page was loaded."""
+
+
+# ---- rounds -------------------------------------------------------------------------------------------
+
+def round_problems(kind: str, year: int | None, name: str, opens_on: date | None, closes_on: date | None) -> dict[str, str]:
+    """Every problem with a round's values, by field (empty when it may be saved)."""
+    problems = {}
+    if kind not in KINDS:
+        problems["kind"] = f"资质类型必须是 {'、'.join(KINDS)} 之一"
+    if year is None or not 2000 <= year <= 2100:
+        problems["year"] = "年度应在 2000 至 2100 之间"
+    if not (name or "").strip():
+        problems["name"] = "请填写批次名称"
+    elif len(name.strip()) > 120:
+        problems["name"] = "批次名称不能超过 120 字"
+    if opens_on is None:
+        problems["opens_on"] = "请填写开始日期"
+    if closes_on is None:
+        problems["closes_on"] = "请填写截止日期"
+    elif opens_on is not None and closes_on < opens_on:
+        problems["closes_on"] = f"截止日期 {closes_on.isoformat()} 早于开始日期 {opens_on.isoformat()}"
+    return problems
+
+
+def save_round(round_: Round, kind: str, year: int | None, name: str, opens_on: date | None, closes_on: date | None) -> Round:
+    """Create (a new Round()) or update a round; RoundError with the first problem otherwise.
+
+    A round with applications keeps its kind and year: approvals already recorded certifications of them.
+    """
+    problems = round_problems(kind, year, name, opens_on, closes_on)
+    if problems:
+        raise RoundError(next(iter(problems.values())))
+    if round_.id is not None and (kind, year) != (round_.kind, round_.year) and db.session.scalar(
+        select(func.count()).select_from(Application).where(Application.round_id == round_.id)
+    ):
+        raise RoundError("该批次已有申报，不能修改资质类型或年度")
+    round_.kind, round_.year, round_.name = kind, year, name.strip()
+    round_.opens_on, round_.closes_on = opens_on, closes_on
+    db.session.add(round_)
+    db.session.flush()
+    return round_
+
+
+def round_status(round_: Round, on: date) -> str:
+    """upcoming | open | closed (the submission window, not the review that follows it)."""
+    if on < round_.opens_on:
+        return "upcoming"
+    return "open" if on <= round_.closes_on else "closed"
+
+
+def rounds_query() -> Select:
+    return select(Round).order_by(Round.year.desc(), Round.opens_on.desc(), Round.id.desc())
+
+
+def stage_counts(user: User, round_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Applications per round and stage, counting only companies the user may see (one query)."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if round_ids:
+        rows = db.session.execute(
+            select(Application.round_id, Application.stage, func.count())
+            .join(Company, Company.id == Application.company_id)
+            .where(Application.round_id.in_(round_ids), company_scope(user))
+            .group_by(Application.round_id, Application.stage)
+        )
+        for round_id, stage, n in rows:
+            counts[round_id][stage] = n
+    return counts
+
+
+# ---- applications -------------------------------------------------------------------------------------
+
+def holds_through(certs, kind: str, year: int) -> bool:
+    """Whether the company already holds `kind` through `year` (DOMAIN §9): in force on 31 December.
+
+    A 高企 whose certificate expires during the year may apply again; a 科小 registered for the year may not.
+    """
+    return any(c.kind == kind and in_force_on(c, date(year, 12, 31)) for c in certs)
+
+
+def certification_barrier(certs, round_: Round) -> str | None:
+    """Why the company's certifications keep it out of the round, or None.
+
+    It already holds the kind through the round's year (DOMAIN §9), or its 科小 registration for that year
+    was revoked: a revoked registration cannot be applied for again in the same year (DOMAIN §2.4).
+    """
+    if holds_through(certs, round_.kind, round_.year):
+        return f"该企业已持有 {round_.year} 年有效的{KIND_LABELS[round_.kind]}资质，无需申报"
+    if round_.kind == TECH_SME and any(
+        c.kind == TECH_SME and c.year == round_.year and c.status == REVOKED for c in certs
+    ):
+        return f"该企业 {round_.year} 年的科技型中小企业登记已被撤销，当年不能再申报"
+    return None
+
+
+def open_application(company: Company, round_: Round, *, by: User | None, now: datetime, on: date) -> Application:
+    """Open an application at 意向 for `company` in `round_` (one open application per company and round)."""
+    if round_status(round_, on) == "closed":
+        raise ApplicationError(f"“{round_.name}”已于 {round_.closes_on.isoformat()} 截止，不能再新建申报")
+    barrier = certification_barrier(company.certifications, round_)
+    if barrier:
+        raise ApplicationError(barrier)
+    duplicate = f"“{company.name}”在“{round_.name}”中已有进行中的申报，不能重复新建"
+    if db.session.scalar(select(Application.id).where(
+        Application.company_id == company.id, Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES)
+    )) is not None:
+        raise ApplicationError(duplicate)
+    officer_id = company.officer_id or (by.id if by is not None and by.role == "officer" else None)
+    application = Application(company_id=company.id, round_id=round_.id, officer_id=officer_id, stage="intent",
+                              stage_since=now, created_at=now, created_by_id=by.id if by else None)
+    application.moves.append(ApplicationMove(from_stage=None, to_stage="intent", moved_at=now,
+                                             moved_by_id=by.id if by else None))
+    db.session.add(application)
+    try:
+        db.session.flush()
+    except IntegrityError:  # a concurrent request opened one first (partial unique index)
+        db.session.rollback()
+        raise ApplicationError(duplicate) from None
+    return application
+
+
+def move_application(
+    application: Application, to: str, *, by: User | None, now: datetime, on: date, reason: str = "",
+    number: str = "", issued_on: date | None = None, expected_from: str | None = None,
+) -> ApplicationMove:
+    """Move an application to stage `to`, keeping who, when, from, to and the seconds spent in the stage left.
+
+    通过 records the certification: 高企 needs the certificate number and issue date; 科小 and 瞪羚 take the
+    round's year. 未通过 and 放弃 need a reason. `expected_from` refuses a move based on a stale page.
+    """
+    current = application.stage
+    if expected_from and expected_from != current:
+        raise StaleMove(f"该申报已被移动到“{STAGE_LABELS[current]}”，请刷新后再试")
+    if to not in STAGES:
+        raise ApplicationError(f"未知的阶段：{to}")
+    if to not in TRANSITIONS[current]:
+        if not TRANSITIONS[current]:
+            raise ApplicationError(f"申报已{STAGE_LABELS[current]}，阶段不能再变更")
+        raise ApplicationError(f"不能从“{STAGE_LABELS[current]}”直接移到“{STAGE_LABELS[to]}”")
+    reason, number = (reason or "").strip(), (number or "").strip()
+    if to in NEEDS_REASON and not reason:
+        raise ApplicationError(f"移到“{STAGE_LABELS[to]}”需要填写原因")
+    note = reason
+    if to == "approved":
+        application.certification_id = _record_certification(application, number, issued_on, on, now).id
+        note = f"证书编号 {number}" if number else ""
+    if to in NEEDS_REASON:
+        application.reason = reason
+    move = ApplicationMove(
+        from_stage=current, to_stage=to, moved_at=now, moved_by_id=by.id if by else None, note=note[:500],
+        seconds_in_previous=max(0, int((now - application.stage_since).total_seconds())),
+    )
+    application.moves.append(move)
+    application.stage, application.stage_since = to, now
+    db.session.flush()
+    return move
+
+
+def _record_certification(application: Application, number: str, issued_on: date | None, on: date, now: datetime) -> Certification:
+    round_ = application.round
+    if issued_on is not None and issued_on > on:
+        raise ApplicationError("发证日期不能晚于今天")
+    if round_.kind == HNTE:
+        if not number or issued_on is None:
+            raise ApplicationError("高新技术企业通过认定需填写证书编号和发证日期")
+    elif issued_on is not None and issued_on.year != round_.year:
+        raise ApplicationError(f"{KIND_LABELS[round_.kind]}的发证日期应在 {round_.year} 年内")
+    if len(number) > 60:
+        raise ApplicationError("编号不能超过 60 字")
+    cert = Certification(
+        company_id=application.company_id, kind=round_.kind, number=number, issued_on=issued_on,
+        year=None if round_.kind == HNTE else round_.year, source="application", created_at=now,
+    )
+    db.session.add(cert)
+    db.session.flush()
+    return cert
+
+
+def days_in_stage(application: Application, now: datetime) -> int:
+    return max(0, (now - application.stage_since).days)
+
+
+def company_applications(company_id: int) -> list[Application]:
+    """A company's applications, newest first, with rounds, officers and move history (three queries)."""
+    return list(db.session.scalars(
+        select(Application).where(Application.company_id == company_id)
+        .options(joinedload(Application.round), joinedload(Application.officer),
+                 selectinload(Application.moves).joinedload(ApplicationMove.moved_by))
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    ))
+
+
+def rounds_open_to(company: Company, applications: list[Application], on: date) -> list[Round]:
+    """Rounds still open for submissions in which the company could open an application now."""
+    busy = {a.round_id for a in applications if a.stage in OPEN_STAGES}
+    rounds = db.session.scalars(select(Round).where(Round.closes_on >= on).order_by(Round.closes_on, Round.id))
+    return [r for r in rounds if r.id not in busy and certification_barrier(company.certifications, r) is None]
+
+
+# ---- the board ----------------------------------------------------------------------------------------
+
+@dataclass
+class BoardFilter:
+    area_id: int | None = None
+    officer_id: int | None = None  # 0 = no officer
+
+    def where(self) -> list[Any]:
+        conditions = []
+        if self.area_id:
+            conditions.append(or_(Company.district_id == self.area_id, Company.park_id == self.area_id))
+        if self.officer_id is not None:
+            conditions.append(Application.officer_id.is_(None) if self.officer_id == 0
+                              else Application.officer_id == self.officer_id)
+        return conditions
+
+
+@dataclass
+class Column:
+    stage: str
+    count: int = 0
+    cards: list[Application] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self.stage]
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
+
+
+def _scoped(user: User, round_id: int, f: BoardFilter) -> list[Any]:
+    return [Application.round_id == round_id, company_scope(user), *f.where()]
+
+
+def _column_order() -> tuple[Any, Any]:
+    """Open columns: longest waiting first; closed columns: most recent first."""
+    closed = Application.stage.in_(CLOSED_STAGES)
+    return (case((closed, None), else_=Application.stage_since).asc(),
+            case((closed, Application.stage_since), else_=None).desc())
+
+
+def _card_options() -> list[Any]:
+    # Company already joins its district, park and officer; no per-card query remains.
+    return [joinedload(Application.company), joinedload(Application.officer)]
+
+
+def board_columns(user: User, round_id: int, f: BoardFilter, cap: int | None = None) -> list[Column]:
+    """The round's kanban columns as the user may see them: two queries whatever the number of cards."""
+    cap = cap or COLUMN_CAP
+    columns = {stage: Column(stage) for stage in STAGES}
+    scoped = _scoped(user, round_id, f)
+    for stage, n in db.session.execute(
+        select(Application.stage, func.count()).join(Company, Company.id == Application.company_id)
+        .where(*scoped).group_by(Application.stage)
+    ):
+        columns[stage].count = n
+    rank = func.row_number().over(partition_by=Application.stage, order_by=(*_column_order(), Application.id))
+    ranked = (select(Application.id, rank.label("rank")).join(Company, Company.id == Application.company_id)
+              .where(*scoped).subquery())
+    cards = db.session.scalars(
+        select(Application).join(ranked, ranked.c.id == Application.id).where(ranked.c.rank <= cap)
+        .options(*_card_options()).order_by(ranked.c.rank)
+    )
+    for card in cards:
+        columns[card.stage].cards.append(card)
+    return list(columns.values())
+
+
+def stage_query(user: User, round_id: int, stage: str, f: BoardFilter) -> Select:
+    """One column in full, for paging past the board's cap."""
+    return (select(Application).join(Company, Company.id == Application.company_id)
+            .where(*_scoped(user, round_id, f), Application.stage == stage)
+            .options(*_card_options()).order_by(*_column_order(), Application.id))
+
+
+def board_officers(round_id: int) -> list[User]:
+    """Officers holding applications in the round, for the filter."""
+    return list(db.session.scalars(
+        select(User).where(User.id.in_(select(Application.officer_id).where(Application.round_id == round_id)))
+        .order_by(User.username)
+    ))
+
+
+def application_in_scope(user: User, application_id: int) -> Application | None:
+    """The application when its company is one the user may see (None otherwise: a 404, never a hint)."""
+    return db.session.scalar(
+        select(Application).join(Company, Company.id == Application.company_id)
+        .where(Application.id == application_id, company_scope(user))
+        .options(*_card_options(), joinedload(Application.round))
+    )
+
+
+def allowed_moves(application: Application) -> tuple[str, ...]:
+    return TRANSITIONS[application.stage]
