@@ -48,6 +48,17 @@ def seed_command(companies):
     click.echo(seed(companies))
 
 
+@demo_cli.command("bench-data")
+@click.option("--companies", default=20000, show_default=True)
+def bench_data_command(companies):
+    """Load the synthetic benchmark data set into an empty database (for load tests)."""
+    from crm.bench_data import BENCH_PASSWORD, generate
+    from crm.clock import today
+
+    ids = generate(companies, today().year)
+    click.echo(f"generated {companies} companies; log in as {ids['admin']} / {BENCH_PASSWORD}")
+
+
 @click.command("backup")
 @click.argument("path")
 def backup_command(path):
