@@ -204,24 +204,27 @@ def test_marking_done_reassigning_and_rescheduling_keep_history(make, auth, clie
     assert "企业材料未齐" in page and "张伟 → 李萍" in page and "材料已提交" in page
 
 
-def test_a_follow_up_cannot_be_done_twice(make, auth, client):
+def test_a_done_follow_up_cannot_be_done_again_reassigned_or_rescheduled(make, auth, client):
     officer = make.user("officer")
     follow_up = add_visit(make.company(), officer, follow_ups=[("事项", 5)]).follow_ups[0]
     auth.login(officer)
     client.post(f"/visits/follow-ups/{follow_up.id}/done", data={"note": "办结"})
     response = client.post(f"/visits/follow-ups/{follow_up.id}/done", data={"note": "再次"})
     assert response.status_code == 422 and "已完成" in response.get_data(as_text=True)
+    later = (today() + timedelta(days=30)).isoformat()
+    assert client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": later}).status_code == 422
+    assert client.post(f"/visits/follow-ups/{follow_up.id}/owner", data={"owner_id": officer.id}).status_code == 422
     assert db.session.scalar(select(func.count(FollowUpEvent.id))) == 1
 
 
-def test_quick_done_from_my_work_returns_to_my_work(make, auth, client):
+def test_quick_done_from_my_work_returns_to_my_work_and_never_to_another_site(make, auth, client):
     officer = make.user("officer")
-    follow_up = add_visit(make.company(officer=officer), officer, follow_ups=[("事项", 1)]).follow_ups[0]
+    first, second = add_visit(make.company(officer=officer), officer, follow_ups=[("事项", 1), ("另一项", 2)]).follow_ups
     auth.login(officer)
-    response = client.post(f"/visits/follow-ups/{follow_up.id}/done", data={"note": "", "next": "/work"})
+    response = client.post(f"/visits/follow-ups/{first.id}/done", data={"note": "", "next": "/work"})
     assert response.headers["Location"] == "/work"
-    evil = client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": "2099-01-01", "next": "//evil.example/"})
-    assert evil.headers["Location"] == f"/visits/follow-ups/{follow_up.id}"
+    evil = client.post(f"/visits/follow-ups/{second.id}/done", data={"note": "", "next": "//evil.example/"})
+    assert evil.headers["Location"] == f"/visits/follow-ups/{second.id}"
 
 
 # --- the visit list and the needs analysis --------------------------------------------------------

@@ -1,4 +1,5 @@
 """My work (我的工作): follow-ups, deadlines, companies not visited for too long; the team view; the timeline."""
+import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,7 +9,7 @@ from crm.clock import today
 from crm.extensions import db
 from crm.models import Application, ApplicationMove, AuditLog, Pool, PoolMember, Round
 from crm.reminders.deadlines import Deadline
-from crm.settings import set_setting
+from crm.settings import get_setting, set_setting
 from crm.work.service import WorkScope, stale_companies, threshold_for
 from tests.visit_data import add_visit
 
@@ -233,3 +234,46 @@ def test_the_timeline_runs_the_same_number_of_queries_for_short_and_long_histori
     small = _measure(count_queries, client, f"/companies/{company.id}")
     _history(make, company, officer, 30)
     assert _measure(count_queries, client, f"/companies/{company.id}") == small
+
+
+# --- the company timeline ----------------------------------------------------------------------------
+
+def test_the_timeline_shows_every_kind_newest_first_and_filters_by_kind(make, auth, client):
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    make.cert(company, "tech_sme", year=today().year - 1, issued_on=date(today().year - 1, 6, 1))
+    add_visit(company, officer, days_ago=3, follow_ups=[("跟进甲", 10)])
+    _history(make, company, officer, 1)
+    auth.login(officer)
+    page = client.get(f"/companies/{company.id}").get_data(as_text=True)
+    timeline = page.split('id="timeline"')[1]
+    kinds = re.findall(r'<li class="entry-(\w+)', timeline)
+    assert set(kinds) == {"visit", "follow_up", "certification", "application", "edit"}
+    assert kinds[0] == "follow_up"  # due in ten days: the newest date on the timeline
+    assert kinds[-1] == "certification"  # issued last year: the oldest
+    only_visits = client.get(f"/companies/{company.id}?tl=visit").get_data(as_text=True).split('id="timeline"')[1]
+    assert set(re.findall(r'<li class="entry-(\w+)', only_visits)) == {"visit"}
+
+
+def test_the_timeline_is_paginated(make, auth, client):
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    for n in range(25):
+        add_visit(company, officer, days_ago=n)
+    auth.login(officer)
+    first = client.get(f"/companies/{company.id}?tl=visit").get_data(as_text=True).split('id="timeline"')[1]
+    assert first.count('<li class="entry-visit') == 20 and "tl_page=2" in first
+    second = client.get(f"/companies/{company.id}?tl=visit&tl_page=2").get_data(as_text=True).split('id="timeline"')[1]
+    assert second.count('<li class="entry-visit') == 5 and days_ago(24).isoformat() in second
+
+
+# --- the staleness setting (admin) -------------------------------------------------------------------
+
+def test_an_admin_sets_the_staleness_thresholds_per_pool_and_standing(make, auth, client):
+    auth.login(make.user("admin"))
+    form = {"stale-pooled": "60", "stale-default": "120", "stale-hnte": "90", "stale-gazelle": "", "stale-tech_sme": "",
+            "stale-none": ""}
+    assert client.post("/visits/settings/staleness", data=form).status_code == 302
+    assert get_setting("visit_staleness") == {"pooled": 60, "default": 120, "hnte": 90}
+    assert client.post("/visits/settings/staleness", data={**form, "stale-pooled": "0"}).status_code == 422
+    assert get_setting("visit_staleness")["pooled"] == 60

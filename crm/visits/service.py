@@ -45,7 +45,13 @@ def complete(follow_up: FollowUp, by: User | None, note: str = "") -> None:
     _event(follow_up, by, "done", "", "done", follow_up.done_note)
 
 
+def _still_open(follow_up: FollowUp) -> None:
+    if follow_up.done_at is not None:
+        raise FollowUpError("该跟进事项已完成，不能再改派或调整期限")
+
+
 def reassign(follow_up: FollowUp, by: User | None, owner: User) -> None:
+    _still_open(follow_up)
     if follow_up.owner_id == owner.id:
         raise FollowUpError("负责人没有变化")
     old = follow_up.owner.label if follow_up.owner else ""
@@ -54,6 +60,7 @@ def reassign(follow_up: FollowUp, by: User | None, owner: User) -> None:
 
 
 def reschedule(follow_up: FollowUp, by: User | None, due_on: date, note: str = "") -> None:
+    _still_open(follow_up)
     if follow_up.due_on == due_on:
         raise FollowUpError("跟进期限没有变化")
     old = follow_up.due_on.isoformat()
