@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.access import admin_required, company_scope, editor_required, get_company_or_404
 from crm.areas import all_areas
@@ -16,8 +16,8 @@ from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
 from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
 from crm.models.area import DISTRICT, PARK
-from crm.reminders.engine import STAGE_NAMES_ZH
 from crm.normalize import InvalidValue, parse_date
+from crm.reminders.engine import STAGE_NAMES_ZH
 from crm.settings import get_setting, set_setting
 from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
@@ -63,8 +63,10 @@ def new():
     elif form.validate_on_submit():
         draft = form.draft(company.id)
         log_visit(draft, current_user)
-        flash(_("已记录走访%(n)s。", n=_("，含 %(k)s 项跟进", k=len(draft.follow_ups)) if draft.follow_ups else ""),
-              "success")
+        if draft.follow_ups:
+            flash(_("已记录走访，含 %(n)s 项跟进。", n=len(draft.follow_ups)), "success")
+        else:
+            flash(_("已记录走访。"), "success")
         return redirect(url_for("companies.show", company_id=company.id, _anchor="timeline"))
     return render_template("visits/new.html", form=form, company=company), 200 if request.method == "GET" else 422
 
@@ -107,11 +109,14 @@ def visit_filter(args) -> VisitFilter:
     )
 
 
+def _officers() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role.in_(("admin", "officer")))
+                                   .order_by(User.display_name, User.username)))
+
+
 def _filter_choices() -> dict:
     return {
-        "districts": all_areas(DISTRICT), "parks": all_areas(PARK),
-        "officers": db.session.scalars(select(User).where(User.role.in_(("admin", "officer")))
-                                       .order_by(User.display_name, User.username)).all(),
+        "districts": all_areas(DISTRICT), "parks": all_areas(PARK), "officers": _officers(),
         "categories": db.session.scalars(select(NeedCategory).order_by(NeedCategory.sort, NeedCategory.id)).all(),
     }
 
@@ -158,7 +163,7 @@ def follow_ups():
     status = request.args.get("status") if request.args.get("status") in FOLLOW_UP_STATUSES else "open"
     owner = request.args.get("owner", "me" if current_user.can_edit and not current_user.is_admin else "")
     stmt = (select(FollowUp).join(FollowUp.company).where(company_scope(current_user))
-            .options(joinedload(FollowUp.company), joinedload(FollowUp.owner)))
+            .options(contains_eager(FollowUp.company), joinedload(FollowUp.owner)))
     if owner == "me":
         stmt = stmt.where(FollowUp.owner_id == current_user.id)
     elif owner.isdigit():
@@ -175,7 +180,7 @@ def follow_ups():
         stmt = stmt.order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("visits/follow_ups.html", page=page, status=status, owner=owner,
-                           officers=_filter_choices()["officers"])
+                           officers=_officers())
 
 
 def _follow_up_or_404(follow_up_id: int) -> FollowUp:
