@@ -5,8 +5,12 @@ from flask_login import current_user
 
 ALL = ("admin", "officer", "viewer")
 NAV = [
+    ("work.index", _l("我的工作"), ("admin", "officer")),
     ("companies.index", _l("企业"), ALL),
     ("rounds.index", _l("申报"), ALL),
+    ("visits.index", _l("走访"), ALL),
+    ("visits.needs", _l("诉求分析"), ALL),
+    ("work.team", _l("团队概况"), ("admin",)),
     ("users.index", _l("用户"), ("admin",)),
 ]
 

@@ -19,7 +19,8 @@ DEFAULTS: dict[str, Any] = {
         "round_deadline": [14, 7, 1],
         "follow_up_due": [3, 0],
     },
-    # issue 4 — "not visited for too long" thresholds in days
+    # issue 4 — "not visited for too long" thresholds in days; optional per-standing keys
+    # ("gazelle", "hnte", "tech_sme", "incubating", "none") replace "default" — see crm/work/service.py
     "visit_staleness": {"pooled": 90, "default": 180},
 }
 

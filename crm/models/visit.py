@@ -93,3 +93,5 @@ class FollowUpEvent(db.Model):
     old: Mapped[str] = mapped_column(String(100), default="")
     new: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(String(500), default="")
+
+    by: Mapped[User | None] = relationship()

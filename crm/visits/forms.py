@@ -1,0 +1,109 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from crm.companies.forms import ChineseDateField, not_in_future
+from crm.visits.service import KIND_LABELS, FollowUpDraft, VisitDraft
+
+KIND_CHOICES = [(key, _l(label)) for key, label in KIND_LABELS.items()]
+BLANK_FOLLOW_UP_ROWS = 3  # shown without JavaScript; visits.js reveals and adds rows one at a time
+
+
+class FollowUpRowForm(Form):
+    """One follow-up row inside the visit form; a row without a title is ignored."""
+
+    title = StringField(_l("事项"), validators=[Length(max=300)])
+    owner_id = SelectField(_l("负责人"), coerce=int, validate_choice=False)
+    due_on = ChineseDateField(_l("期限"))
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.title.data or "").strip()
+
+
+class VisitForm(FlaskForm):
+    visited_on = ChineseDateField(_l("走访日期"), validators=[InputRequired(_l("请填写走访日期")), not_in_future])
+    kind = RadioField(_l("走访方式"), choices=KIND_CHOICES, default="onsite")
+    summary = TextAreaField(_l("走访情况"), validators=[InputRequired(_l("请填写走访情况")), Length(max=5000)])
+    need_ids = SelectMultipleField(_l("企业诉求"), coerce=int)
+    needs_detail = TextAreaField(_l("诉求说明"), validators=[Length(max=2000)])
+    follow_ups = FieldList(FormField(FollowUpRowForm), min_entries=BLANK_FOLLOW_UP_ROWS)
+    officer_ids = SelectMultipleField(_l("走访干部"), coerce=int)
+    company_people = StringField(_l("企业参与人员"), validators=[Length(max=200)])
+
+    def set_choices(self, officers, categories) -> None:
+        people = [(u.id, u.label) for u in officers]
+        self.officer_ids.choices = people
+        self.need_ids.choices = [(c.id, c.name) for c in categories]
+        for row in self.follow_ups:
+            row.form.owner_id.choices = people
+
+    def validate_officer_ids(self, field):
+        if not field.data:
+            raise ValidationError(_l("请至少选择一名走访干部"))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        owners = {value for value, _label in self.officer_ids.choices}
+        for row in self.follow_ups:
+            entry = row.form
+            if entry.is_blank:
+                continue
+            if entry.owner_id.data not in owners:
+                entry.owner_id.errors.append(_l("请选择负责人"))
+                ok = False
+            if entry.due_on.data is None:
+                if not entry.due_on.errors:
+                    entry.due_on.errors.append(_l("请填写跟进期限"))
+                ok = False
+            elif self.visited_on.data and entry.due_on.data < self.visited_on.data:
+                entry.due_on.errors.append(_l("跟进期限不能早于走访日期"))
+                ok = False
+        return ok
+
+    def draft(self, company_id: int) -> VisitDraft:
+        return VisitDraft(
+            company_id=company_id, visited_on=self.visited_on.data, kind=self.kind.data,
+            officer_ids=list(self.officer_ids.data), company_people=self.company_people.data or "",
+            summary=self.summary.data, needs_detail=self.needs_detail.data or "", need_ids=list(self.need_ids.data),
+            follow_ups=[FollowUpDraft(r.form.title.data.strip(), r.form.owner_id.data, r.form.due_on.data)
+                        for r in self.follow_ups if not r.form.is_blank],
+        )
+
+
+class DoneForm(FlaskForm):
+    note = StringField(_l("完成情况（可选）"), validators=[Length(max=500)])
+
+
+class ReassignForm(FlaskForm):
+    owner_id = SelectField(_l("改派给"), coerce=int)
+
+
+class RescheduleForm(FlaskForm):
+    due_on = ChineseDateField(_l("新期限"), validators=[InputRequired(_l("请填写新的期限"))])
+    reason = StringField(_l("原因（可选）"), validators=[Length(max=500)])
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_l("类别名称"), validators=[InputRequired(_l("请填写类别名称")), Length(max=40)])
+    active = BooleanField(_l("启用"), default=True)
+
+
+class StalenessForm(FlaskForm):
+    """Days without a visit before a company shows as 走访超期 (setting `visit_staleness`)."""
+
+    pooled = IntegerField(_l("培育库企业（天）"), validators=[InputRequired(), NumberRange(1, 3650)])
+    default = IntegerField(_l("其他企业（天）"), validators=[InputRequired(), NumberRange(1, 3650)])
+    gazelle = IntegerField(_l("瞪羚企业（天，留空则同“其他企业”）"), validators=[Optional(), NumberRange(1, 3650)])
+    hnte = IntegerField(_l("高新技术企业（天，留空则同“其他企业”）"), validators=[Optional(), NumberRange(1, 3650)])
+    tech_sme = IntegerField(_l("科技型中小企业（天，留空则同“其他企业”）"), validators=[Optional(), NumberRange(1, 3650)])
+    none = IntegerField(_l("无资质企业（天，留空则同“其他企业”）"), validators=[Optional(), NumberRange(1, 3650)])
+
+    RUNG_FIELDS = ("gazelle", "hnte", "tech_sme", "none")
+
+    def value(self) -> dict:
+        value = {"pooled": self.pooled.data, "default": self.default.data}
+        value.update({r: getattr(self, r).data for r in self.RUNG_FIELDS if getattr(self, r).data is not None})
+        return value

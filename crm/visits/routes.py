@@ -1,0 +1,351 @@
+from datetime import date, timedelta
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from crm.access import admin_required, company_scope, editor_required, get_company_or_404
+from crm.areas import all_areas
+from crm.auth.service import safe_next
+from crm.clock import today
+from crm.companies.panels import register_panel
+from crm.companies.service import CompanyFilter, company_query
+from crm.extensions import db
+from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
+from crm.models.area import DISTRICT, PARK
+from crm.normalize import InvalidValue, parse_date
+from crm.reminders.engine import STAGE_NAMES_ZH
+from crm.settings import get_setting, set_setting
+from crm.transfer.spreadsheet import table_bytes
+from crm.visits import timeline
+from crm.visits.forms import CategoryForm, DoneForm, ReassignForm, RescheduleForm, StalenessForm, VisitForm
+from crm.visits.service import (ANY_NEED, KIND_LABELS, LEDGER_COLUMNS, VISIT_DETAILS, CategoryError, FollowUpError,
+                                VisitFilter, active_categories, add_category, complete, editors_for, is_overdue,
+                                ledger, log_visit, move_category, needs_matrix, overdue_clause, reassign, reschedule,
+                                update_category, visit_query)
+
+bp = Blueprint("visits", __name__, url_prefix="/visits")
+DEFAULT_DUE_DAYS = 7  # a new follow-up row proposes a due date a week after the visit
+
+
+@bp.app_template_global()
+def follow_up_overdue(follow_up: FollowUp) -> bool:
+    return is_overdue(follow_up, today())
+
+
+@bp.app_context_processor
+def visit_labels():
+    return {"VISIT_KIND_LABELS": KIND_LABELS}
+
+
+# --- logging a visit ------------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    company_id = request.args.get("company", type=int)
+    if company_id is None:
+        return pick_company()
+    company = get_company_or_404(company_id)
+    officers = editors_for(company)
+    form = VisitForm()
+    form.set_choices(officers, active_categories())
+    if request.method == "GET":
+        form.visited_on.data = today()
+        form.officer_ids.data = [current_user.id]
+        form.company_people.data = company.contact_name
+        for row in form.follow_ups:
+            row.form.owner_id.data = current_user.id
+            row.form.due_on.data = today() + timedelta(days=DEFAULT_DUE_DAYS)
+    elif form.validate_on_submit():
+        draft = form.draft(company.id)
+        log_visit(draft, current_user)
+        if draft.follow_ups:
+            flash(_("已记录走访，含 %(n)s 项跟进。", n=len(draft.follow_ups)), "success")
+        else:
+            flash(_("已记录走访。"), "success")
+        return redirect(url_for("companies.show", company_id=company.id, _anchor="timeline"))
+    return render_template("visits/new.html", form=form, company=company), 200 if request.method == "GET" else 422
+
+
+def pick_company():
+    """Which company? Mine first, then the rest the user may see, by name."""
+    q = request.args.get("q", "").strip()[:100]
+    stmt = company_query(current_user, CompanyFilter(q=q), today()).order_by(None).order_by(
+        case((Company.officer_id == current_user.id, 0), else_=1), Company.name, Company.id)
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("visits/pick_company.html", page=page, q=q)
+
+
+@bp.route("/<int:visit_id>")
+def show(visit_id: int):
+    visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).options(*VISIT_DETAILS))
+    if visit is None:
+        abort(404)
+    get_company_or_404(visit.company_id)
+    return render_template("visits/show.html", visit=visit)
+
+
+# --- lists, ledger export, needs analysis ---------------------------------------------------------
+
+def _date_arg(args, name: str) -> date | None:
+    try:
+        return parse_date(args.get(name, ""))
+    except InvalidValue:
+        flash(_("无法识别的日期：%(v)s", v=args.get(name)), "error")
+        return None
+
+
+def visit_filter(args) -> VisitFilter:
+    need = args.get("need", "")
+    return VisitFilter(
+        start=_date_arg(args, "from"), end=_date_arg(args, "to"), area_id=args.get("area", type=int),
+        officer_id=args.get("officer", type=int), kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
+        need=ANY_NEED if need == ANY_NEED else (int(need) if need.isdigit() else None),
+        company_id=args.get("company", type=int),
+    )
+
+
+def _officers() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role.in_(("admin", "officer")))
+                                   .order_by(User.display_name, User.username)))
+
+
+def _filter_choices() -> dict:
+    return {
+        "districts": all_areas(DISTRICT), "parks": all_areas(PARK), "officers": _officers(),
+        "categories": db.session.scalars(select(NeedCategory).order_by(NeedCategory.sort, NeedCategory.id)).all(),
+    }
+
+
+@bp.route("/")
+def index():
+    f = visit_filter(request.args)
+    page = db.paginate(visit_query(f, current_user).options(*VISIT_DETAILS),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    company = get_company_or_404(f.company_id) if f.company_id else None
+    return render_template("visits/index.html", page=page, f=f, company=company, **_filter_choices())
+
+
+@bp.route("/export", methods=["POST"])
+def export():
+    """The 走访台账 for the filters on the visit list, limited to the user's areas."""
+    f = visit_filter(request.form)
+    fmt = "csv" if request.form.get("format") == "csv" else "xlsx"
+    data, mime = table_bytes(fmt, LEDGER_COLUMNS, ledger(f, today(), current_user), title="走访台账")
+    span = "_".join(d.isoformat() for d in (f.start, f.end) if d) or today().isoformat()
+    filename = f"走访台账_{span}.{fmt}"
+    return Response(data, mimetype=mime, headers={
+        "Content-Disposition": f"attachment; filename=visits.{fmt}; filename*=UTF-8''{quote(filename)}"})
+
+
+@bp.route("/needs")
+def needs():
+    """诉求分析: visits raising each need, by category × district, over a period (this year by default)."""
+    on = today()
+    f = visit_filter(request.args)
+    if "from" not in request.args and "to" not in request.args:
+        f.start, f.end = date(on.year, 1, 1), on
+    return render_template("visits/needs.html", m=needs_matrix(f, current_user), f=f)
+
+
+# --- follow-ups -----------------------------------------------------------------------------------
+
+FOLLOW_UP_STATUSES = ("open", "overdue", "done", "all")
+
+
+@bp.route("/follow-ups/")
+def follow_ups():
+    on = today()
+    status = request.args.get("status") if request.args.get("status") in FOLLOW_UP_STATUSES else "open"
+    owner = request.args.get("owner", "me" if current_user.can_edit and not current_user.is_admin else "")
+    stmt = (select(FollowUp).join(FollowUp.company).where(company_scope(current_user))
+            .options(contains_eager(FollowUp.company), joinedload(FollowUp.owner)))
+    if owner == "me":
+        stmt = stmt.where(FollowUp.owner_id == current_user.id)
+    elif owner.isdigit():
+        stmt = stmt.where(FollowUp.owner_id == int(owner))
+    if request.args.get("company", type=int):
+        stmt = stmt.where(FollowUp.company_id == request.args.get("company", type=int))
+    if status == "open":
+        stmt = stmt.where(FollowUp.done_at.is_(None)).order_by(FollowUp.due_on, FollowUp.id)
+    elif status == "overdue":
+        stmt = stmt.where(overdue_clause(on)).order_by(FollowUp.due_on, FollowUp.id)
+    elif status == "done":
+        stmt = stmt.where(FollowUp.done_at.is_not(None)).order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
+    else:
+        stmt = stmt.order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("visits/follow_ups.html", page=page, status=status, owner=owner,
+                           officers=_officers())
+
+
+def _follow_up_or_404(follow_up_id: int) -> FollowUp:
+    follow_up = db.session.get(FollowUp, follow_up_id, options=[selectinload(FollowUp.events).joinedload(FollowUpEvent.by)])
+    if follow_up is None:
+        abort(404)
+    get_company_or_404(follow_up.company_id)
+    return follow_up
+
+
+def _follow_up_page(follow_up: FollowUp, done=None, owner=None, due=None, status: int = 200):
+    owner = owner or ReassignForm()
+    owner.owner_id.choices = [(u.id, u.label) for u in editors_for(follow_up.company)]
+    if owner.owner_id.data is None:
+        owner.owner_id.data = follow_up.owner_id
+    return render_template(
+        "visits/follow_up.html", follow_up=follow_up, done_form=done or DoneForm(), owner_form=owner,
+        due_form=due or RescheduleForm(due_on=follow_up.due_on),
+    ), status
+
+
+@bp.route("/follow-ups/<int:follow_up_id>")
+def follow_up(follow_up_id: int):
+    return _follow_up_page(_follow_up_or_404(follow_up_id))
+
+
+def _changed(follow_up: FollowUp, message: str):
+    flash(message, "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("visits.follow_up", follow_up_id=follow_up.id))
+
+
+@bp.route("/follow-ups/<int:follow_up_id>/done", methods=["POST"])
+@editor_required
+def follow_up_done(follow_up_id: int):
+    follow_up = _follow_up_or_404(follow_up_id)
+    form = DoneForm()
+    if form.validate_on_submit():
+        try:
+            complete(follow_up, current_user, form.note.data or "")
+            db.session.commit()
+            return _changed(follow_up, _("已标记完成：%(t)s", t=follow_up.title))
+        except FollowUpError as exc:
+            form.note.errors.append(str(exc))
+    return _follow_up_page(follow_up, done=form, status=422)
+
+
+@bp.route("/follow-ups/<int:follow_up_id>/owner", methods=["POST"])
+@editor_required
+def follow_up_owner(follow_up_id: int):
+    follow_up = _follow_up_or_404(follow_up_id)
+    form = ReassignForm()
+    form.owner_id.choices = [(u.id, u.label) for u in editors_for(follow_up.company)]
+    if form.validate_on_submit():
+        try:
+            reassign(follow_up, current_user, db.session.get(User, form.owner_id.data))
+            db.session.commit()
+            return _changed(follow_up, _("已改派给 %(n)s。", n=follow_up.owner.label))
+        except FollowUpError as exc:
+            form.owner_id.errors.append(str(exc))
+    return _follow_up_page(follow_up, owner=form, status=422)
+
+
+@bp.route("/follow-ups/<int:follow_up_id>/due", methods=["POST"])
+@editor_required
+def follow_up_due(follow_up_id: int):
+    follow_up = _follow_up_or_404(follow_up_id)
+    form = RescheduleForm()
+    if form.validate_on_submit():
+        try:
+            reschedule(follow_up, current_user, form.due_on.data, form.reason.data or "")
+            db.session.commit()
+            return _changed(follow_up, _("期限已改为 %(d)s。", d=follow_up.due_on.isoformat()))
+        except FollowUpError as exc:
+            form.due_on.errors.append(str(exc))
+    return _follow_up_page(follow_up, due=form, status=422)
+
+
+# --- settings (admin) -----------------------------------------------------------------------------
+
+def _settings_page(add_form=None, staleness_form=None, status: int = 200):
+    if staleness_form is None:
+        staleness_form = StalenessForm(prefix="stale", data=get_setting("visit_staleness"))
+    categories = db.session.scalars(select(NeedCategory).order_by(NeedCategory.sort, NeedCategory.id)).all()
+    return render_template("visits/settings.html", categories=categories, add_form=add_form or CategoryForm(prefix="add"),
+                           staleness_form=staleness_form), status
+
+
+@bp.route("/settings")
+@admin_required
+def settings():
+    return _settings_page()
+
+
+@bp.route("/settings/categories", methods=["POST"])
+@admin_required
+def category_add():
+    form = CategoryForm(prefix="add")
+    if form.validate_on_submit():
+        try:
+            category = add_category(form.name.data)
+            db.session.commit()
+            flash(_("已添加诉求类别“%(n)s”。", n=category.name), "success")
+            return redirect(url_for("visits.settings"))
+        except CategoryError as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+    return _settings_page(add_form=form, status=422)
+
+
+@bp.route("/settings/categories/<int:category_id>", methods=["POST"])
+@admin_required
+def category_edit(category_id: int):
+    category = db.get_or_404(NeedCategory, category_id)
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            update_category(category, form.name.data, form.active.data)
+            db.session.commit()
+            flash(_("已保存。"), "success")
+        except CategoryError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for("visits.settings"))
+
+
+@bp.route("/settings/categories/<int:category_id>/move", methods=["POST"])
+@admin_required
+def category_move(category_id: int):
+    move_category(db.get_or_404(NeedCategory, category_id), -1 if request.form.get("step") == "up" else 1)
+    db.session.commit()
+    return redirect(url_for("visits.settings"))
+
+
+@bp.route("/settings/staleness", methods=["POST"])
+@admin_required
+def staleness_save():
+    form = StalenessForm(prefix="stale")
+    if form.validate_on_submit():
+        set_setting("visit_staleness", form.value())
+        db.session.commit()
+        flash(_("已保存走访超期天数。"), "success")
+        return redirect(url_for("visits.settings"))
+    return _settings_page(staleness_form=form, status=422)
+
+
+# --- company-page panels --------------------------------------------------------------------------
+
+def _company_visits_panel(company: Company, on: date) -> dict:
+    last = db.session.scalar(select(func.max(Visit.visited_on)).where(Visit.company_id == company.id))
+    open_items = db.session.scalars(
+        select(FollowUp).where(FollowUp.company_id == company.id, FollowUp.done_at.is_(None))
+        .order_by(FollowUp.due_on, FollowUp.id).options(joinedload(FollowUp.owner))
+    ).all()
+    return {"last_visit": last, "days_since": (on - last).days if last else None, "open_follow_ups": open_items}
+
+
+def _timeline_panel(company: Company, on: date) -> dict:
+    kind = request.args.get("tl") if request.args.get("tl") in timeline.KINDS else None
+    page = max(request.args.get("tl_page", 1, type=int), 1)
+    entries, more = timeline.company_timeline(company.id, kind, page)
+    return {"position": "bottom", "entries": entries, "more": more, "kind": kind, "page": page,
+            "kinds": timeline.KINDS, "stages": STAGE_NAMES_ZH}
+
+
+register_panel(order=20, template="visits/_company_panel.html", context=_company_visits_panel)
+register_panel(order=80, template="visits/_timeline_panel.html", context=_timeline_panel)

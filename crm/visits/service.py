@@ -1,0 +1,295 @@
+"""Visits and follow-ups: the rules and queries shared by the pages, the CLI, My work and the demo."""
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, and_, exists, func, or_, select, true
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm.access import can_see, company_scope
+from crm.clock import utcnow
+from crm.extensions import db
+from crm.models import Area, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit, visit_need, visit_officer
+from crm.models.area import DISTRICT
+from crm.transfer.spreadsheet import Column
+
+KIND_LABELS = {"onsite": "实地走访", "phone": "电话", "meeting": "会议", "online": "线上"}
+ANY_NEED = "any"  # VisitFilter.need: visits that raised at least one need
+
+
+class FollowUpError(ValueError):
+    """A follow-up change that makes no sense (already done, same owner, same date)."""
+
+
+# --- follow-ups -----------------------------------------------------------------------------------
+
+def is_overdue(follow_up: FollowUp, today: date) -> bool:
+    """Overdue the day after its due date, until done; on the due date itself it is not overdue."""
+    return follow_up.done_at is None and follow_up.due_on < today
+
+
+def overdue_clause(today: date):
+    """is_overdue() as a SQL condition on FollowUp."""
+    return and_(FollowUp.done_at.is_(None), FollowUp.due_on < today)
+
+
+def _event(follow_up: FollowUp, by: User | None, name: str, old: str, new: str, note: str = "") -> None:
+    follow_up.events.append(FollowUpEvent(by_id=by.id if by else None, field=name, old=old[:100], new=new[:100],
+                                          note=note[:500]))
+
+
+def complete(follow_up: FollowUp, by: User | None, note: str = "") -> None:
+    if follow_up.done_at is not None:
+        raise FollowUpError("该跟进事项已完成")
+    follow_up.done_at = utcnow()
+    follow_up.done_note = note.strip()[:500]
+    _event(follow_up, by, "done", "", "done", follow_up.done_note)
+
+
+def _still_open(follow_up: FollowUp) -> None:
+    if follow_up.done_at is not None:
+        raise FollowUpError("该跟进事项已完成，不能再改派或调整期限")
+
+
+def reassign(follow_up: FollowUp, by: User | None, owner: User) -> None:
+    _still_open(follow_up)
+    if follow_up.owner_id == owner.id:
+        raise FollowUpError("负责人没有变化")
+    old = follow_up.owner.label if follow_up.owner else ""
+    follow_up.owner = owner
+    _event(follow_up, by, "owner", old, owner.label)
+
+
+def reschedule(follow_up: FollowUp, by: User | None, due_on: date, note: str = "") -> None:
+    _still_open(follow_up)
+    if follow_up.due_on == due_on:
+        raise FollowUpError("跟进期限没有变化")
+    old = follow_up.due_on.isoformat()
+    follow_up.due_on = due_on
+    _event(follow_up, by, "due_on", old, due_on.isoformat(), note.strip())
+
+
+def follow_up_status(follow_up: FollowUp, today: date) -> str:
+    """已完成 / 逾期 / 进行中, as the ledger and the pages say it."""
+    if follow_up.done_at is not None:
+        return "已完成"
+    return "逾期" if is_overdue(follow_up, today) else "进行中"
+
+
+# --- logging a visit ------------------------------------------------------------------------------
+
+@dataclass
+class FollowUpDraft:
+    title: str
+    owner_id: int
+    due_on: date
+
+
+@dataclass
+class VisitDraft:
+    company_id: int
+    visited_on: date
+    kind: str
+    officer_ids: list[int]
+    company_people: str = ""
+    summary: str = ""
+    needs_detail: str = ""
+    need_ids: list[int] = field(default_factory=list)
+    follow_ups: list[FollowUpDraft] = field(default_factory=list)
+
+
+def log_visit(draft: VisitDraft, by: User) -> Visit:
+    """Save a visit with its needs and follow-ups in one transaction: all of it, or nothing."""
+    officers = list(db.session.scalars(select(User).where(User.id.in_(draft.officer_ids))))
+    # The ledger's 走访干部 is led by whoever logged it, if they took part.
+    lead = by.id if by.id in draft.officer_ids else draft.officer_ids[0]
+    visit = Visit(
+        company_id=draft.company_id, visited_on=draft.visited_on, kind=draft.kind, officer_id=lead,
+        company_people=draft.company_people.strip(), summary=draft.summary.strip(),
+        needs_detail=draft.needs_detail.strip(), officers=officers,
+        needs=list(db.session.scalars(select(NeedCategory).where(NeedCategory.id.in_(draft.need_ids)))),
+    )
+    for item in draft.follow_ups:
+        visit.follow_ups.append(FollowUp(company_id=draft.company_id, title=item.title.strip(), owner_id=item.owner_id,
+                                         due_on=item.due_on, created_by_id=by.id))
+    db.session.add(visit)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return visit
+
+
+def editors_for(company: Company) -> list[User]:
+    """Active officers and admins who may work on `company` (possible participants and owners)."""
+    users = db.session.scalars(
+        select(User).where(User.role.in_(("admin", "officer")), User.active.is_(True))
+        .order_by(User.role.desc(), User.display_name, User.username)
+    )
+    return [u for u in users if can_see(u, company)]
+
+
+def active_categories() -> list[NeedCategory]:
+    return list(db.session.scalars(select(NeedCategory).where(NeedCategory.active.is_(True))
+                                   .order_by(NeedCategory.sort, NeedCategory.id)))
+
+
+# --- lists and the ledger -------------------------------------------------------------------------
+
+@dataclass
+class VisitFilter:
+    start: date | None = None
+    end: date | None = None
+    area_id: int | None = None  # a district or a park
+    officer_id: int | None = None  # took part in the visit
+    need: int | str | None = None  # a NeedCategory id, or ANY_NEED
+    kind: str | None = None
+    company_id: int | None = None
+
+
+def visit_query(f: VisitFilter, user: User | None = None) -> Select:
+    """Visits as `user` may see them (everything for the CLI, user None), newest first."""
+    stmt = select(Visit).join(Visit.company).where(company_scope(user) if user is not None else true())
+    if f.start:
+        stmt = stmt.where(Visit.visited_on >= f.start)
+    if f.end:
+        stmt = stmt.where(Visit.visited_on <= f.end)
+    if f.area_id:
+        stmt = stmt.where(or_(Company.district_id == f.area_id, Company.park_id == f.area_id))
+    if f.officer_id:
+        took_part = exists().where(visit_officer.c.visit_id == Visit.id, visit_officer.c.user_id == f.officer_id)
+        stmt = stmt.where(or_(Visit.officer_id == f.officer_id, took_part))
+    if f.need == ANY_NEED:
+        stmt = stmt.where(exists().where(visit_need.c.visit_id == Visit.id))
+    elif f.need:
+        stmt = stmt.where(exists().where(visit_need.c.visit_id == Visit.id, visit_need.c.category_id == f.need))
+    if f.kind:
+        stmt = stmt.where(Visit.kind == f.kind)
+    if f.company_id:
+        stmt = stmt.where(Visit.company_id == f.company_id)
+    return stmt.order_by(Visit.visited_on.desc(), Visit.id.desc())
+
+
+VISIT_DETAILS = (
+    joinedload(Visit.company), selectinload(Visit.officers), selectinload(Visit.needs),
+    selectinload(Visit.follow_ups).joinedload(FollowUp.owner),
+)
+
+# INTERFACES.md `visits export`: exactly these columns, in this order.
+LEDGER_COLUMNS = [
+    Column("走访日期", 12), Column("企业名称", 32), Column("统一社会信用代码", 22), Column("所属区县", 10),
+    Column("走访干部", 14), Column("走访方式", 10), Column("企业诉求类别", 22), Column("走访情况", 48),
+    Column("跟进事项", 40), Column("跟进期限", 14), Column("跟进状态", 16),
+]
+ITEM_SEPARATOR = "；\n"
+
+
+def ledger_row(visit: Visit, today: date) -> list:
+    """One visit as one ledger row; several follow-ups share a cell, numbered so the cells line up.
+
+    A single follow-up's 跟进期限 is a real date cell; several are listed as text.
+    """
+    items = visit.follow_ups
+    numbered = len(items) > 1
+
+    def join(parts: list[str]) -> str:
+        return ITEM_SEPARATOR.join(f"{i}. {p}" if numbered else p for i, p in enumerate(parts, start=1))
+
+    summary = visit.summary + (f"\n诉求说明：{visit.needs_detail}" if visit.needs_detail else "")
+    statuses = [follow_up_status(fu, today) + (f" {fu.done_note}" if fu.done_note else "") for fu in items]
+    return [
+        visit.visited_on, visit.company.name, visit.company.uscc, visit.company.district.name,
+        "、".join(u.label for u in _officers_in_order(visit)), KIND_LABELS.get(visit.kind, visit.kind),
+        "、".join(n.name for n in visit.needs), summary,
+        join([fu.title + (f"（{fu.owner.label}）" if fu.owner else "") for fu in items]),
+        items[0].due_on if len(items) == 1 else join([fu.due_on.isoformat() for fu in items]),
+        join(statuses),
+    ]
+
+
+def _officers_in_order(visit: Visit) -> list[User]:
+    return sorted(visit.officers, key=lambda u: (u.id != visit.officer_id, u.label))
+
+
+def ledger(f: VisitFilter, today: date, user: User | None = None) -> list[list]:
+    """The 走访台账 rows, oldest visit first, in a constant number of queries."""
+    visits = db.session.scalars(visit_query(f, user).options(*VISIT_DETAILS).order_by(None)
+                                .order_by(Visit.visited_on, Visit.id))
+    return [ledger_row(v, today) for v in visits]
+
+
+# --- needs analysis -------------------------------------------------------------------------------
+
+@dataclass
+class NeedsMatrix:
+    categories: list[NeedCategory]
+    districts: list[Area]
+    counts: dict[tuple[int, int], int]  # (category id, district id) -> visits raising that need
+    by_category: dict[int, int]
+    visits_by_district: dict[int, int]  # visits raising any need
+    visits_total: int
+
+
+def needs_matrix(f: VisitFilter, user: User) -> NeedsMatrix:
+    """Visits raising each need, by category × district, counted in SQL over the period and scope."""
+    scoped = visit_query(f, user).order_by(None).subquery()
+    counts = {
+        (cat, district): n for cat, district, n in db.session.execute(
+            select(visit_need.c.category_id, Company.district_id, func.count(scoped.c.id))
+            .join(scoped, scoped.c.id == visit_need.c.visit_id).join(Company, Company.id == scoped.c.company_id)
+            .group_by(visit_need.c.category_id, Company.district_id)
+        )
+    }
+    with_needs = dict(db.session.execute(
+        select(Company.district_id, func.count(scoped.c.id)).join(Company, Company.id == scoped.c.company_id)
+        .where(exists().where(visit_need.c.visit_id == scoped.c.id)).group_by(Company.district_id)
+    ).all())
+    by_category: dict[int, int] = {}
+    for (cat, _district), n in counts.items():
+        by_category[cat] = by_category.get(cat, 0) + n
+    categories = [c for c in db.session.scalars(select(NeedCategory).order_by(NeedCategory.sort, NeedCategory.id))
+                  if c.active or by_category.get(c.id)]
+    districts = list(db.session.scalars(select(Area).where(Area.kind == DISTRICT).order_by(Area.sort, Area.name)))
+    return NeedsMatrix(categories, districts, counts, by_category, with_needs, sum(with_needs.values()))
+
+
+# --- the need-category list (admin) ---------------------------------------------------------------
+
+class CategoryError(ValueError):
+    pass
+
+
+def _check_name(name: str, exclude_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise CategoryError("类别名称不能为空")
+    if len(name) > 40:
+        raise CategoryError("类别名称不超过 40 个字")
+    clash = db.session.scalar(select(NeedCategory.id).where(NeedCategory.name == name))
+    if clash is not None and clash != exclude_id:
+        raise CategoryError(f"类别“{name}”已存在")
+    return name
+
+
+def add_category(name: str) -> NeedCategory:
+    last = db.session.scalar(select(func.max(NeedCategory.sort))) or 0
+    category = NeedCategory(name=_check_name(name), sort=last + 1, active=True)
+    db.session.add(category)
+    return category
+
+
+def update_category(category: NeedCategory, name: str, active: bool) -> None:
+    """Rename or (de)activate; a deactivated category leaves the form but stays on past visits."""
+    category.name = _check_name(name, category.id)
+    category.active = active
+
+
+def move_category(category: NeedCategory, step: int) -> None:
+    """Swap with the neighbour above (step -1) or below (+1); renumbers so ties cannot stick."""
+    ordered = list(db.session.scalars(select(NeedCategory).order_by(NeedCategory.sort, NeedCategory.id)))
+    i = ordered.index(category)
+    j = i + step
+    if 0 <= j < len(ordered):
+        ordered[i], ordered[j] = ordered[j], ordered[i]
+    for position, item in enumerate(ordered):
+        item.sort = position

@@ -1,0 +1,51 @@
+"""On a phone (375 × 667): from the company page, log a visit with two follow-ups; see it on the timeline and My work."""
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import login
+
+
+def test_log_a_visit_with_two_follow_ups_from_the_company_page(phone_page, make):
+    officer = make.user("officer", display_name="张伟")
+    company = make.company(name="川东智能科技有限公司", officer=officer, contact_name="刘总")
+    page = phone_page
+    login(page, officer.username)
+    assert page.url.endswith("/work")
+
+    page.goto(f"/companies/{company.id}")
+    page.get_by_role("link", name="+ 记录走访").click()
+    page.wait_for_url(f"**/visits/new?company={company.id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+    expect(page.locator("[data-follow-up-row]:visible")).to_have_count(1)
+    page.fill("textarea[name=summary]", "座谈研发投入，企业计划明年申报高企。")
+    chip = page.locator("label.chip", has_text="认定辅导")
+    assert chip.bounding_box()["height"] >= 44  # a finger-sized target
+    chip.click()
+    page.fill("input[name='follow_ups-0-title']", "协助准备高企申报材料")
+    page.get_by_role("button", name="+ 添加跟进事项").click()
+    page.fill("input[name='follow_ups-1-title']", "对接银行办理天府科创贷")
+    page.get_by_role("button", name="保存走访").click()
+
+    page.wait_for_url(f"**/companies/{company.id}#timeline")
+    expect(page.locator(".flash-success")).to_contain_text("含 2 项跟进")
+    timeline = page.locator("#timeline")
+    expect(timeline.locator(".entry-visit")).to_contain_text("座谈研发投入")
+    expect(timeline.locator(".entry-visit")).to_contain_text("认定辅导")
+    expect(timeline.locator(".entry-follow_up")).to_have_count(2)
+
+    page.goto("/work")
+    upcoming = page.locator("#upcoming")
+    expect(upcoming).to_contain_text("协助准备高企申报材料")
+    expect(upcoming).to_contain_text("对接银行办理天府科创贷")
+    expect(upcoming).to_contain_text("川东智能科技有限公司")
+
+
+def test_the_add_button_keeps_adding_rows_past_the_three_the_page_starts_with(phone_page, make):
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    page = phone_page
+    login(page, officer.username)
+    page.goto(f"/visits/new?company={company.id}")
+    for _ in range(3):
+        page.get_by_role("button", name="+ 添加跟进事项").click()
+    expect(page.locator("[data-follow-up-row]:visible")).to_have_count(4)
+    expect(page.locator("input[name='follow_ups-3-title']")).to_be_focused()
