@@ -29,6 +29,8 @@ def _postgres_database(base_url: str):
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A throwaway database: no need to wait for the disk at every commit.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
 
     def drop():
         with admin.connect() as conn:
@@ -99,12 +101,9 @@ def _clean_database(data_app):
     db.session.rollback()
     db.session.remove()
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+    with db.engine.begin() as conn:  # DELETE, not TRUNCATE: much faster on PostgreSQL for a few rows
+        for table in tables:
+            conn.execute(table.delete())
     ctx.pop()
 
 
