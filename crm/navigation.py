@@ -6,6 +6,7 @@ from flask_login import current_user
 ALL = ("admin", "officer", "viewer")
 NAV = [
     ("companies.index", _l("企业"), ALL),
+    ("transfer.upload", _l("导入"), ("admin", "officer")),
     ("users.index", _l("用户"), ("admin",)),
 ]
 
