@@ -117,3 +117,13 @@ def test_unknown_and_template_sheets_are_reported_or_skipped():
     tables, notices = read_upload(xlsx({"企业": [COMPANY_HEADERS], "说明": [["工作表"]], "备忘": [["随手记"]]}), "台账.xlsx")
     assert [t.title for t in tables] == ["企业"]
     assert [(n.sheet, n.reason.startswith("未识别的工作表")) for n in notices] == [("备忘", True)]
+
+
+def test_a_sheet_named_otherwise_is_recognised_by_its_headers():
+    tables, notices = read_upload(xlsx({"Sheet1": [COMPANY_HEADERS, ["甲", CODE, "通川区"]]}), "台账.xlsx")
+    assert [(t.spec.key, t.title) for t in tables] == [("companies", "Sheet1")] and notices == []
+
+
+def test_a_known_sheet_without_a_header_row_is_explained():
+    reason = refused(xlsx({"企业": [["甲", CODE, "通川区"]]}), "台账.xlsx")
+    assert reason.startswith("文件中没有可导入的工作表：“企业”未找到表头行")

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from crm.access import area_ids
@@ -32,7 +32,7 @@ from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID
 from crm.normalize import InvalidValue, normalize_uscc, parse_date, parse_int, parse_money, parse_year, validate_uscc
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
-from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, Field, header_key
+from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key
 from crm.transfer.spreadsheet import Column, write_xlsx
 
 CHUNK = 500  # codes per IN (...) lookup
@@ -111,7 +111,7 @@ def run_import(data: bytes, filename: str, user: User | None, *, skip_invalid: b
     Raises ImportRefused when the file cannot be read at all."""
     name = PurePath(filename).name
     tables, warnings = read_upload(data, name)
-    batches = sorted((Batch(t) for t in tables), key=lambda b: ORDER.index(b.key))
+    batches = sorted((Batch(t) for t in tables), key=lambda b: SHEETS.index(b.spec))  # companies first
     warnings += [n for b in batches for n in b.notices]
     ctx = Context(user, {code for b in batches for code in b.raw_codes()})
     for batch in batches:
@@ -134,9 +134,6 @@ def run_import(data: bytes, filename: str, user: User | None, *, skip_invalid: b
             db.session.rollback()
             raise ImportRefused("导入时数据已被他人修改（例如同时导入了相同的企业），未写入任何数据，请重新导入") from None
     return ImportResult(name, [b.result() for b in batches], problems, warnings, applied, written)
-
-
-ORDER = (COMPANIES, CERTIFICATIONS, FIGURES)
 
 
 class Context:
@@ -421,7 +418,9 @@ def write(batches: list[Batch], ctx: Context) -> None:
         updates = [r for r in batch.valid_rows() if r.action == "update"]
         if creates:
             params = [_insert_params(batch.key, r, company_ids, ctx, now) for r in creates]
-            ids = db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), params).all()
+            # Core, not ORM, INSERT: the ORM splits the batch wherever the None columns differ.
+            table = model.__table__
+            ids = db.session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), params).all()
             if batch.key == COMPANIES:
                 company_ids.update(zip((r.code for r in creates), ids))
             audit += [_audit_row(entity, new_id, company_ids[r.code], "create",

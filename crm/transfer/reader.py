@@ -155,7 +155,10 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
         if found is None:
             if title is None:
                 raise ImportRefused("无法识别 CSV 文件的内容：第一行应为表头，包含 统一社会信用代码 以及 企业名称、资质类型 或 年度数据的列名")
-            if any(not _blank(c) for row in grid for c in row):
+            if spec is not None:
+                notices.append(Problem(title, 1, "", "", f"未找到表头行，已忽略：前{HEADER_SEARCH_ROWS}行中应有一行列名，"
+                                                         f"如 {'、'.join(f.header for f in spec.fields[:3])}"))
+            elif any(not _blank(c) for row in grid for c in row):
                 notices.append(Problem(title, 1, "", "", "未识别的工作表，已忽略（工作表应命名为 企业、资质 或 年度数据）"))
             continue
         index, spec = found
@@ -167,7 +170,8 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
         rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
         tables.append(Table(spec, label, index + 1, headers, rows))
     if not tables:
-        raise ImportRefused("文件中没有可导入的工作表：工作表应命名为 企业、资质 或 年度数据，第一行为表头")
+        found = "；".join(f"“{n.sheet}”{n.reason}" for n in notices)
+        raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")
     return tables, notices
 
 

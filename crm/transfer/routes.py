@@ -31,10 +31,10 @@ def _download(data: bytes, mimetype: str, name: str):
 def upload():
     form = UploadForm()
     if form.validate_on_submit():
-        name = PurePath(form.file.data.filename or "").name
-        stored = uploads.store(form.file.data.read(), name, current_user.id)
+        name, data = PurePath(form.file.data.filename or "").name, form.file.data.read()
+        stored = uploads.store(data, name, current_user.id)
         try:
-            result = run_import(stored.read(), name, current_user, dry_run=True)
+            result = run_import(data, name, current_user, dry_run=True)
         except ImportRefused as exc:
             uploads.discard(stored)
             form.file.errors.append(exc.reason)
