@@ -407,7 +407,7 @@ def _period(year: int | None, issued_on: date | None) -> int | None:
 # --- writing -----------------------------------------------------------------------------------
 
 def write(batches: list[Batch], ctx: Context) -> None:
-    """The plan in bulk: INSERT ... RETURNING and executemany UPDATEs, with one audit row per change."""
+    """The plan in bulk: multi-row INSERTs and executemany UPDATEs, with one audit row per change."""
     now = utcnow()
     user_id, source = current_actor()
     company_ids = {code: c.id for code, c in ctx.companies.items()}
