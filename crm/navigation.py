@@ -11,6 +11,7 @@ NAV = [
     ("visits.index", _l("走访"), ALL),
     ("visits.needs", _l("诉求分析"), ALL),
     ("work.team", _l("团队概况"), ("admin",)),
+    ("transfer.upload", _l("导入"), ("admin", "officer")),
     ("users.index", _l("用户"), ("admin",)),
 ]
 

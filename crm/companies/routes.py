@@ -20,11 +20,6 @@ from crm.normalize import InvalidValue
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def officer_choices() -> list[tuple[int, str]]:
     users = db.session.scalars(
         select(User).where(User.role.in_(("admin", "officer")), User.active.is_(True)).order_by(User.username)
@@ -34,14 +29,7 @@ def officer_choices() -> list[tuple[int, str]]:
 
 @bp.route("/")
 def index():
-    f = CompanyFilter(
-        q=request.args.get("q", "").strip()[:100],
-        district_id=_int_arg("district"),
-        park_id=_int_arg("park"),
-        standing=request.args.get("standing", "") if request.args.get("standing") in RUNGS else "",
-        officer_id=_int_arg("officer"),
-        sort=request.args.get("sort", "name"),
-    )
+    f = CompanyFilter.from_args(request.args)
     on = today()
     page = db.paginate(company_query(current_user, f, on), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     standings = standings_for([c.id for c in page.items], on)

@@ -1,4 +1,5 @@
 """Company register: queries and writes shared by the web pages, the CLI and the importer."""
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.access import company_scope
 from crm.extensions import db
 from crm.ladder.queries import standing_clause
+from crm.ladder.standing import RUNGS
 from crm.models import AuditLog, Company, User
 from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
 
@@ -34,6 +36,18 @@ class CompanyFilter:
     standing: str = ""
     officer_id: int | None = None  # 0 = no officer
     sort: str = "name"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> "CompanyFilter":
+        """The filter as the list page's query string gives it (the export form repeats those fields)."""
+        def number(name: str) -> int | None:
+            value = args.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        standing = args.get("standing", "")
+        return cls(q=args.get("q", "").strip()[:100], district_id=number("district"), park_id=number("park"),
+                   standing=standing if standing in RUNGS else "", officer_id=number("officer"),
+                   sort=args.get("sort", "name"))
 
 
 def company_query(user: User, f: CompanyFilter, on: date) -> Select:

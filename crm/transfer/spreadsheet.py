@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+CHOICES_SHEET = "选项"  # hidden sheet holding drop-down lists (inline lists are limited to 255 characters)
+CHOICE_ROWS = 10000  # how far down a drop-down reaches
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
 
@@ -33,7 +37,9 @@ def neutralise(value: Any) -> Any:
 class Column:
     header: str
     width: int = 14
-    number_format: str | None = None  # e.g. "0.00", "0%", "yyyy-mm-dd"
+    number_format: str | None = None  # e.g. "0.00", "0%", "yyyy-mm-dd"; "@" makes the whole column text
+    note: str = ""  # a comment on the header cell (templates)
+    choices: tuple[str, ...] = ()  # a drop-down list on the column's cells (templates)
 
 
 def _cell(value: Any) -> Any:
@@ -56,6 +62,12 @@ def write_xlsx(out: IO[bytes] | str | Path, sheets: Sequence[tuple[str, Sequence
         ws.freeze_panes = "A2"
         for i, column in enumerate(columns, start=1):
             ws.column_dimensions[get_column_letter(i)].width = column.width
+            if column.number_format == "@":
+                ws.column_dimensions[get_column_letter(i)].number_format = "@"
+            if column.note:
+                ws.cell(1, i).comment = Comment(column.note, "Ladder", width=260, height=90)
+            if column.choices:
+                _drop_down(wb, ws, i, column.choices)
         for row in rows:
             ws.append([_cell(v) for v in row])
         for i, column in enumerate(columns, start=1):
@@ -66,6 +78,22 @@ def write_xlsx(out: IO[bytes] | str | Path, sheets: Sequence[tuple[str, Sequence
                 elif fmt and isinstance(cell.value, (int, float)):
                     cell.number_format = fmt
     wb.save(out)
+
+
+def _drop_down(wb: Workbook, ws, index: int, choices: Sequence[str]) -> None:
+    """A list validation on the column, its values in the hidden choices sheet; other values only warn."""
+    if CHOICES_SHEET not in wb.sheetnames:
+        wb.create_sheet(CHOICES_SHEET).sheet_state = "hidden"
+    lists = wb[CHOICES_SHEET]
+    col = get_column_letter(1 if lists["A1"].value is None else lists.max_column + 1)
+    for r, choice in enumerate(choices, start=1):
+        lists[f"{col}{r}"] = _cell(choice)
+    rule = DataValidation(type="list", formula1=f"'{CHOICES_SHEET}'!${col}$1:${col}${len(choices)}",
+                          allow_blank=True, errorStyle="warning", showErrorMessage=True,
+                          error="请从下拉列表中选择", errorTitle=ws.cell(1, index).value)
+    ws.add_data_validation(rule)
+    letter = get_column_letter(index)
+    rule.add(f"{letter}2:{letter}{CHOICE_ROWS}")
 
 
 def write_csv(out: IO[str], columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> None:

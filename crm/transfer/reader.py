@@ -1,0 +1,185 @@
+"""Reading an uploaded workbook or CSV safely into plain tables (issue 7, "safe reading").
+
+Nothing in a file is trusted. An .xlsx is inspected as a zip archive before any XML is parsed (entry
+count, uncompressed size, compression ratio, CRC, DOCTYPE/ENTITY declarations); the XML parsers
+never expand entities (calamine has no DTD support, openpyxl uses defusedxml when it is installed,
+and both are only reached after the check). Formulas are read as the values Excel cached. A file that
+is not what its extension says is refused with a reason in Chinese.
+"""
+import csv
+import importlib.util
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+import pandas as pd
+
+from crm.transfer.schema import IGNORED_SHEETS, SheetSpec, sheet_by_headers, sheet_by_title
+
+MAX_ENTRIES = 1000  # a workbook has a few dozen parts
+MAX_UNCOMPRESSED = 256 * 1024 * 1024
+MAX_RATIO = 200  # XML compresses 5–20×; zip bombs 1000× and more
+RATIO_FLOOR = 1024 * 1024  # small parts may compress oddly without harm
+HEADER_SEARCH_ROWS = 10  # a ledger may have a title row or two above its header
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and password-protected .xlsx
+ZIP_MAGIC = b"PK\x03\x04"
+SUPPORTED = (".xlsx", ".csv")
+ENGINE = "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
+
+
+class ImportRefused(Exception):
+    """The file cannot be imported at all; `reason` (Chinese) says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Table:
+    spec: SheetSpec
+    title: str  # as named in the file
+    header_row: int  # Excel row number of the header
+    headers: list[str]
+    rows: list[tuple[int, list]] = field(default_factory=list)  # (Excel row number, cells); blank rows left out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Where and why: (sheet, row as Excel shows it, column, value, reason in Chinese)."""
+
+    sheet: str
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.sheet}:{self.row}:{self.column}: {self.reason}"
+
+
+def read_upload(data: bytes, filename: str) -> tuple[list[Table], list[Problem]]:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix == ".xlsx":
+        grids = _xlsx_grids(data)
+    elif suffix == ".csv":
+        grids = {None: _csv_grid(data)}
+    else:
+        raise ImportRefused(f"不支持 {suffix or '无扩展名'} 文件：请上传 .xlsx 工作簿或 .csv 文件（旧版 .xls 请先另存为 .xlsx）")
+    return _tables(grids)
+
+
+def _xlsx_grids(data: bytes) -> dict[str, list[list]]:
+    inspect_xlsx(data)
+    try:
+        frames = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine=ENGINE,
+                               keep_default_na=False, na_values=[])
+    except Exception as exc:  # noqa: BLE001 — whatever the parser trips on, the file is unreadable
+        raise ImportRefused("无法读取该 Excel 工作簿，文件可能已损坏：请在 Excel 中打开并重新保存后再上传") from exc
+    return {str(title): frame.values.tolist() for title, frame in frames.items()}
+
+
+def inspect_xlsx(data: bytes) -> None:
+    """Refuse anything but a plausible, honest .xlsx archive, before any XML parser sees it."""
+    if data[:4] == OLE_MAGIC:
+        raise ImportRefused("这是旧版 Excel（.xls）文件或设置了密码的工作簿：请在 Excel 中另存为 .xlsx（不设密码）后再上传")
+    not_xlsx = ImportRefused("文件不是有效的 Excel 工作簿（.xlsx），可能是其他类型的文件改了扩展名")
+    if data[:4] != ZIP_MAGIC:
+        raise not_xlsx
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        raise not_xlsx from None
+    suspicious = ImportRefused("文件结构异常（解压后过大或压缩比可疑），为安全起见拒绝读取；请在 Excel 中重新保存后再上传")
+    if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
+        raise suspicious
+    if any(e.file_size > RATIO_FLOOR and e.file_size > MAX_RATIO * max(e.compress_size, 1) for e in entries):
+        raise suspicious
+    names = {e.filename for e in entries}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise not_xlsx
+    for entry in entries:
+        _verify_entry(archive, entry, suspicious)
+
+
+def _verify_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, suspicious: ImportRefused) -> None:
+    """Decompress once: zipfile stops at the declared size and checks the CRC, so sizes cannot lie;
+    an XML part may not declare a DTD (the way to entity-expansion bombs)."""
+    tail = b""
+    try:
+        with archive.open(entry) as stream:
+            while chunk := stream.read(1024 * 1024):
+                window = (tail + chunk).upper()
+                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                    raise ImportRefused("工作簿中含有不允许的 XML 声明（DOCTYPE/ENTITY），为安全起见拒绝读取")
+                tail = chunk[-16:]
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
+        raise suspicious from None
+
+
+def _csv_grid(data: bytes) -> list[list]:
+    if data[:4] == ZIP_MAGIC or data[:4] == OLE_MAGIC:
+        raise ImportRefused("这是一个 Excel 工作簿，不是 CSV 文件：请以 .xlsx 扩展名上传")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportRefused("CSV 文件为 UTF-16 编码：请另存为“CSV UTF-8（逗号分隔）”后再上传")
+    if b"\x00" in data[:65536]:
+        raise ImportRefused("文件不是文本格式的 CSV（含有二进制内容），可能是其他类型的文件改了扩展名")
+    for encoding in ("utf-8-sig", "gb18030"):  # Chinese Excel saves CSV as GBK (a subset of GB18030)
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportRefused("无法识别 CSV 文件的编码：请保存为 UTF-8 或 GBK 编码")
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ImportRefused(f"CSV 文件格式有误：{exc}") from None
+
+
+def _blank(cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Problem]]:
+    tables: list[Table] = []
+    notices: list[Problem] = []
+    for title, grid in grids.items():
+        if title is not None and title.strip() in IGNORED_SHEETS:
+            continue
+        spec = sheet_by_title(title) if title is not None else None
+        found = _find_header(grid, spec)
+        if found is None:
+            if title is None:
+                raise ImportRefused("无法识别 CSV 文件的内容：第一行应为表头，包含 统一社会信用代码 以及 企业名称、资质类型 或 年度数据的列名")
+            if spec is not None:
+                notices.append(Problem(title, 1, "", "", f"未找到表头行，已忽略：前{HEADER_SEARCH_ROWS}行中应有一行列名，"
+                                                         f"如 {'、'.join(f.header for f in spec.fields[:3])}"))
+            elif any(not _blank(c) for row in grid for c in row):
+                notices.append(Problem(title, 1, "", "", "未识别的工作表，已忽略（工作表应命名为 企业、资质 或 年度数据）"))
+            continue
+        index, spec = found
+        label = title if title is not None else spec.title
+        if any(t.spec is spec for t in tables):
+            notices.append(Problem(label, index + 1, "", "", f"与前面的工作表重复（都是{spec.title}），已忽略"))
+            continue
+        headers = ["" if _blank(c) else str(c).strip() for c in grid[index]]
+        rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
+        tables.append(Table(spec, label, index + 1, headers, rows))
+    if not tables:
+        found = "；".join(f"“{n.sheet}”{n.reason}" for n in notices)
+        raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")
+    return tables, notices
+
+
+def _find_header(grid: list[list], spec: SheetSpec | None) -> tuple[int, SheetSpec] | None:
+    """The first row, among the first few, that names at least two columns of the sheet."""
+    for index, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
+        cells = [c for c in row if not _blank(c)]
+        candidate = spec or sheet_by_headers(cells)
+        if candidate and sum(1 for c in cells if candidate.field_for(c)) >= 2:
+            return index, candidate
+    return None

@@ -1,0 +1,81 @@
+"""Uploaded files kept between preview and confirm: instance/uploads/<random>.<ext> and a JSON sidecar.
+
+The stored name is random, never the user's; the sidecar records who uploaded the file and the preview
+result, which is for display only: confirming reads and validates the stored file again.
+"""
+import json
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePath
+
+from flask import current_app
+
+MAX_AGE_SECONDS = 24 * 3600
+TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass
+class Upload:
+    token: str
+    user_id: int
+    filename: str  # as the user named it; shown, never used as a path
+    suffix: str
+    result: dict = field(default_factory=dict)
+    done: bool = False
+
+    @property
+    def path(self) -> Path:
+        return folder() / f"{self.token}{self.suffix}"
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+    def save(self) -> None:
+        (folder() / f"{self.token}.json").write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
+
+    def finish(self, result: dict) -> None:
+        """Imported: keep the outcome for the result page, drop the file."""
+        self.result, self.done = result, True
+        self.path.unlink(missing_ok=True)
+        self.save()
+
+
+def folder() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store(data: bytes, filename: str, user_id: int) -> Upload:
+    purge_stale()
+    name = PurePath(filename).name
+    upload = Upload(secrets.token_hex(16), user_id, name, PurePath(name).suffix.lower())
+    upload.path.write_bytes(data)
+    upload.save()
+    return upload
+
+
+def load(token: str, user_id: int) -> Upload | None:
+    """The upload, if the token is well-formed, still there and `user_id`'s."""
+    if not TOKEN.fullmatch(token):
+        return None
+    sidecar = folder() / f"{token}.json"
+    if not sidecar.exists():
+        return None
+    upload = Upload(**json.loads(sidecar.read_text(encoding="utf-8")))
+    return upload if upload.user_id == user_id else None
+
+
+def discard(upload: Upload) -> None:
+    upload.path.unlink(missing_ok=True)
+    (folder() / f"{upload.token}.json").unlink(missing_ok=True)
+
+
+def purge_stale() -> None:
+    """Uploads nobody confirmed within a day are deleted."""
+    cutoff = time.time() - MAX_AGE_SECONDS
+    for path in folder().iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)

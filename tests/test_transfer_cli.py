@@ -1,0 +1,95 @@
+"""`flask companies import PATH [--dry-run] [--skip-invalid] [--as USERNAME]` (INTERFACES.md)."""
+from sqlalchemy import func, select
+from workbooks import COMPANY_HEADERS, csv_bytes, xlsx
+
+from crm.extensions import db
+from crm.models import AuditLog, Company
+from crm.normalize import uscc_check_char
+
+A = "91511702MA6C4X3K5" + uscc_check_char("91511702MA6C4X3K5")
+B = "91511703MA62QW8T1" + uscc_check_char("91511703MA62QW8T1")
+GOOD = {"企业": [COMPANY_HEADERS, ["川东智能科技有限公司", A, "通川区"], ["巴山新材有限公司", B, "达川区"]]}
+ONE_BAD = {"企业": [COMPANY_HEADERS, ["川东智能科技有限公司", A, "通川区"], ["巴山新材有限公司", B, "火星区"]]}
+
+
+def companies() -> int:
+    return db.session.scalar(select(func.count()).select_from(Company))
+
+
+def invoke(runner, tmp_path, sheets, *options, name="台账.xlsx"):
+    path = tmp_path / name
+    path.write_bytes(xlsx(sheets))
+    return runner.invoke(args=["companies", "import", str(path), *options])
+
+
+def test_a_clean_import_prints_the_summary_and_exits_0(runner, tmp_path):
+    result = invoke(runner, tmp_path, GOOD)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["created 2, updated 0, unchanged 0, rejected 0"]
+    assert companies() == 2
+    again = invoke(runner, tmp_path, GOOD)
+    assert again.stdout.splitlines() == ["created 0, updated 0, unchanged 2, rejected 0"]
+
+
+def test_a_rejected_row_prints_each_problem_writes_nothing_and_exits_1(runner, tmp_path):
+    result = invoke(runner, tmp_path, ONE_BAD)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "created 0, updated 0, unchanged 0, rejected 1",
+        "企业:3:所属区县: 未知的区县“火星区”：请填写达州市的区县名称或代码（如 通川区 或 511702）",
+    ]
+    assert len(result.stderr.strip().splitlines()) == 1 and "1 行有错误，未写入任何数据" in result.stderr
+    assert companies() == 0
+
+
+def test_skip_invalid_imports_the_rest_and_exits_0(runner, tmp_path):
+    result = invoke(runner, tmp_path, ONE_BAD, "--skip-invalid")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "created 1, updated 0, unchanged 0, rejected 1"
+    assert result.stdout.splitlines()[1].startswith("企业:3:所属区县: ")
+    assert companies() == 1
+
+
+def test_skip_invalid_with_no_valid_row_writes_nothing_and_exits_1(runner, tmp_path):
+    result = invoke(runner, tmp_path, {"企业": ONE_BAD["企业"][::2]}, "--skip-invalid")
+    assert result.exit_code == 1 and companies() == 0
+
+
+def test_a_dry_run_reports_what_would_happen_and_writes_nothing(runner, tmp_path):
+    result = invoke(runner, tmp_path, GOOD, "--dry-run")
+    assert (result.exit_code, result.stdout.splitlines()) == (0, ["created 2, updated 0, unchanged 0, rejected 0"])
+    assert companies() == 0
+    assert invoke(runner, tmp_path, ONE_BAD, "--dry-run").exit_code == 1
+
+
+def test_warnings_are_printed_in_the_same_format(runner, tmp_path):
+    sheets = {"企业": [COMPANY_HEADERS + ["备注"], ["川东智能科技有限公司", A, "通川区", "", "", "", "", "", "", "", "x"]]}
+    assert invoke(runner, tmp_path, sheets).stdout.splitlines()[1:] == ["企业:1:备注: 未识别的列，已忽略"]
+
+
+def test_as_user_attributes_the_changes_and_limits_them_to_the_users_areas(runner, tmp_path, make):
+    officer = make.user("officer", areas=["511702"], username="zhangwei")
+    result = invoke(runner, tmp_path, GOOD, "--as", "zhangwei", "--skip-invalid")
+    assert result.stdout.splitlines()[:2] == ["created 1, updated 0, unchanged 0, rejected 1",
+                                              "企业:3:所属区县: 该企业不在您负责的区域内，不能导入"]
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "company"))
+    assert (entry.user_id, entry.source) == (officer.id, "import:台账.xlsx")
+
+
+def test_an_unknown_or_read_only_user_and_an_unreadable_file_fail_with_one_line(runner, tmp_path, make):
+    make.user("viewer", username="leader")
+    for options in (["--as", "nobody"], ["--as", "leader"]):
+        result = invoke(runner, tmp_path, GOOD, *options)
+        assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    path = tmp_path / "企业.csv"
+    path.write_bytes(b"\x00\x01binary")
+    result = runner.invoke(args=["companies", "import", str(path)])
+    assert result.exit_code == 1 and "含有二进制内容" in result.stderr
+    assert companies() == 0
+
+
+def test_a_csv_in_gbk_imports(runner, tmp_path):
+    path = tmp_path / "企业.csv"
+    path.write_bytes(csv_bytes(GOOD["企业"], "gbk"))
+    result = runner.invoke(args=["companies", "import", str(path)])
+    assert result.stdout.splitlines() == ["created 2, updated 0, unchanged 0, rejected 0"]
