@@ -41,7 +41,7 @@ def current_actor() -> tuple[int | None, str]:
     return None, "system"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -66,8 +66,8 @@ def _changes(obj: Any, action: str) -> dict[str, list]:
         new = hist.added[0] if hist.added else getattr(obj, attr.key)
         if action == "delete":
             old, new = getattr(obj, attr.key), None
-        if _plain(old) != _plain(new):
-            changes[attr.key] = [_plain(old), _plain(new)]
+        if plain(old) != plain(new):
+            changes[attr.key] = [plain(old), plain(new)]
     return changes
 
 
