@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from crm.access import area_ids
 from crm.areas import all_areas, resolve_district, resolve_park
 from crm.audit import SKIPPED, acting_as, current_actor
-from crm.audit import plain as plain  # the audit trail's own JSON form of a value
+from crm.audit import plain  # the audit trail's own JSON form of a value
 from crm.clock import today, utcnow
 from crm.extensions import db
 from crm.ladder.standing import KIND_LABELS, validity_window
