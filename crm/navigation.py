@@ -5,7 +5,9 @@ from flask_login import current_user
 
 ALL = ("admin", "officer", "viewer")
 NAV = [
+    ("dashboard.index", _l("目标进度"), ALL),
     ("companies.index", _l("企业"), ALL),
+    ("targets.index", _l("目标设置"), ("admin",)),
     ("users.index", _l("用户"), ("admin",)),
 ]
 
