@@ -71,7 +71,9 @@ def certification_clause(metric: str, year: Any, first_day: Any, as_of: Any) -> 
     if metric in ("tech_sme_registered", "tech_sme_new"):  # registered for Y, issued on or before D
         registered = and_(_counted(TECH_SME), Certification.year == year, Certification.valid_from <= as_of)
         if metric == "tech_sme_new":
-            return and_(registered, ~_has_earlier(TECH_SME, lambda e: e.year < year))
+            # `+ 0`: SQLite would otherwise scan the (kind, year) index for every row instead of looking
+            # up the company's few registrations by (company_id, kind).
+            return and_(registered, ~_has_earlier(TECH_SME, lambda e: e.year + 0 < year))
         return registered
     if metric == "gazelle_new":  # recognised in Y, on or before D
         return and_(_counted(GAZELLE), Certification.year == year, Certification.valid_from <= as_of)
