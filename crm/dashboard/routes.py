@@ -15,7 +15,9 @@ from sqlalchemy import and_, select
 from crm.access import area_ids, company_scope
 from crm.areas import all_areas
 from crm.clock import today
-from crm.dashboard.service import RISKS, board, company_list, list_condition, list_label, monthly_trend
+from crm.dashboard.service import (
+    RISKS, annual_report_due, board, company_list, list_condition, list_label, monthly_trend,
+)
 from crm.extensions import db
 from crm.models import Area, Company
 from crm.models.target import METRICS
@@ -93,6 +95,8 @@ def index():
         "dashboard/index.html", sel=sel, areas=areas, board=data, scope_id=scope_id, trend=trend, risks=risks,
         chart=_chart_data(sel, data, trend, scope_id), metrics=METRICS, metric_labels=METRIC_LABELS,
         list_label=list_label, city_allowed=area_ids(current_user) is None,
+        annual_report_due=annual_report_due(sel.year),
+        years=sorted({*range(today().year - 6, today().year + 2), sel.year}, reverse=True),
     )
 
 

@@ -83,9 +83,14 @@ def hnte_expiring(year: int, as_of: date) -> Any:
     return and_(Company.id.in_(select(Certification.company_id).where(expiring)), ~_open_applications(HNTE))
 
 
+def annual_report_due(year: int) -> date:
+    """§3.3: the report on Y−1 is due by 31 May of Y."""
+    return date(year, 5, 31)
+
+
 def annual_report_missed(year: int, as_of: date) -> Any:
     """§3.3: valid on 31 December of Y−1, no report for Y−1 recorded, and D is after 31 May of Y."""
-    if as_of <= date(year, 5, 31):
+    if as_of <= annual_report_due(year):
         return false()
     filed = select(AnnualReport.company_id).where(AnnualReport.year == year - 1)
     return and_(metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)), ~Company.id.in_(filed))
