@@ -12,6 +12,9 @@ NAV = [
     ("visits.needs", _l("诉求分析"), ALL),
     ("work.team", _l("团队概况"), ("admin",)),
     ("transfer.upload", _l("导入"), ("admin", "officer")),
+    ("dashboard.index", _l("目标进度"), ALL),
+    ("companies.index", _l("企业"), ALL),
+    ("targets.index", _l("目标设置"), ("admin",)),
     ("users.index", _l("用户"), ("admin",)),
 ]
 

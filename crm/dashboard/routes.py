@@ -1,0 +1,182 @@
+"""The leaders' dashboard (home page for admins and viewers), its drill-down lists and the 月报 export.
+
+The selection lives in the URL (?year=&as_of=&scope=&metric=) so a link can be shared; everything is
+limited to the areas the user may see.
+"""
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, select
+
+from crm.access import area_ids, company_scope
+from crm.areas import all_areas
+from crm.clock import today
+from crm.dashboard.service import (
+    RISKS, annual_report_due, board, company_list, list_condition, list_label, monthly_trend,
+)
+from crm.extensions import db
+from crm.models import Area, Company
+from crm.models.target import METRICS
+from crm.normalize import InvalidValue, parse_date
+from crm.targets.service import METRIC_LABELS, area_condition, default_as_of, progress
+from crm.transfer.spreadsheet import Column, table_bytes
+
+bp = Blueprint("dashboard", __name__)
+
+
+@dataclass(frozen=True)
+class Selection:
+    year: int
+    as_of: date
+    scope: Area | None  # the headline's area; None: everything the user may see (city-wide for admins)
+    metric: str
+
+    def args(self, **changes) -> dict:
+        """URL parameters of this selection, with changes: for links that keep the selection."""
+        args = {"year": self.year, "as_of": self.as_of.isoformat(), "scope": self.scope.key if self.scope else "",
+                "metric": self.metric}
+        args.update(changes)
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+def visible_areas() -> list[Area]:
+    """The areas the user may see: all for unrestricted users, else their own (in the usual order)."""
+    areas = all_areas()
+    ids = area_ids(current_user)
+    return areas if ids is None else [a for a in areas if a.id in ids]
+
+
+def _scope_where(area: Area | None = None):
+    """The user's area limit (None when unrestricted), narrowed to one area if given."""
+    conditions = [company_scope(current_user)] if area_ids(current_user) is not None else []
+    if area is not None:
+        conditions.append(area_condition(area))
+    return and_(*conditions) if conditions else None
+
+
+def _year_and_as_of() -> tuple[int, date]:
+    now = today()
+    year = request.args.get("year", type=int)
+    if year is None or not 2000 <= year <= now.year + 1:
+        year = now.year
+    try:
+        as_of = parse_date(request.args.get("as_of", ""), field="截至日期")
+    except InvalidValue:
+        as_of = None
+    if as_of is None or as_of.year > year:
+        as_of = default_as_of(year, now)
+    return year, as_of
+
+
+def _selection(areas: list[Area]) -> Selection:
+    year, as_of = _year_and_as_of()
+    by_key = {a.key: a for a in areas}
+    scope = by_key.get(request.args.get("scope", ""))
+    if scope is None and area_ids(current_user) is not None and areas:
+        scope = areas[0]  # a user limited to areas has no city-wide view
+    metric = request.args.get("metric", "")
+    return Selection(year, as_of, scope, metric if metric in METRICS else METRICS[0])
+
+
+@bp.route("/dashboard")
+def index():
+    areas = visible_areas()
+    sel = _selection(areas)
+    data = board(sel.year, sel.as_of, areas, _scope_where())
+    scope_where = _scope_where(sel.scope)
+    scope_id = sel.scope.id if sel.scope else None
+    trend = monthly_trend(sel.metric, sel.year, sel.as_of, scope_where)
+    risks = {key: company_list(RISKS[key](sel.year, sel.as_of), scope_where) for key in RISKS}
+    return render_template(
+        "dashboard/index.html", sel=sel, areas=areas, board=data, scope_id=scope_id, trend=trend, risks=risks,
+        chart=_chart_data(sel, data, trend, scope_id), metrics=METRICS, metric_labels=METRIC_LABELS,
+        list_label=list_label, city_allowed=area_ids(current_user) is None,
+        annual_report_due=annual_report_due(sel.year),
+        years=sorted({*range(today().year - 6, today().year + 2), sel.year}, reverse=True),
+    )
+
+
+def _chart_data(sel: Selection, data, trend: dict, scope_id: int | None) -> dict:
+    """What dashboard.js draws, with the drill-down link of every point."""
+    scope_key = sel.scope.key if sel.scope else ""
+
+    def link(year: int, as_of: date, area: str = scope_key) -> str:
+        return url_for("dashboard.companies", list=sel.metric, year=year, as_of=as_of.isoformat(), area=area or None)
+
+    months = [_("%(m)s月", m=m) for m in range(1, 13)]
+    figures = [(area, data.figures(sel.metric, area.id)) for area in data.areas]
+    return {
+        "metric": METRIC_LABELS[sel.metric],
+        "trend": {
+            "months": months,
+            "series": [
+                {"name": _("%(y)s年", y=sel.year), "values": [v for _d, v in trend["this_year"]],
+                 "links": [link(sel.year, d) for d, _v in trend["this_year"]]},
+                {"name": _("%(y)s年", y=sel.year - 1), "values": [v for _d, v in trend["last_year"]],
+                 "links": [link(sel.year - 1, d) for d, _v in trend["last_year"]]},
+            ],
+            "pace": [data.pace(sel.metric, scope_id, d) for d, _v in trend["this_year"]],
+            "pace_name": _("进度要求"),
+        },
+        "areas": {
+            "names": [area.name for area, _f in figures],
+            "actual": [f.actual for _a, f in figures],
+            "target": [f.target for _a, f in figures],
+            "links": [link(sel.year, sel.as_of, area.key) for area, _f in figures],
+            "actual_name": _("实际"), "target_name": _("目标"),
+        },
+    }
+
+
+def _area_or_404(key: str, areas: list[Area]) -> Area | None:
+    if not key:
+        return None
+    area = next((a for a in areas if a.key == key), None)
+    if area is None:
+        abort(404)
+    return area
+
+
+@bp.route("/dashboard/companies")
+def companies():
+    """The companies behind one number: the same condition as the count, limited to the user's areas."""
+    key = request.args.get("list", "")
+    label = list_label(key)
+    if label is None:
+        abort(404)
+    year, as_of = _year_and_as_of()
+    area = _area_or_404(request.args.get("area", ""), visible_areas())
+    stmt = select(Company).where(company_scope(current_user), list_condition(key, year, as_of))
+    if area is not None:
+        stmt = stmt.where(area_condition(area))
+    page = db.paginate(stmt.order_by(Company.name, Company.id), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+    return render_template("dashboard/companies.html", page=page, label=label, area=area, year=year, as_of=as_of,
+                           key=key)
+
+
+@bp.route("/dashboard/report.xlsx")
+def report():
+    """月报: every metric (actual, target, completion) for the city and each area, as of the chosen date."""
+    year, as_of = _year_and_as_of()
+    areas = visible_areas()
+    result = progress(year, as_of, areas, _scope_where())
+    scopes = [(_("全市"), result["metrics"])] if area_ids(current_user) is None else []
+    scopes += [(area.name, result["areas"][area.key]) for area in areas]
+    columns = [Column(_("区域"), 16)]
+    for m in METRICS:
+        columns += [Column(METRIC_LABELS[m], 12), Column(_("目标"), 8), Column(_("完成率"), 9, "0.0%")]
+    rows = []
+    for name, figures in scopes:
+        row = [name]
+        for m in METRICS:
+            actual, target = figures[m]["actual"], figures[m]["target"]
+            row += [actual, target, actual / target if target else None]
+        rows.append(row)
+    content, mime = table_bytes("xlsx", columns, rows, title=_("%(y)s年月报", y=year))
+    return send_file(io.BytesIO(content), mimetype=mime, as_attachment=True,
+                     download_name=f"{year}年月报_截至{as_of.isoformat()}.xlsx")

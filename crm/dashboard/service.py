@@ -1,0 +1,278 @@
+"""The dashboard's figures: pace, projection, monthly trend, risk lists and the company lists behind them.
+
+Pace (where we should be on the as-of date D), per metric and scope:
+  - by default linear through the year: target × (days of Y up to and including D) / (days in Y);
+  - when year Y has rounds of the metric's kind, by their closing dates instead: each round is expected
+    to deliver an equal share of the target by its closes_on, so the pace is
+    target × (rounds of that kind in Y closed on or before D) / (rounds of that kind in Y);
+  - 有效高企数 (hnte_valid) is a level, not a count of the year's events: its pace starts from the
+    level on 31 December of Y−1 and moves from there to the target by the same share.
+Projection: actual + open applications × last year's pass rate of the kind, where an open application
+  is one not yet approved, rejected or withdrawn in a year-Y round of the metric's kind, from a company
+  the approval would add to the metric (not already counted; for 新认定 never certified, for 重新认定
+  certified before, for 新入库 never registered before); the pass rate is approved / (approved +
+  rejected) over Y−1's rounds of the kind, city-wide. Without decided applications last year there is
+  no pass rate and no projection.
+"""
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Date, Integer, and_, case, distinct, exists, false, func, literal, select, union_all
+from sqlalchemy.orm import aliased
+
+from crm.extensions import db
+from crm.models import AnnualReport, Application, Area, Certification, Company, Round
+from crm.models.certification import HNTE, REVOKED, TECH_SME
+from crm.models.ladder import OPEN_STAGES
+from crm.models.target import METRICS
+from crm.targets.service import (
+    METRIC_KIND, METRIC_LABELS, STOCK_METRICS, AreaCounts, certification_clause, count_by_area,
+    metric_condition, metric_conditions, progress_dict, targets_for,
+)
+
+RISK_LABELS = {
+    "hnte_expiring": "本年到期且无在途申报的高企",
+    "annual_report_missed": "未报上年度年报的高企",
+    "tech_sme_lapsed": "上年入库、本年尚未入库的科小",
+}
+OPEN_PREFIX = "open:"
+
+
+def round_half_up(value: float) -> int:
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --- named company sets: every number on the dashboard is the size of one of these ----------------
+
+def _open_applications(kind: str, year: int | None = None) -> Any:
+    stmt = select(Application.company_id).join(Round, Round.id == Application.round_id).where(
+        Round.kind == kind, Application.stage.in_(OPEN_STAGES))
+    return Company.id.in_(stmt.where(Round.year == year) if year is not None else stmt)
+
+
+def _ever_held(kind: str, before: Any) -> Any:
+    """The company has a non-revoked certification of `kind` matching `before` (a Certification condition)."""
+    return Company.id.in_(select(Certification.company_id).where(
+        Certification.kind == kind, Certification.status != REVOKED, before))
+
+
+def projection_candidates(metric: str, year: int, as_of: date) -> Any:
+    """Companies with an open application this year that its approval would add to `metric`."""
+    condition = and_(_open_applications(METRIC_KIND[metric], year), ~metric_condition(metric, year, as_of))
+    if metric in ("hnte_new", "hnte_renewed"):
+        certified = _ever_held(HNTE, Certification.valid_from <= as_of)
+        condition = and_(condition, certified if metric == "hnte_renewed" else ~certified)
+    if metric == "tech_sme_new":
+        condition = and_(condition, ~_ever_held(TECH_SME, Certification.year < year))
+    return condition
+
+
+def hnte_expiring(year: int, as_of: date) -> Any:
+    """A 高企 certificate whose last valid day falls in Y, not followed by a later certificate by D,
+    and no open 高企 application (§3.2: the company applies again in the year of expiry)."""
+    later = aliased(Certification)
+    expiring = and_(
+        Certification.kind == HNTE, Certification.status != REVOKED,
+        Certification.valid_until >= date(year, 1, 1), Certification.valid_until <= date(year, 12, 31),
+        ~exists().where(later.company_id == Certification.company_id, later.kind == HNTE, later.status != REVOKED,
+                        later.valid_from > Certification.valid_from, later.valid_from <= as_of),
+    )
+    return and_(Company.id.in_(select(Certification.company_id).where(expiring)), ~_open_applications(HNTE))
+
+
+def annual_report_due(year: int) -> date:
+    """§3.3: the report on Y−1 is due by 31 May of Y."""
+    return date(year, 5, 31)
+
+
+def annual_report_missed(year: int, as_of: date) -> Any:
+    """§3.3: valid on 31 December of Y−1, no report for Y−1 recorded, and D is after 31 May of Y."""
+    if as_of <= annual_report_due(year):
+        return false()
+    filed = select(AnnualReport.company_id).where(AnnualReport.year == year - 1)
+    return and_(metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)), ~Company.id.in_(filed))
+
+
+def tech_sme_lapsed(year: int, as_of: date) -> Any:
+    """Registered as 科小 for Y−1 but not (yet) for Y as of D (§2.4: a registration lasts one year)."""
+    return and_(metric_condition("tech_sme_registered", year - 1, date(year - 1, 12, 31)),
+                ~metric_condition("tech_sme_registered", year, as_of))
+
+
+RISKS = {"hnte_expiring": hnte_expiring, "annual_report_missed": annual_report_missed,
+         "tech_sme_lapsed": tech_sme_lapsed}
+
+
+def list_label(key: str) -> str | None:
+    if key in METRICS:
+        return METRIC_LABELS[key]
+    if key.startswith(OPEN_PREFIX) and key[len(OPEN_PREFIX):] in METRICS:
+        return f"{METRIC_LABELS[key[len(OPEN_PREFIX):]]}·在途申报"
+    return RISK_LABELS.get(key)
+
+
+def list_condition(key: str, year: int, as_of: date) -> Any:
+    """The condition on Company behind the number named `key` (a metric, "open:<metric>" or a risk)."""
+    if key in METRICS:
+        return metric_condition(key, year, as_of)
+    if key.startswith(OPEN_PREFIX):
+        return projection_candidates(key[len(OPEN_PREFIX):], year, as_of)
+    return RISKS[key](year, as_of)
+
+
+# --- pace and projection ------------------------------------------------------------------------
+
+def linear_share(year: int, as_of: date) -> float:
+    first = date(year, 1, 1)
+    days = (date(year + 1, 1, 1) - first).days
+    return min(max((as_of - first).days + 1, 0), days) / days
+
+
+def rounds_share(closings: list[date], as_of: date) -> float:
+    return sum(1 for closes_on in closings if closes_on <= as_of) / len(closings)
+
+
+def round_closings(year: int) -> dict[str, list[date]]:
+    closings: dict[str, list[date]] = {}
+    for kind, closes_on in db.session.execute(select(Round.kind, Round.closes_on).where(Round.year == year)):
+        closings.setdefault(kind, []).append(closes_on)
+    return {kind: sorted(dates) for kind, dates in closings.items()}
+
+
+def pass_rates(year: int) -> dict[str, float]:
+    """approved / (approved + rejected) over `year`'s rounds, by kind; None where nothing was decided."""
+    approved = func.sum(case((Application.stage == "approved", 1), else_=0))
+    decided = func.sum(case((Application.stage.in_(("approved", "rejected")), 1), else_=0))
+    rows = db.session.execute(
+        select(Round.kind, approved, decided).join(Round, Round.id == Application.round_id)
+        .where(Round.year == year).group_by(Round.kind)
+    )
+    return {kind: (ok or 0) / total for kind, ok, total in rows if total}
+
+
+@dataclass(frozen=True)
+class Figures:
+    metric: str
+    actual: int
+    target: int | None
+    pace: int | None
+    open: int  # open applications that would add to the metric
+    pass_rate: float | None
+
+    @property
+    def label(self) -> str:
+        return METRIC_LABELS[self.metric]
+
+    @property
+    def gap(self) -> int | None:
+        """Ahead (+) or behind (−) the pace."""
+        return None if self.pace is None else self.actual - self.pace
+
+    @property
+    def projection(self) -> int | None:
+        return None if self.pass_rate is None else round_half_up(self.actual + self.open * self.pass_rate)
+
+    @property
+    def completion(self) -> float | None:
+        return self.actual / self.target if self.target else None
+
+
+@dataclass
+class Board:
+    """Counts, targets, rounds and pass rates for one year and as-of date; figures derive from them."""
+
+    year: int
+    as_of: date
+    counts: AreaCounts
+    targets: dict[tuple[str, int | None], int]
+    closings: dict[str, list[date]]  # the year's round closing dates by kind (none: linear pace)
+    pass_rates: dict[str, float]
+    areas: list[Area]
+
+    @property
+    def progress(self) -> dict:
+        """The INTERFACES.md shape, the same as `targets progress --json`."""
+        return progress_dict(self.year, self.as_of, self.counts, self.targets, self.areas)
+
+    def pace(self, metric: str, area_id: int | None, on: date | None = None) -> int | None:
+        target = self.targets.get((metric, area_id))
+        if target is None:
+            return None
+        on = on or self.as_of
+        closings = self.closings.get(METRIC_KIND[metric])
+        share = rounds_share(closings, on) if closings else linear_share(self.year, on)
+        base = self.counts.of(area_id)["start"] if metric in STOCK_METRICS else 0
+        return round_half_up(base + (target - base) * share)
+
+    def figures(self, metric: str, area_id: int | None) -> Figures:
+        counts = self.counts.of(area_id)
+        return Figures(metric, counts[metric], self.targets.get((metric, area_id)), self.pace(metric, area_id),
+                       counts[OPEN_PREFIX + metric], self.pass_rates.get(METRIC_KIND[metric]))
+
+    def by_gap(self, metric: str) -> list[tuple[Area, Figures]]:
+        """Areas for one metric, worst gap to the pace first; areas without a target last."""
+        rows = [(area, self.figures(metric, area.id)) for area in self.areas]
+        return sorted(rows, key=lambda r: (r[1].gap is None, r[1].gap or 0, -r[1].actual, r[0].sort, r[0].name))
+
+
+def board(year: int, as_of: date, areas: list[Area], where: Any = None) -> Board:
+    """Everything the dashboard shows except the trend and the risk lists, in four queries."""
+    conditions = {
+        **metric_conditions(year, as_of),
+        **{OPEN_PREFIX + m: projection_candidates(m, year, as_of) for m in METRICS},
+        "start": metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)),  # pace base of the level
+    }
+    return Board(year, as_of, count_by_area(conditions, where), targets_for(year), round_closings(year),
+                 pass_rates(year - 1), areas)
+
+
+# --- monthly trend ----------------------------------------------------------------------------------
+
+def month_ends(year: int, until: date) -> list[date]:
+    """Month-end dates of `year` up to `until`; the month of `until` ends on `until`."""
+    ends = []
+    for month in range(1, 13):
+        if date(year, month, 1) > until:
+            break
+        ends.append(min(date(year, month, calendar.monthrange(year, month)[1]), until))
+    return ends
+
+
+def monthly_trend(metric: str, year: int, as_of: date, where: Any = None) -> dict:
+    """Month-end counts of `metric` for Y up to D and for all of Y−1, in one query: a small table of
+    (year, month-end) points joined to the certifications by the metric's own condition."""
+    this_year, last_year = month_ends(year, as_of), month_ends(year - 1, date(year - 1, 12, 31))
+    points = [(year, d) for d in this_year] + [(year - 1, d) for d in last_year]
+    months = union_all(*[
+        select(literal(i, Integer).label("i"), literal(y, Integer).label("year"),
+               literal(date(y, 1, 1), Date).label("first_day"), literal(d, Date).label("as_of"))
+        for i, (y, d) in enumerate(points)
+    ]).cte("months")
+    stmt = (
+        select(months.c.i, func.count(distinct(Certification.company_id)))
+        .select_from(months)
+        .join(Certification, certification_clause(metric, months.c.year, months.c.first_day, months.c.as_of))
+        .group_by(months.c.i)
+    )
+    if where is not None:  # a set of companies looked up once, cheaper than a join for every (month, row)
+        stmt = stmt.where(Certification.company_id.in_(select(Company.id).where(where)))
+    counts = dict(db.session.execute(stmt).all())
+    values = [counts.get(i, 0) for i in range(len(points))]
+    return {
+        "this_year": list(zip(this_year, values[:len(this_year)])),
+        "last_year": list(zip(last_year, values[len(this_year):])),
+    }
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+def company_list(condition: Any, where: Any = None, limit: int = 10) -> tuple[list[Company], int]:
+    """The first companies by name and how many there are, in one query."""
+    stmt = select(Company, func.count().over()).where(condition).order_by(Company.name, Company.id).limit(limit)
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = db.session.execute(stmt).all()
+    return [company for company, _ in rows], (rows[0][1] if rows else 0)
