@@ -6,7 +6,10 @@ from flask_login import current_user
 ALL = ("admin", "officer", "viewer")
 NAV = [
     ("companies.index", _l("企业"), ALL),
+    ("ladder.pools", _l("培育库"), ALL),
+    ("ladder.shortlist_page", _l("申报名单"), ALL),
     ("users.index", _l("用户"), ("admin",)),
+    ("admin.settings", _l("规则参数"), ("admin",)),
 ]
 
 
