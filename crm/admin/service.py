@@ -1,5 +1,6 @@
 """Changing rule parameters: stored as overrides of crm.settings.DEFAULTS, every change audit-logged."""
 import copy
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crm.audit import record
@@ -9,10 +10,21 @@ from crm.models import Setting
 from crm.settings import DEFAULTS, get_setting, set_setting
 
 
+def _same(old: Any, new: Any) -> bool:
+    """Equal, counting amounts and rates stored as strings by value ("0.20" is "0.2")."""
+    if isinstance(old, str) and isinstance(new, str):
+        try:
+            return Decimal(old) == Decimal(new)
+        except InvalidOperation:
+            pass
+    return old == new
+
+
 def _changes(key: str, old: Any, new: Any) -> dict[str, list]:
     if isinstance(old, dict) and isinstance(new, dict):
-        return {f"{key}.{k}": [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
-    return {key: [old, new]} if old != new else {}
+        return {f"{key}.{k}": [old.get(k), new.get(k)] for k in sorted(set(old) | set(new))
+                if not _same(old.get(k), new.get(k))}
+    return {} if _same(old, new) else {key: [old, new]}
 
 
 def _after_change(key: str, old: Any, new: Any) -> None:
