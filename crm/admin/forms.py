@@ -91,8 +91,7 @@ class LeadsForm(FlaskForm):
 
 
 for _kind in DEFAULTS["reminder_leads"]:
-    setattr(LeadsForm, _kind, StringField(REMINDER_LABELS.get(_kind, _kind), validators=[_leads_validator],
-                                          description=_l("以逗号分隔的天数，例如 30, 7, 1")))
+    setattr(LeadsForm, _kind, StringField(REMINDER_LABELS.get(_kind, _kind), validators=[_leads_validator]))
 
 
 class StalenessForm(FlaskForm):

@@ -268,9 +268,8 @@ def pool_bulk():
     count = db.session.scalar(select(func.count()).select_from(chosen.order_by(None).subquery()))
     pool = db.session.get(Pool, _int(request.form.get("pool_id")) or 0)
     if pool is None:
-        return render_template("ladder/bulk_pool.html", count=count, every=every,
-                               pools=[p for p, _ in pools_with_counts(company_scope(current_user))
-                                      if p.year >= today().year - 1])
+        pools = db.session.scalars(select(Pool).order_by(Pool.year.desc(), Pool.kind, Pool.name)).all()
+        return render_template("ladder/bulk_pool.html", count=count, every=every, pools=pools)
     added = add_members(pool, chosen, current_user.id)
     db.session.commit()
     flash(_("已将 %(n)s 家企业加入 %(pool)s（%(m)s 家原已在库）。", n=added, pool=pool.name, m=count - added), "success")

@@ -8,7 +8,7 @@ Application date: a company "applying in year Y" is judged as of today when Y is
 """
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from crm.settings import get_setting
 DECLARATIONS = ("founded_on", "tech_field", "restricted_industry", "integrity_ok", "no_major_accident",
                 "national_award", "provincial_rd_institution", "led_standard")
 FIGURES = CompanyYear.FIGURES
+assert tuple(f.name for f in fields(YearFigures)) == ("year", *FIGURES), "YearFigures and CompanyYear.FIGURES differ"
 # Short names of the checks of crm.ladder.eligibility, for lists and exports (the checks carry full sentences).
 CHECK_LABELS = {
     "size_employees": "职工总数 ≤ 500 人", "size_revenue": "营业收入 ≤ 2 亿元", "size_assets": "资产总额 ≤ 2 亿元",
@@ -66,11 +67,11 @@ def load_facts(companies: Sequence[Any], year: int, on: date, params: GazellePar
         return {}
     years = fiscal_years(year, params)
     figures = defaultdict(list)
-    for row in db.session.execute(
+    for company_id, *values in db.session.execute(
         select(CompanyYear.company_id, CompanyYear.year, *(getattr(CompanyYear, f) for f in FIGURES))
         .where(CompanyYear.company_id.in_(ids), CompanyYear.year.between(years.start, years.stop - 1))
     ):
-        figures[row.company_id].append(YearFigures(row.year, **{f: getattr(row, f) for f in FIGURES}))
+        figures[company_id].append(YearFigures(*values))  # positional: 100,000 companies are read this way
     hnte = set(db.session.scalars(
         select(Certification.company_id).where(Certification.company_id.in_(ids), in_force_clause(on, HNTE))
     ))
