@@ -11,7 +11,7 @@ from crm.clock import today
 from crm.extensions import db
 from crm.ladder.shortlist import ShortlistFilter, columns, shortlist
 from crm.models import AuditLog
-from tests.ladder_data import FY, YEAR, apply, figures, passing, pool, pool_member
+from tests.ladder_data import FY, YEAR, apply, passing, pool, pool_member
 
 LEAD = ["统一社会信用代码", "企业名称", "所属区县", "所在园区", "包联干部", "当前梯次"]
 

@@ -115,7 +115,7 @@ def _same_shape(value: Any, default: Any) -> bool:
         return isinstance(value, dict) and set(value) == set(default) and all(
             _same_shape(value[k], default[k]) for k in default)
     if isinstance(default, list):
-        return isinstance(value, list) and all(_same_shape(v, default[0]) for v in value) if default else isinstance(value, list)
+        return isinstance(value, list) and (not default or all(_same_shape(v, default[0]) for v in value))
     return type(value) is type(default)
 
 

@@ -87,10 +87,10 @@ def eligibility_panel(company: Company, on) -> dict:
     open_pools = [p for p in db.session.scalars(select(Pool).where(Pool.year == year).order_by(Pool.kind, Pool.name))
                   if p.id not in member_ids]
     kinds = e.kinds_to_climb(company.certifications)
-    return {"position": "top", "e": e, "kinds": kinds,
+    return {"position": "top", "e": e, "kinds": kinds, "years": _year_choices(year),
             "gaps": {k: figure_gaps(e.results[k].missing_figures) for k, _renewal in kinds},
-            "years": _year_choices(year), "memberships": memberships, "open_pools": open_pools,
-            "check_labels": CHECK_LABELS, "verdict_labels": VERDICT_LABELS, "verdicts": {k: verdict(e.results[k]) for k, _renewal in kinds}}
+            "verdicts": {k: verdict(e.results[k]) for k, _renewal in kinds}, "verdict_labels": VERDICT_LABELS,
+            "memberships": memberships, "open_pools": open_pools}
 
 
 register_panel(order=10, template="ladder/_company_panel.html", context=eligibility_panel)
@@ -127,7 +127,8 @@ def shortlist_export():
     record("shortlist", None, None, "export", {"kind": f.kind, "year": f.year, "area_id": f.area_id,
                                                "officer_id": f.officer_id, "format": fmt, "rows": len(rows)})
     db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=f"{title(f.kind, f.year)}.{fmt}")
+    name = f"{title(f.kind, f.year)}.{fmt}"
+    return send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=name)
 
 
 # ---- pools -----------------------------------------------------------------------------------------------------
