@@ -15,7 +15,10 @@ NAV = [
     ("dashboard.index", _l("目标进度"), ALL),
     ("companies.index", _l("企业"), ALL),
     ("targets.index", _l("目标设置"), ("admin",)),
+    ("ladder.pools", _l("培育库"), ALL),
+    ("ladder.shortlist_page", _l("申报名单"), ALL),
     ("users.index", _l("用户"), ("admin",)),
+    ("admin.settings", _l("规则参数"), ("admin",)),
 ]
 
 

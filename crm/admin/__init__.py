@@ -1,0 +1,1 @@
+"""Administration of the configurable rule parameters (DOMAIN marks them **configurable**)."""

@@ -1,0 +1,56 @@
+"""Admin pages: the configurable rule parameters."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from crm.access import admin_required
+from crm.admin.forms import form_for
+from crm.admin.service import restore_default, save_setting
+from crm.extensions import db
+from crm.models import AuditLog, Setting
+from crm.settings import DEFAULTS, LABELS, get_setting
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@admin_required
+def only_admins():
+    return None
+
+
+def _page(forms: dict, status: int = 200):
+    overridden = set(db.session.scalars(select(Setting.key)))
+    history = db.session.scalars(select(AuditLog).where(AuditLog.entity == "setting")
+                                 .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)).all()
+    return render_template("admin/settings.html", forms=forms, labels=LABELS, overridden=overridden,
+                           defaults=DEFAULTS, history=history), status
+
+
+@bp.route("/settings")
+def settings():
+    return _page({key: form_for(key, get_setting(key)) for key in DEFAULTS})
+
+
+@bp.route("/settings/<key>", methods=["POST"])
+def save(key: str):
+    if key not in DEFAULTS:
+        abort(404)
+    form = form_for(key, None, request.form)
+    if not form.validate():
+        forms = {k: form if k == key else form_for(k, get_setting(k)) for k in DEFAULTS}
+        return _page(forms, 422)
+    changes = save_setting(key, form.value())
+    db.session.commit()
+    flash(_("已保存“%(label)s”。", label=LABELS.get(key, key)) if changes else _("没有改动。"), "success")
+    return redirect(url_for("admin.settings") + f"#setting-{key}")
+
+
+@bp.route("/settings/<key>/reset", methods=["POST"])
+def reset(key: str):
+    if key not in DEFAULTS:
+        abort(404)
+    restore_default(key)
+    db.session.commit()
+    flash(_("已恢复“%(label)s”的默认值。", label=LABELS.get(key, key)), "success")
+    return redirect(url_for("admin.settings") + f"#setting-{key}")

@@ -1,0 +1,166 @@
+"""Eligibility from the database: CompanyFacts for one or many companies, in a constant number of queries.
+
+The rules themselves live in crm.ladder.eligibility (pure); this module only maps rows to its dataclasses.
+
+Application date: a company "applying in year Y" is judged as of today when Y is the current year and as of
+1 January of Y otherwise. That date decides its standing, whether it holds a valid 高企 (科小 直通车, 瞪羚) and the
+高企 365-day registration test. Figures are the fiscal years before Y (INTERFACES.md).
+"""
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+
+from crm.extensions import db
+from crm.ladder.eligibility import CompanyFacts, GazelleParams, KindResult, YearFigures, check_gazelle, check_hnte, \
+    check_tech_sme
+from crm.ladder.queries import standings_for
+from crm.ladder.standing import RUNGS, Standing, in_force_clause, in_force_on, validity_window
+from crm.models import Certification, Company, CompanyYear
+from crm.models.certification import GAZELLE, HNTE, KINDS, TECH_SME
+from crm.settings import get_setting
+
+DECLARATIONS = ("founded_on", "tech_field", "restricted_industry", "integrity_ok", "no_major_accident",
+                "national_award", "provincial_rd_institution", "led_standard")
+FIGURES = CompanyYear.FIGURES
+assert tuple(f.name for f in fields(YearFigures)) == ("year", *FIGURES), "YearFigures and CompanyYear.FIGURES differ"
+# Short names of the checks of crm.ladder.eligibility, for lists and exports (the checks carry full sentences).
+CHECK_LABELS = {
+    "size_employees": "职工总数 ≤ 500 人", "size_revenue": "营业收入 ≤ 2 亿元", "size_assets": "资产总额 ≤ 2 亿元",
+    "restricted_industry": "非限制、淘汰类产业", "integrity": "无重大事故及失信", "score": "评价得分 ≥ 60 分",
+    "tech_staff_nonzero": "科技人员指标不为 0 分",
+    "registered_365": "注册满一年", "ip_owned": "拥有知识产权", "tech_field": "属于八大技术领域",
+    "tech_staff_ratio": "科技人员占比 ≥ 10%", "rd_ratio": "研发费用占比达标", "rd_domestic_ratio": "境内研发费用占比 ≥ 60%",
+    "high_tech_revenue_ratio": "高新技术产品收入占比 ≥ 60%", "innovation_score": "创新能力评价 ≥ 71 分",
+    "no_major_accident": "无重大安全、质量事故",
+    "holds_hnte": "持有有效高企证书", "base_revenue": "基期营业收入达标", "revenue_cagr": "营业收入增长率达标",
+}
+CHECKERS = {TECH_SME: "tech_sme", HNTE: "hnte", GAZELLE: "gazelle"}
+
+
+def application_date(year: int, today: date) -> date:
+    """The date a company applying in `year` is judged on: today in the current year, else 1 January of `year`."""
+    return today if year == today.year else date(year, 1, 1)
+
+
+def gazelle_params() -> GazelleParams:
+    """The configured 瞪羚 rule (DOMAIN §4); amounts and rates are stored as strings."""
+    p = get_setting("gazelle")
+    return GazelleParams(require_hnte=bool(p["require_hnte"]), min_base_revenue=Decimal(str(p["min_base_revenue"])),
+                         min_cagr=Decimal(str(p["min_cagr"])), years=int(p["years"]),
+                         validity_years=int(p["validity_years"]))
+
+
+def fiscal_years(year: int, params: GazelleParams) -> range:
+    """Fiscal years any check for application year `year` reads: three for 高企, `params.years` for 瞪羚."""
+    return range(year - max(3, params.years), year)
+
+
+def load_facts(companies: Sequence[Any], year: int, on: date, params: GazelleParams) -> dict[int, CompanyFacts]:
+    """CompanyFacts for each company (a Company or a row with its declaration columns), in two queries."""
+    ids = [c.id for c in companies]
+    if not ids:
+        return {}
+    years = fiscal_years(year, params)
+    figures = defaultdict(list)
+    for company_id, *values in db.session.execute(
+        select(CompanyYear.company_id, CompanyYear.year, *(getattr(CompanyYear, f) for f in FIGURES))
+        .where(CompanyYear.company_id.in_(ids), CompanyYear.year.between(years.start, years.stop - 1))
+    ):
+        figures[company_id].append(YearFigures(*values))  # positional: 100,000 companies are read this way
+    hnte = set(db.session.scalars(
+        select(Certification.company_id).where(Certification.company_id.in_(ids), in_force_clause(on, HNTE))
+    ))
+    return {c.id: CompanyFacts(**{k: getattr(c, k) for k in DECLARATIONS}, holds_valid_hnte=c.id in hnte,
+                               figures=tuple(figures[c.id])) for c in companies}
+
+
+def check_kind(kind: str, facts: CompanyFacts, year: int, on: date, params: GazelleParams) -> KindResult:
+    if kind == TECH_SME:
+        return check_tech_sme(facts, year)
+    if kind == HNTE:
+        return check_hnte(facts, year, on)
+    return check_gazelle(facts, year, params)
+
+
+def holds_through(certs: Iterable[Any], kind: str, year: int) -> bool:
+    """Already holds `kind` through `year` (DOMAIN §9): 科小 registered for it; 高企 / 瞪羚 in force on 31 December."""
+    if kind == TECH_SME:
+        return any(c.kind == TECH_SME and c.year == year and c.status != "revoked" for c in certs)
+    end = date(year, 12, 31)
+    return any(c.kind == kind and in_force_on(c, end) for c in certs)
+
+
+def excluded_clause(kind: str, year: int) -> Any:
+    """SQL twin of holds_through() on Company, plus a 科小 registration for `year` that was revoked: it cannot be
+    applied for again in the same year (DOMAIN §2.4)."""
+    if kind == TECH_SME:
+        cond = and_(Certification.kind == TECH_SME, Certification.year == year)
+    else:
+        cond = in_force_clause(date(year, 12, 31), kind)
+    return exists().where(Certification.company_id == Company.id, cond)
+
+
+def verdict(result: KindResult) -> str:
+    """eligible · figures_pass (only officer estimates undecided or failing) · failed · missing."""
+    if result.eligible:
+        return "eligible"
+    if result.figures_pass:
+        return "figures_pass"
+    return "failed" if result.failed else "missing"
+
+
+VERDICT_LABELS = {"eligible": "符合", "figures_pass": "数据条件符合", "failed": "不符合", "missing": "数据不全"}
+
+
+@dataclass
+class CompanyEligibility:
+    year: int
+    on: date
+    standing: Standing
+    results: dict[str, KindResult]
+    params: GazelleParams
+
+    def kinds_to_climb(self, certs: Iterable[Any]) -> list[tuple[str, bool]]:
+        """(kind, re-application?) for each rung above the standing, and for a held rung that lapses before
+        31 December of the year (e.g. a 高企 certificate expiring that year)."""
+        certs = list(certs)
+        rank = RUNGS.index(self.standing.rung)
+        out = []
+        for kind in KINDS:
+            held = any(c.kind == kind and in_force_on(c, self.on) for c in certs)
+            if not holds_through(certs, kind, self.year) and (held or RUNGS.index(kind) < rank):
+                out.append((kind, held))
+        return out
+
+
+def eligibility_for(company: Company, year: int, today: date) -> CompanyEligibility:
+    """Standing and the three checks for one company applying in `year` (five queries)."""
+    on, params = application_date(year, today), gazelle_params()
+    facts = load_facts([company], year, on, params)[company.id]
+    standing = standings_for([company.id], on)[company.id]
+    return CompanyEligibility(year, on, standing, {k: check_kind(k, facts, year, on, params) for k in KINDS}, params)
+
+
+def eligibility_json(company: Company, year: int, today: date) -> dict:
+    """`companies eligibility USCC --json` (INTERFACES.md)."""
+    e = eligibility_for(company, year, today)
+    return {"uscc": company.uscc, "name": company.name, "year": year, "standing": e.standing.rung,
+            **{k: e.results[k].to_dict() for k in KINDS}}
+
+
+def rederive_gazelle_windows(validity_years: int) -> int:
+    """After the 瞪羚 validity changed (DOMAIN §4, configurable): recompute valid_until of every recognition without
+    a stated expiry, in one UPDATE per recognition year. Returns the number of recognitions updated."""
+    without_expiry = and_(Certification.kind == GAZELLE, Certification.expires_on.is_(None))
+    updated = 0
+    for year in db.session.scalars(select(Certification.year).where(without_expiry).distinct()).all():
+        until = validity_window(GAZELLE, year, None, None, validity_years)[1]
+        updated += db.session.execute(
+            update(Certification).where(without_expiry, Certification.year == year).values(valid_until=until)
+            .execution_options(synchronize_session=False)).rowcount
+    return updated
