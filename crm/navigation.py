@@ -1,28 +1,37 @@
 """The top navigation: (endpoint, label, roles that see it)."""
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 ALL = ("admin", "officer", "viewer")
+ADMIN = ("admin",)
 NAV = [
+    ("dashboard.index", _l("目标进度"), ALL),
     ("work.index", _l("我的工作"), ("admin", "officer")),
     ("companies.index", _l("企业"), ALL),
-    ("rounds.index", _l("申报"), ALL),
     ("visits.index", _l("走访"), ALL),
-    ("visits.needs", _l("诉求分析"), ALL),
-    ("work.team", _l("团队概况"), ("admin",)),
-    ("transfer.upload", _l("导入"), ("admin", "officer")),
-    ("dashboard.index", _l("目标进度"), ALL),
-    ("companies.index", _l("企业"), ALL),
-    ("targets.index", _l("目标设置"), ("admin",)),
+    ("rounds.index", _l("申报"), ALL),
     ("ladder.pools", _l("培育库"), ALL),
     ("ladder.shortlist_page", _l("申报名单"), ALL),
-    ("users.index", _l("用户"), ("admin",)),
-    ("admin.settings", _l("规则参数"), ("admin",)),
+    ("visits.needs", _l("诉求分析"), ALL),
+    ("transfer.upload", _l("导入"), ("admin", "officer")),
+    ("work.team", _l("团队概况"), ADMIN),
+    ("targets.index", _l("目标设置"), ADMIN),
+    ("users.index", _l("用户"), ADMIN),
+    ("admin.settings", _l("规则参数"), ADMIN),
 ]
 
 
-def nav_items() -> list[tuple[str, str]]:
-    """Entries the current user may open and whose endpoint exists in this app."""
+def nav_items() -> list[tuple[str, str, bool]]:
+    """(endpoint, label, active) for the entries the current user may open in this app.
+
+    An entry is active on its own page, or on any page of its blueprint that no other entry claims.
+    """
     endpoints = current_app.view_functions
-    return [(e, label) for e, label, roles in NAV if current_user.role in roles and e in endpoints]
+    items = [(e, label) for e, label, roles in NAV if current_user.role in roles and e in endpoints]
+    here = request.endpoint or ""
+    claimed = {e for e, _ in items}
+    blueprint = here.split(".")[0]
+    owners = [e for e, _ in items if e.split(".")[0] == blueprint]
+    active = here if here in claimed else (owners[0] if len(owners) == 1 else None)
+    return [(e, label, e == active) for e, label in items]
