@@ -6,6 +6,8 @@ from flask_login import current_user
 ALL = ("admin", "officer", "viewer")
 NAV = [
     ("companies.index", _l("企业"), ALL),
+    ("reminders.deadlines", _l("到期事项"), ALL),
+    ("reminders.admin", _l("提醒邮件"), ("admin",)),
     ("users.index", _l("用户"), ("admin",)),
 ]
 

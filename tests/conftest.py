@@ -184,3 +184,27 @@ def count_queries(app):
 
 def d(text_: str) -> date:
     return date.fromisoformat(text_)
+
+
+def staff(role: str = "officer", username: str | None = None, **kw) -> User:
+    """A user who receives e-mail but never logs in: no password hashing (0.15 s each), so tests stay fast."""
+    username = username or f"{role}{uuid.uuid4().hex[:8]}"
+    user = User(username=username, email=f"{username}@example.test", role=role, password_hash="-", **kw)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server (tests/smtp_sink.py) on a free localhost port; the app's MAIL_* settings point at it."""
+    from tests.smtp_sink import SmtpSink
+
+    keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_TIMEOUT", "LADDER_BASE_URL")
+    saved = {key: app.config[key] for key in keys}
+    sink = SmtpSink().start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False, MAIL_USE_SSL=False,
+                      MAIL_USERNAME=None, MAIL_TIMEOUT=5, LADDER_BASE_URL="https://ladder.example.test/ladder")
+    yield sink
+    sink.stop()
+    app.config.update(saved)
