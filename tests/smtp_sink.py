@@ -2,7 +2,7 @@
 
 `refuse_rcpt[address] = "550 ..."` refuses a recipient, `data_reply = "451 ..."` refuses every message at
 DATA, `wait_for_sessions = N` holds each message until N SMTP sessions have said EHLO (to make two
-processes overlap for certain).
+processes overlap for certain). `start(**options)` passes aiosmtpd options (TLS, authentication).
 """
 import asyncio
 import socket
@@ -27,6 +27,7 @@ class SmtpSink:
         self.data_reply: str | None = None
         self.wait_for_sessions = 0
         self.sessions: set[int] = set()
+        self.secured: list[tuple[bool, bool]] = []  # per message: (over TLS, authenticated)
         self.controller: Controller | None = None
 
     # aiosmtpd handler hooks
@@ -47,13 +48,15 @@ class SmtpSink:
             await asyncio.sleep(0.05)
         if self.data_reply:
             return self.data_reply
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        self.secured.append((tls, bool(session.authenticated)))
         message = message_from_bytes(envelope.content, policy=policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)
         return "250 Message accepted for delivery"
 
-    def start(self) -> "SmtpSink":
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+    def start(self, **options) -> "SmtpSink":
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         return self
 

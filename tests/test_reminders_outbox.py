@@ -3,6 +3,7 @@ repeated runs, outages, 4xx/5xx replies and two concurrent `reminders run` proce
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 from datetime import timedelta
@@ -15,7 +16,7 @@ from crm.clock import utcnow
 from crm.extensions import db
 from crm.models import FollowUp, ReminderDigest, ReminderItem, Round
 from crm.models.reminder import FAILED, PENDING, SENDING, SENT
-from crm.reminders.outbox import CLAIM_LEASE
+from crm.reminders.outbox import CLAIM_LEASE, enqueue_test
 from crm.reminders.service import run_reminders
 from tests.conftest import d, staff
 from tests.smtp_sink import SmtpSink, free_port
@@ -238,3 +239,51 @@ def test_two_concurrent_runs_send_each_digest_once(bureau, smtp, database_url):
     assert sorted(m["To"] for m in smtp.messages) == [
         "boss2@example.test", "boss@example.test", "li@example.test", "zhang@example.test"]
     assert statuses(ReminderItem) == {SENT: 5}
+
+
+# --- STARTTLS and SSL, with a login ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1; clients trust it through SSL_CERT_FILE (as an operator would
+    point at the bureau's CA bundle)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_starttls_and_ssl_with_login(app, make, tls_files, monkeypatch, mode):
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = tls_files
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    options = {"authenticator": authenticator}
+    if mode == "starttls":
+        options.update(tls_context=server_tls, require_starttls=True, auth_require_tls=True)
+    else:  # aiosmtpd counts only STARTTLS as TLS for AUTH; the whole connection is TLS here
+        options.update(ssl_context=server_tls, auth_require_tls=False)
+    sink = SmtpSink().start(**options)
+    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=mode == "starttls",
+                      MAIL_USE_SSL=mode == "ssl", MAIL_USERNAME="ladder", MAIL_PASSWORD="s3cret")
+    try:
+        enqueue_test(make.user("admin"), d("2030-01-01"))
+        db.session.commit()
+        result = run_reminders(d("2030-01-01"))
+    finally:
+        sink.stop()
+        app.config.update(saved)
+    assert (result.sent, result.failed) == (1, 0), db.session.scalars(select(ReminderDigest.last_error)).all()
+    assert sink.secured == [(True, True)] and logins == [(b"ladder", b"s3cret")]

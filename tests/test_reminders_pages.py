@@ -225,10 +225,10 @@ def test_two_missed_reports_may_cancel_the_status(hnte_2022, city, client, auth,
 
 def test_recording_a_filed_report_clears_the_risk_and_the_reminder(hnte_2022, city, client, auth, smtp):
     auth.login(city["zhang"])
-    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"year": "2023", "filed_on": "2024年5月20日"})
+    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2024年5月20日"})
     assert response.status_code == 302
     assert db.session.scalar(select(AnnualReport.filed_on).where(AnnualReport.company_id == hnte_2022.id)) == d("2024-05-20")
-    client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"year": "2022", "filed_on": "2023-05-20"})
+    client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2022", "report-filed_on": "2023-05-20"})
     page = client.get(f"/companies/{hnte_2022.id}").get_data(as_text=True)
     assert "风险" not in page and "未填报（已逾期）" not in page
     assert run_reminders(d("2024-05-31")).queued == 0
@@ -238,7 +238,7 @@ def test_recording_a_filed_report_clears_the_risk_and_the_reminder(hnte_2022, ci
 
 def test_filed_date_is_validated(hnte_2022, city, client, auth):
     auth.login(city["zhang"])
-    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"year": "2023", "filed_on": "2099-01-01"},
+    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2099-01-01"},
                            follow_redirects=True)
     assert "日期不能晚于今天" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AnnualReport)) == 0
@@ -246,10 +246,10 @@ def test_filed_date_is_validated(hnte_2022, city, client, auth):
 
 def test_report_records_need_an_editor_in_the_companys_area(hnte_2022, city, client, auth, make):
     auth.login(make.user("officer", areas=["511703"]))
-    assert client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"year": "2023", "filed_on": "2024-05-20"}).status_code == 404
+    assert client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2024-05-20"}).status_code == 404
     auth.logout()
     auth.login(make.user("viewer"))
-    assert client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"year": "2023", "filed_on": "2024-05-20"}).status_code == 403
+    assert client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2024-05-20"}).status_code == 403
     page = client.get(f"/companies/{hnte_2022.id}").get_data(as_text=True)
     assert "高企年度发展情况报表" in page and "记录已填报的年报" not in page
 

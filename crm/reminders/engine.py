@@ -293,7 +293,7 @@ def deadlines(
             add(FOLLOW_UP_DUE, f"follow_up:{fu.id}", fu.company_id, fu.due_on, owner,
                 f"跟进事项「{fu.title}」于 {fu.due_on} 到期")
 
-    return sorted(out, key=_digest_key)
+    return sorted(out, key=_order)
 
 
 def due_items(
@@ -322,15 +322,6 @@ def due_items(
     return out
 
 
-def _digest_key(item: DueItem):
+def _order(item: Due):
     rank = KIND_ORDER.index(item.kind) if item.kind in KIND_ORDER else len(KIND_ORDER)
     return rank, item.kind, item.due_on, item.subject_key
-
-
-def group_digests(items: Iterable[DueItem]) -> dict[int | None, list[DueItem]]:
-    """One list per recipient (None = the admins), grouped by kind in §6 order,
-    then by due date. Recipients appear in order of their first item."""
-    digests: dict[int | None, list[DueItem]] = {}
-    for item in items:
-        digests.setdefault(item.recipient_id, []).append(item)
-    return {who: sorted(lst, key=_digest_key) for who, lst in digests.items()}

@@ -69,8 +69,9 @@ def load_inputs(start: date, horizons: Mapping[str, date], officer_id: int | Non
     out = Inputs()
 
     def company(row) -> None:
-        out.companies.setdefault(row.company_id, engine.CompanyInfo(
-            row.company_id, row.company_name, row.uscc, row.company_officer_id))
+        if row.company_id not in out.companies:
+            out.companies[row.company_id] = engine.CompanyInfo(row.company_id, row.company_name, row.uscc,
+                                                               row.company_officer_id)
 
     # 高企 certificates still valid on last 31 December: they expire in the period, owe a report due in
     # it (§3.3, valid on 31 Dec of the fiscal year), or are the later certificate that suppresses an expiry.

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.engine import Connection
 
-from crm.clock import utcnow
 from crm.extensions import db
 from crm.models import Company, ReminderDigest, ReminderItem, User
 from crm.models.reminder import FAILED, PENDING, REMINDERS, SENDING, SENT, TEST

@@ -29,6 +29,7 @@ bp = Blueprint("reminders", __name__)
 PERIODS = (30, 60, 90, 180, 365)
 DEADLINES_PER_PAGE = 100
 STATUSES = (PENDING, SENDING, SENT, FAILED)
+REPORT_FORM = "report"  # field prefix: the company page has other forms with a `year` field
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,8 @@ def _reports(company_id: int) -> list[AnnualReport]:
 def _annual_report_panel(company, on: date) -> dict:
     status = service.report_status(company.certifications, _reports(company.id), on)
     unfiled = [y.year for y in status.years if not y.filed]
-    form = AnnualReportForm(formdata=None, data={"year": unfiled[-1] if unfiled else on.year - 1, "filed_on": on})
+    form = AnnualReportForm(formdata=None, prefix=REPORT_FORM,
+                            data={"year": unfiled[-1] if unfiled else on.year - 1, "filed_on": on})
     return {"position": "bottom", "status": status, "form": form}
 
 
@@ -182,7 +184,7 @@ register_panel(order=40, template="reminders/_annual_reports_panel.html", contex
 @editor_required
 def file_annual_report(company_id: int):
     company = get_company_or_404(company_id)
-    form = AnnualReportForm()
+    form = AnnualReportForm(prefix=REPORT_FORM)
     if form.validate_on_submit():
         service.record_annual_report(company.id, form.year.data, form.filed_on.data)
         db.session.commit()

@@ -139,7 +139,8 @@ class ReportStatus:
         return self.missed >= 2
 
 
-def _engine_certs(certs: list[Certification]) -> list[engine.Cert]:
+def engine_certs(certs: list[Certification]) -> list[engine.Cert]:
+    """高企 certificates as the engine sees them, with the stored last valid day as the expiry."""
     return [engine.Cert(c.id, c.company_id, c.kind, c.issued_on, c.valid_until, c.year, c.status == REVOKED, c.number)
             for c in certs if c.kind == HNTE]
 
@@ -147,7 +148,7 @@ def _engine_certs(certs: list[Certification]) -> list[engine.Cert]:
 def report_status(certs: list[Certification], reports: list[AnnualReport], today: date) -> ReportStatus:
     """Which annual reports a company owed and filed. Missed reports count against the certificate valid
     today, the qualification two missed reports would cancel; a company holding none is not at risk."""
-    hnte = _engine_certs(certs)
+    hnte = engine_certs(certs)
     if not hnte:
         return ReportStatus([], 0)
     filed = {r.year: r for r in reports}
