@@ -31,7 +31,6 @@ OUTBOX_LOCK = 0x1add3c0de  # PostgreSQL advisory lock held while one run fills t
 @dataclass(frozen=True)
 class Recipient:
     id: int
-    email: str
     is_admin: bool
     opted_out: frozenset[str]
 

@@ -42,9 +42,8 @@ def lead_times() -> dict[str, tuple[int, ...]]:
 
 def recipients() -> dict[int, Recipient]:
     """Everyone who can receive reminders: the active users, with the kinds they turned off."""
-    rows = db.session.execute(select(User.id, User.email, User.role, User.reminder_opt_out)
-                              .where(User.active.is_(True)))
-    return {r.id: Recipient(r.id, r.email, r.role == ADMIN, frozenset(r.reminder_opt_out or ())) for r in rows}
+    rows = db.session.execute(select(User.id, User.role, User.reminder_opt_out).where(User.active.is_(True)))
+    return {r.id: Recipient(r.id, r.role == ADMIN, frozenset(r.reminder_opt_out or ())) for r in rows}
 
 
 def due_today(today: date) -> list[engine.DueItem]:
