@@ -130,9 +130,9 @@ def test_same_day_twice_sends_nothing_new(bureau, smtp):
     assert db.session.scalar(select(func.count()).select_from(ReminderItem)) == items
 
 
-def test_server_down_then_back_sends_each_pending_item_exactly_once(bureau, app):
+def test_server_down_then_back_sends_each_pending_item_exactly_once(bureau, mail_settings):
     port = free_port()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5, LADDER_BASE_URL=BASE)
+    mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5, LADDER_BASE_URL=BASE)
     down = run_reminders(d("2023-11-28"))  # nothing listens on the port: connection refused
     assert (down.sent, down.items, down.failed) == (0, 0, 4)
     assert statuses(ReminderItem) == {PENDING: 5} and statuses(ReminderDigest) == {PENDING: 4}
@@ -151,7 +151,7 @@ def test_server_down_then_back_sends_each_pending_item_exactly_once(bureau, app)
     assert statuses(ReminderItem) == {SENT: 5} and statuses(ReminderDigest) == {SENT: 4}
 
 
-def test_pending_items_join_the_next_days_digest(bureau, app, smtp):
+def test_pending_items_join_the_next_days_digest(bureau, smtp):
     smtp.data_reply = "451 4.3.0 Try again later"
     run_reminders(d("2023-11-27"))  # 3-day follow-up reminder and the 7-day expiry, not accepted
     smtp.data_reply = None
@@ -162,11 +162,11 @@ def test_pending_items_join_the_next_days_digest(bureau, app, smtp):
     assert "到期日：2023-11-30（今天到期）" in text
 
 
-def test_timeout_is_transient(bureau, app):
+def test_timeout_is_transient(bureau, mail_settings):
     with socket.socket() as silent:  # accepts connections, never greets
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.getsockname()[1], MAIL_TIMEOUT=1)
+        mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.getsockname()[1], MAIL_TIMEOUT=1)
         result = run_reminders(d("2023-11-28"))
     assert (result.sent, result.failed) == (0, 4)
     assert statuses(ReminderDigest) == {PENDING: 4}
@@ -256,7 +256,7 @@ def tls_files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])
-def test_starttls_and_ssl_with_login(app, make, tls_files, monkeypatch, mode):
+def test_starttls_and_ssl_with_login(make, mail_settings, tls_files, monkeypatch, mode):
     from aiosmtpd.smtp import AuthResult
 
     cert, key = tls_files
@@ -275,15 +275,13 @@ def test_starttls_and_ssl_with_login(app, make, tls_files, monkeypatch, mode):
     else:  # aiosmtpd counts only STARTTLS as TLS for AUTH; the whole connection is TLS here
         options.update(ssl_context=server_tls, auth_require_tls=False)
     sink = SmtpSink().start(**options)
-    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD")}
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=mode == "starttls",
-                      MAIL_USE_SSL=mode == "ssl", MAIL_USERNAME="ladder", MAIL_PASSWORD="s3cret")
+    mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=mode == "starttls",
+                  MAIL_USE_SSL=mode == "ssl", MAIL_USERNAME="ladder", MAIL_PASSWORD="s3cret")
     try:
         enqueue_test(make.user("admin"), d("2030-01-01"))
         db.session.commit()
         result = run_reminders(d("2030-01-01"))
     finally:
         sink.stop()
-        app.config.update(saved)
     assert (result.sent, result.failed) == (1, 0), db.session.scalars(select(ReminderDigest.last_error)).all()
     assert sink.secured == [(True, True)] and logins == [(b"ladder", b"s3cret")]

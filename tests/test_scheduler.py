@@ -131,15 +131,12 @@ def test_reminders_run_prints_the_contract_line(runner, make, smtp):
     assert db.session.scalar(select(JobRun.ok).order_by(JobRun.id.desc()).limit(1)) is True
 
 
-def test_reminders_run_exits_0_with_failures_counted(runner, make, app):
+def test_reminders_run_exits_0_with_failures_counted(runner, make, mail_settings):
     from tests.smtp_sink import free_port
 
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
-    try:
-        make.cert(make.company(officer_id=staff("officer").id), "hnte", issued_on=d("2020-12-03"))
-        result = runner.invoke(args=["reminders", "run", "--today", "2023-12-02"])
-    finally:
-        app.config.update(MAIL_SERVER=TestingConfig.MAIL_SERVER, MAIL_PORT=TestingConfig.MAIL_PORT)
+    mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
+    make.cert(make.company(officer_id=staff("officer").id), "hnte", issued_on=d("2020-12-03"))
+    result = runner.invoke(args=["reminders", "run", "--today", "2023-12-02"])
     assert (result.exit_code, result.output) == (0, "sent 0 e-mails, 0 items; failed 1\n")
     assert db.session.scalar(select(JobRun.ok).order_by(JobRun.id.desc()).limit(1)) is False
 
