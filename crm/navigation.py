@@ -8,6 +8,7 @@ ADMIN = ("admin",)
 NAV = [
     ("dashboard.index", _l("目标进度"), ALL),
     ("work.index", _l("我的工作"), ("admin", "officer")),
+    ("reminders.deadlines", _l("到期事项"), ALL),
     ("companies.index", _l("企业"), ALL),
     ("visits.index", _l("走访"), ALL),
     ("rounds.index", _l("申报"), ALL),
@@ -17,6 +18,7 @@ NAV = [
     ("transfer.upload", _l("导入"), ("admin", "officer")),
     ("work.team", _l("团队概况"), ADMIN),
     ("targets.index", _l("目标设置"), ADMIN),
+    ("reminders.admin", _l("提醒邮件"), ADMIN),
     ("users.index", _l("用户"), ADMIN),
     ("admin.settings", _l("规则参数"), ADMIN),
 ]

@@ -213,3 +213,34 @@ def count_queries(app):
 
 def d(text_: str) -> date:
     return date.fromisoformat(text_)
+
+
+def staff(role: str = "officer", username: str | None = None, **kw) -> User:
+    """A user who receives e-mail but never logs in: no password hashing (0.15 s each), so tests stay fast."""
+    username = username or f"{role}{uuid.uuid4().hex[:8]}"
+    user = User(username=username, email=f"{username}@example.test", role=role, password_hash="-", **kw)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def mail_settings(app):
+    """Change the MAIL_* settings or LADDER_BASE_URL for one test: `mail_settings(MAIL_PORT=2525)`."""
+    keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_TIMEOUT",
+            "LADDER_BASE_URL")
+    saved = {key: app.config[key] for key in keys}
+    yield app.config.update
+    app.config.update(saved)
+
+
+@pytest.fixture
+def smtp(mail_settings):
+    """A real SMTP server (tests/smtp_sink.py) on a free localhost port; the MAIL_* settings point at it."""
+    from tests.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False, MAIL_USE_SSL=False,
+                  MAIL_USERNAME=None, MAIL_TIMEOUT=5, LADDER_BASE_URL="https://ladder.example.test/ladder")
+    yield sink
+    sink.stop()

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from crm.reminders.engine import (
-    DEFAULT_LEADS, AnnualReport, Cert, CompanyInfo, DueItem, FollowUp, OpenApplication,
-    PoolMembership, Round, due_items, due_lead, group_digests, hnte_last_valid_day,
+    DEFAULT_LEADS, AnnualReport, Cert, CompanyInfo, Due, FollowUp, OpenApplication,
+    PoolMembership, Round, days_left_text, deadlines, due_items, due_lead, hnte_last_valid_day,
+    report_due, report_years,
 )
 
 D = date.fromisoformat
@@ -281,28 +282,12 @@ def test_follow_up_suppressed_when_done():
     assert run("2025-03-10", follow_ups=[fu]) == []
 
 
-# --- configuration, digests -------------------------------------------------------
+# --- configuration, one run -------------------------------------------------------
 
 def test_leads_are_configurable():
     fu = FollowUp(4, None, 12, "回访", D("2025-03-10"), False)
     assert leads_of(run("2025-03-05", follow_ups=[fu], leads={"follow_up_due": (5,)})) == [5]
     assert run("2025-03-10", follow_ups=[fu], leads={}) == []
-
-
-def test_group_digests_by_recipient_kind_then_due():
-    def item(kind, due, who, key):
-        return DueItem(kind, key, 1, D(due), 1, who, "")
-    items = [
-        item("follow_up_due", "2025-03-01", 10, "a"),
-        item("hnte_expiry", "2025-05-01", 10, "b"),
-        item("round_deadline", "2025-04-01", None, "c"),
-        item("hnte_expiry", "2025-04-01", 10, "d"),
-        item("follow_up_due", "2025-02-01", 10, "e"),
-    ]
-    digests = group_digests(items)
-    assert list(digests) == [10, None]
-    assert [i.subject_key for i in digests[10]] == ["d", "b", "e", "a"]
-    assert [i.subject_key for i in digests[None]] == ["c"]
 
 
 def test_one_run_collects_every_kind():
@@ -317,4 +302,47 @@ def test_one_run_collects_every_kind():
         ("hnte_expiry", 7, 10), ("tech_sme_renewal", 1, 10),
         ("round_deadline", 1, None), ("follow_up_due", 0, 12),
     ]
-    assert set(group_digests(items)) == {10, None, 12}
+
+
+def test_follow_up_without_owner_goes_to_the_companys_officer():
+    fu = FollowUp(4, 1, None, "回访", D("2025-03-10"), False)
+    (item,) = run("2025-03-10", follow_ups=[fu])
+    assert item.recipient_id == 10
+    (orphan,) = run("2025-03-10", follow_ups=[FollowUp(5, 2, None, "回访", D("2025-03-10"), False)])
+    assert orphan.recipient_id is None
+
+
+# --- deadlines(): every due date in a period (the deadlines page) ------------------------------------
+
+def test_deadlines_list_due_dates_in_the_period_whatever_the_leads():
+    certs = [hnte(1, 1, issued="2022-11-10"), hnte(2, 2, issued="2021-02-01")]  # expiries 2025-11-09, 2024-01-31
+    found = deadlines(D("2024-01-01"), D("2024-06-30"), [ACME, ORPHAN], certs, (), (), (), (), ())
+    assert [(x.kind, x.subject_key, x.due_on, x.recipient_id) for x in found] == [
+        ("hnte_expiry", "cert:2", D("2024-01-31"), None),
+        ("hnte_annual_report", "company:1:report:2023", D("2024-05-31"), 10),
+        ("hnte_annual_report", "company:2:report:2023", D("2024-05-31"), None),  # valid on 2023-12-31 too
+    ]
+    assert all(isinstance(x, Due) for x in found)
+    assert deadlines(D("2024-02-01"), D("2024-05-30"), [ACME, ORPHAN], certs, (), (), (), (), ()) == []
+
+
+def test_deadlines_apply_the_suppressions():
+    certs = [hnte(1, 1, issued="2021-02-01"), hnte(2, 1, issued="2024-01-10")]
+    found = deadlines(D("2024-01-01"), D("2024-06-30"), [ACME], certs, (), (), (), [AnnualReport(1, 2023)], ())
+    assert found == []
+
+
+# --- annual reports (§3.3) ----------------------------------------------------------------------------
+
+def test_report_years_are_the_years_valid_on_31_december():
+    cert = hnte(issued="2020-12-03")  # valid 2020-12-03 … 2023-12-02
+    assert report_years([cert], 2019, 2024) == [2020, 2021, 2022]
+    assert report_years([hnte(issued="2020-12-03", revoked=True)], 2019, 2024) == []
+    assert report_due(2023) == D("2024-05-31")
+
+
+@pytest.mark.parametrize("due, expected", [
+    ("2025-03-10", "今天到期"), ("2025-03-13", "还剩 3 天"), ("2025-03-08", "已过期 2 天"),
+])
+def test_days_left_text(due, expected):
+    assert days_left_text(D(due), D("2025-03-10")) == expected

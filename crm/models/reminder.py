@@ -1,26 +1,32 @@
 """The reminder outbox (DOMAIN §6): items and digests are written before anything is sent."""
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.models.user import User
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+REMINDERS, TEST = "reminders", "test"  # digest kinds: the daily digest, or an admin's test e-mail
 
 
 class ReminderDigest(db.Model):
-    """One e-mail to one recipient; `status` turns sent only after the SMTP server accepted it."""
+    """One e-mail to one recipient; `status` turns sent only after the SMTP server accepted it.
+
+    pending → sending (claimed by one run, `claimed_at`) → sent | pending again (transient failure) | failed (5xx).
+    """
 
     __tablename__ = "reminder_digest"
     __table_args__ = (Index("ix_reminder_digest_status", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default=REMINDERS, server_default=REMINDERS)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     email: Mapped[str] = mapped_column(String(254))
     run_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -41,6 +47,7 @@ class ReminderItem(db.Model):
     subject_key: Mapped[str] = mapped_column(String(100))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    to_admins: Mapped[bool] = mapped_column(default=False, server_default=false())  # no officer: an admins' fallback
     due_on: Mapped[date]
     lead: Mapped[int]
     text: Mapped[str] = mapped_column(String(500))

@@ -4,7 +4,10 @@ Shared by the officer's "My work" page and the deadlines page, computed with the
 reminder engine (DOMAIN §3.2, §3.3, §6).
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+
+from crm.reminders import engine
+from crm.reminders.inputs import load_inputs
 
 
 @dataclass(frozen=True)
@@ -20,5 +23,20 @@ class Deadline:
 
 def upcoming_deadlines(officer_id: int | None, start: date, days: int = 60, area_ids: list[int] | None = None) -> list[Deadline]:
     """Deadlines due in [start, start + days] for the companies of `officer_id` (None: all companies in
-    `area_ids`, or all when that is None too), sorted by due date. Constant number of queries."""
-    return []  # implemented with the reminder outbox (issue 5)
+    `area_ids`, or all when that is None too), sorted by due date. Constant number of queries.
+
+    With an officer, deadlines addressed to them at other companies (an application they handle, a
+    follow-up they own) are included too. `officer_id` of a Deadline is whom its reminder goes to (DOMAIN
+    §6 "who"); None means the admins (the company has no officer). Suppressed deadlines (a later
+    certificate held, the report filed, the application submitted, the follow-up done) are left out.
+    """
+    until = start + timedelta(days=days)
+    inputs = load_inputs(start, dict.fromkeys(engine.KIND_ORDER, until), officer_id=officer_id, area_ids=area_ids)
+    companies = inputs.companies
+    found = [
+        Deadline(d.kind, d.due_on, d.text, d.company_id,
+                 companies[d.company_id].name if d.company_id in companies else "",
+                 companies[d.company_id].uscc if d.company_id in companies else "", d.recipient_id)
+        for d in engine.deadlines(start, until, *inputs.engine_args())
+    ]
+    return sorted(found, key=lambda d: (d.due_on, engine.KIND_ORDER.index(d.kind), d.company_name))

@@ -1,14 +1,15 @@
 """Reminder engine: which reminders are due today (DOMAIN.md §6, with §2.4, §3.2, §3.3).
 
 Pure functions over plain frozen dataclasses; standard library only. The caller
-loads rows from the database into these dataclasses, calls :func:`due_items`,
-drops every item whose (kind, subject_key, due_on, lead) was already sent, expands
-``recipient_id=None`` to the admins, and sends one digest per recipient
-(:func:`group_digests`). Marking items as sent (only after SMTP accepted the mail)
-is the caller's job; that record together with :func:`due_lead` gives the §6
-behaviour: a reminder fires on the first run inside a lead window, at most once per
-(kind, subject, due date, lead), never after the due date, and when several leads
-passed since the last run only the nearest one fires.
+loads rows from the database into these dataclasses (crm.reminders.inputs) and calls
+:func:`deadlines` (every due date in a period, suppressions applied: the deadlines
+page) or :func:`due_items` (the reminders whose lead window contains today). The
+outbox (crm.reminders.outbox) records each item once per (kind, subject, due date,
+lead, recipient), expands ``recipient_id=None`` to the admins and sends one digest
+per recipient; that record together with :func:`due_lead` gives the §6 behaviour:
+a reminder fires on the first run inside a lead window, at most once per (kind,
+subject, due date, lead), never after the due date, and when several leads passed
+since the last run only the nearest one fires.
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ class OpenApplication:
 class FollowUp:
     id: int
     company_id: int | None
-    owner_id: int
+    owner_id: int | None
     title: str
     due_on: date
     done: bool
@@ -124,6 +125,17 @@ class PoolMembership:
 
 
 # --- output ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline: what is due for one subject, when, and for whom."""
+    kind: str
+    subject_key: str
+    company_id: int | None
+    due_on: date
+    recipient_id: int | None  # None: no officer, it falls to the admins
+    text: str  # what is due, in plain Chinese, without the company's name
+
 
 @dataclass(frozen=True)
 class DueItem:
@@ -180,13 +192,29 @@ def _later_cert(other: Cert, cert: Cert) -> bool:
             > hnte_last_valid_day(cert.issued_on, cert.expires_on))
 
 
-def _when(due: date, today: date) -> str:
-    days = (due - today).days
-    return "（今天）" if days == 0 else f"（还剩 {days} 天）"
+def report_years(certs: Iterable[Cert], first: int, last: int) -> list[int]:
+    """Fiscal years Y in [first, last] whose 高企 annual report is required: a
+    certificate (not revoked) was valid on 31 December of Y (§3.3); the report
+    is due on :func:`report_due` (31 May of Y+1)."""
+    certs = [c for c in certs if c.kind == HNTE and (c.issued_on or c.expires_on)]
+    return [y for y in range(first, last + 1) if any(_cert_valid_on(c, date(y, 12, 31)) for c in certs)]
 
 
-def due_items(
-    today: date,
+def report_due(year: int) -> date:
+    """The annual report for fiscal year ``year`` is filed by 31 May of the next year (§3.3)."""
+    return date(year + 1, 5, 31)
+
+
+def days_left_text(due: date, on: date) -> str:
+    days = (due - on).days
+    if days == 0:
+        return "今天到期"
+    return f"还剩 {days} 天" if days > 0 else f"已过期 {-days} 天"
+
+
+def deadlines(
+    start: date,
+    until: date,
     companies: Iterable[CompanyInfo],
     certs: Iterable[Cert],
     rounds: Iterable[Round],
@@ -194,30 +222,20 @@ def due_items(
     follow_ups: Iterable[FollowUp],
     annual_reports: Iterable[AnnualReport],
     pools: Iterable[PoolMembership],
-    leads: Mapping[str, Iterable[int]] = DEFAULT_LEADS,
-) -> list[DueItem]:
-    """Every reminder whose lead window contains ``today``, suppressions applied
-    (§6). One item per (kind, subject) with the lead to fire; the caller filters
-    out those already sent. Revoked certifications are ignored throughout.
-    Sorted by kind (§6 order), due date, subject."""
-    company = {c.id: c for c in companies}
+) -> list[Due]:
+    """Every deadline due in [start, until] with the §6 suppressions applied, one
+    per (kind, subject). Revoked certifications are ignored throughout. Sorted by
+    kind (§6 order), due date, subject."""
+    officer_of = {c.id: c.officer_id for c in companies}
     live = [c for c in certs if not c.revoked]
     hnte = [c for c in live if c.kind == HNTE and (c.issued_on or c.expires_on)]
     rounds = list(rounds)
     applications = list(applications)
-    lead_of = {kind: tuple(leads.get(kind, ())) for kind in KIND_ORDER}
-    out: list[DueItem] = []
-
-    def name(cid: int | None) -> str:
-        return company[cid].name if cid in company else f"企业#{cid}"
-
-    def officer(cid: int | None) -> int | None:
-        return company[cid].officer_id if cid in company else None
+    out: list[Due] = []
 
     def add(kind, subject, cid, due, recipient, text):
-        lead = due_lead(due, lead_of[kind], today)
-        if lead is not None:
-            out.append(DueItem(kind, subject, cid, due, lead, recipient, text + _when(due, today)))
+        if start <= due <= until:
+            out.append(Due(kind, subject, cid, due, recipient, text))
 
     # hnte_expiry: last valid day of each certificate, unless a later one is held.
     hnte_by_company: dict[int, list[Cert]] = {}
@@ -227,21 +245,17 @@ def due_items(
         if any(_later_cert(o, cert) for o in hnte_by_company[cert.company_id]):
             continue
         due = hnte_last_valid_day(cert.issued_on, cert.expires_on)
-        add(HNTE_EXPIRY, f"cert:{cert.id}", cert.company_id, due, officer(cert.company_id),
-            f"{name(cert.company_id)}：高企证书 {cert.number or '（无编号）'} 将于 {due} 到期，"
-            f"请提醒企业重新申报")
+        add(HNTE_EXPIRY, f"cert:{cert.id}", cert.company_id, due, officer_of.get(cert.company_id),
+            f"高企证书 {cert.number or '（无编号）'} 将于 {due} 到期（最后有效日），请提醒企业重新申报")
 
     # hnte_annual_report: 31 May of Y for companies valid on 31 Dec Y−1 (§3.3).
-    # Years are taken from today up to the farthest lead, so long leads also work.
     filed = {(r.company_id, r.year) for r in annual_reports}
-    horizon = today + timedelta(days=max(lead_of[HNTE_ANNUAL_REPORT], default=0))
-    for year in range(today.year, horizon.year + 1):
-        due = date(year, 5, 31)
-        held = sorted({c.company_id for c in hnte if _cert_valid_on(c, date(year - 1, 12, 31))})
-        for cid in held:
-            if (cid, year - 1) not in filed:
-                add(HNTE_ANNUAL_REPORT, f"company:{cid}:report:{year - 1}", cid, due, officer(cid),
-                    f"{name(cid)}：{year - 1} 年度高企发展情况报表须于 {due} 前填报，尚未填报")
+    for cid, certs_of in hnte_by_company.items():
+        for year in report_years(certs_of, start.year - 1, until.year - 1):
+            if (cid, year) not in filed:
+                due = report_due(year)
+                add(HNTE_ANNUAL_REPORT, f"company:{cid}:report:{year}", cid, due, officer_of.get(cid),
+                    f"{year} 年度高企发展情况报表须于 {due} 前填报，尚未填报")
 
     # tech_sme_renewal: closes_on of each year-Y tech-SME round, for companies
     # registered for Y−1 or in a Y tech-SME pool. Suppressed when registered for Y
@@ -257,9 +271,8 @@ def due_items(
         for cid in sorted(targets):
             if (cid, y) in sme_years_any or (cid, rnd.id) in submitted:
                 continue
-            add(TECH_SME_RENEWAL, f"company:{cid}:round:{rnd.id}", cid, rnd.closes_on, officer(cid),
-                f"{name(cid)}：{y} 年科技型中小企业评价（{rnd.name}）将于 {rnd.closes_on} 截止，"
-                f"尚未提交入库申请")
+            add(TECH_SME_RENEWAL, f"company:{cid}:round:{rnd.id}", cid, rnd.closes_on, officer_of.get(cid),
+                f"{y} 年科技型中小企业评价（{rnd.name}）将于 {rnd.closes_on} 截止，尚未提交入库申请")
 
     # round_deadline: closes_on of the round, one item per open application, to
     # the application's officer, else the company's officer, else the admins.
@@ -268,30 +281,47 @@ def due_items(
         rnd = round_of.get(app.round_id)
         if rnd is None or app.stage not in OPEN_STAGES:
             continue
-        recipient = app.officer_id if app.officer_id is not None else officer(app.company_id)
+        recipient = app.officer_id if app.officer_id is not None else officer_of.get(app.company_id)
         add(ROUND_DEADLINE, f"application:{app.id}", app.company_id, rnd.closes_on, recipient,
-            f"{name(app.company_id)}：申报批次「{rnd.name}」将于 {rnd.closes_on} 截止，"
+            f"申报批次「{rnd.name}」将于 {rnd.closes_on} 截止，"
             f"申报仍处于「{STAGE_NAMES_ZH.get(app.stage, app.stage)}」阶段")
 
-    # follow_up_due: to the owner, unless done.
+    # follow_up_due: to the owner (else the company's officer), unless done.
     for fu in follow_ups:
         if not fu.done:
-            who = f"{name(fu.company_id)}：" if fu.company_id is not None else ""
-            add(FOLLOW_UP_DUE, f"follow_up:{fu.id}", fu.company_id, fu.due_on, fu.owner_id,
-                f"{who}跟进事项「{fu.title}」于 {fu.due_on} 到期")
+            owner = fu.owner_id if fu.owner_id is not None else officer_of.get(fu.company_id)
+            add(FOLLOW_UP_DUE, f"follow_up:{fu.id}", fu.company_id, fu.due_on, owner,
+                f"跟进事项「{fu.title}」于 {fu.due_on} 到期")
 
-    return sorted(out, key=_digest_key)
+    return sorted(out, key=_order)
 
 
-def _digest_key(item: DueItem):
+def due_items(
+    today: date,
+    companies: Iterable[CompanyInfo],
+    certs: Iterable[Cert],
+    rounds: Iterable[Round],
+    applications: Iterable[OpenApplication],
+    follow_ups: Iterable[FollowUp],
+    annual_reports: Iterable[AnnualReport],
+    pools: Iterable[PoolMembership],
+    leads: Mapping[str, Iterable[int]] = DEFAULT_LEADS,
+) -> list[DueItem]:
+    """Every reminder whose lead window contains ``today``, suppressions applied
+    (§6). One item per (kind, subject) with the lead to fire; the caller drops
+    those already recorded. Sorted by kind (§6 order), due date, subject."""
+    lead_of = {kind: tuple(leads.get(kind, ())) for kind in KIND_ORDER}
+    until = today + timedelta(days=max((max(v, default=0) for v in lead_of.values()), default=0))
+    out = []
+    for due in deadlines(today, until, companies, certs, rounds, applications, follow_ups,
+                         annual_reports, pools):
+        lead = due_lead(due.due_on, lead_of[due.kind], today)
+        if lead is not None:
+            out.append(DueItem(due.kind, due.subject_key, due.company_id, due.due_on, lead,
+                               due.recipient_id, due.text))
+    return out
+
+
+def _order(item: Due):
     rank = KIND_ORDER.index(item.kind) if item.kind in KIND_ORDER else len(KIND_ORDER)
     return rank, item.kind, item.due_on, item.subject_key
-
-
-def group_digests(items: Iterable[DueItem]) -> dict[int | None, list[DueItem]]:
-    """One list per recipient (None = the admins), grouped by kind in §6 order,
-    then by due date. Recipients appear in order of their first item."""
-    digests: dict[int | None, list[DueItem]] = {}
-    for item in items:
-        digests.setdefault(item.recipient_id, []).append(item)
-    return {who: sorted(lst, key=_digest_key) for who, lst in digests.items()}

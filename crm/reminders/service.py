@@ -1,0 +1,170 @@
+"""Reminders: the daily run (DOMAIN §6), lead times, the outbox as admins see it, and 年报 records (§3.3)."""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from crm.clock import utcnow
+from crm.extensions import db
+from crm.jobs import recorded
+from crm.models import AnnualReport, Certification, JobRun, ReminderDigest, ReminderItem, User
+from crm.models.certification import HNTE, REVOKED
+from crm.models.user import ADMIN
+from crm.reminders import engine
+from crm.reminders.inputs import load_inputs
+from crm.reminders.mail import Mailer, MailError, digest_message
+from crm.reminders.outbox import Recipient, claim_next, enqueue, mark_failed, mark_sent, release
+from crm.settings import get_setting
+
+JOB = "reminders"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    sent: int
+    items: int
+    failed: int
+    queued: int
+
+    @property
+    def line(self) -> str:
+        """What `reminders run` prints (INTERFACES.md)."""
+        return f"sent {self.sent} e-mails, {self.items} items; failed {self.failed}"
+
+
+def lead_times() -> dict[str, tuple[int, ...]]:
+    """Lead days per kind (configurable, DOMAIN §6), farthest first; a kind without leads never fires."""
+    configured = get_setting("reminder_leads")
+    return {kind: tuple(sorted({int(d) for d in configured.get(kind, ())}, reverse=True))
+            for kind in engine.KIND_ORDER}
+
+
+def recipients() -> dict[int, Recipient]:
+    """Everyone who can receive reminders: the active users, with the kinds they turned off."""
+    rows = db.session.execute(select(User.id, User.role, User.reminder_opt_out).where(User.active.is_(True)))
+    return {r.id: Recipient(r.id, r.role == ADMIN, frozenset(r.reminder_opt_out or ())) for r in rows}
+
+
+def due_today(today: date) -> list[engine.DueItem]:
+    leads = lead_times()
+    horizons = {kind: today + timedelta(days=max(days)) for kind, days in leads.items() if days}
+    inputs = load_inputs(today, horizons)
+    return engine.due_items(today, *inputs.engine_args(), leads=leads)
+
+
+def send_pending(today: date) -> tuple[int, int, int]:
+    """Send every pending digest once: (e-mails sent, items in them, e-mails not sent)."""
+    mailer = Mailer(current_app.config)
+    sent = items = failed = 0
+    last_id = 0
+    try:
+        while (digest := claim_next(last_id, utcnow())) is not None:
+            last_id = digest.id
+            try:
+                mailer.send(digest_message(digest, today))
+            except MailError as exc:
+                failed += 1
+                if exc.permanent:
+                    mark_failed(digest.id, exc.reason)
+                else:
+                    release(digest.id, exc.reason, attempted=exc.attempted)
+                continue
+            except BaseException as exc:  # not sent: give the claim back before the run stops
+                release(digest.id, f"{type(exc).__name__}: {exc}", attempted=False)
+                raise
+            mark_sent(digest.id, utcnow())
+            sent += 1
+            items += len(digest.items)
+    finally:
+        mailer.close()
+    return sent, items, failed
+
+
+def run_reminders(today: date) -> RunResult:
+    """The daily job (DOMAIN §6), for `reminders run` and the scheduler alike: record what fires today
+    in the outbox, then send every pending digest. Safe to run again, and concurrently."""
+    with recorded(JOB) as run:
+        items = due_today(today)
+        people = recipients()
+        db.session.commit()  # end the read transaction before the outbox takes the write lock
+        queued = enqueue(today, items, people)
+        result = RunResult(*send_pending(today), queued=queued)
+        run.result = f"{result.line}; {queued} new items for {today.isoformat()}"
+        run.ok = result.failed == 0
+    return result
+
+
+# --- the admin's view -----------------------------------------------------------------------------
+
+def digest_counts() -> dict[str, int]:
+    return dict(db.session.execute(select(ReminderDigest.status, func.count()).group_by(ReminderDigest.status)).all())
+
+
+def item_counts(digest_ids: list[int]) -> dict[int, int]:
+    if not digest_ids:
+        return {}
+    return dict(db.session.execute(
+        select(ReminderItem.digest_id, func.count()).where(ReminderItem.digest_id.in_(digest_ids))
+        .group_by(ReminderItem.digest_id)).all())
+
+
+def recent_runs(limit: int = 20) -> list[JobRun]:
+    return list(db.session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))
+
+
+# --- 高企年报 (DOMAIN §3.3) -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportYear:
+    year: int  # fiscal year reported on
+    due_on: date
+    filed_on: date | None
+    filed: bool
+    missed: bool  # due date passed, not filed
+
+
+@dataclass(frozen=True)
+class ReportStatus:
+    years: list[ReportYear]  # newest first
+    missed: int  # missed reports under the certificate valid today (counted cumulatively, article 19)
+
+    @property
+    def at_risk(self) -> bool:
+        return self.missed >= 1
+
+    @property
+    def may_be_cancelled(self) -> bool:
+        return self.missed >= 2
+
+
+def engine_certs(certs: list[Certification]) -> list[engine.Cert]:
+    """高企 certificates as the engine sees them, with the stored last valid day as the expiry."""
+    return [engine.Cert(c.id, c.company_id, c.kind, c.issued_on, c.valid_until, c.year, c.status == REVOKED, c.number)
+            for c in certs if c.kind == HNTE]
+
+
+def report_status(certs: list[Certification], reports: list[AnnualReport], today: date) -> ReportStatus:
+    """Which annual reports a company owed and filed. Missed reports count against the certificate valid
+    today, the qualification two missed reports would cancel; a company holding none is not at risk."""
+    hnte = engine_certs(certs)
+    if not hnte:
+        return ReportStatus([], 0)
+    filed = {r.year: r for r in reports}
+    first = min(c.issued_on or c.expires_on for c in hnte).year
+    years = [ReportYear(y, engine.report_due(y), filed[y].filed_on if y in filed else None, y in filed,
+                        y not in filed and engine.report_due(y) < today)
+             for y in reversed(engine.report_years(hnte, first, today.year))]
+    current = [c for c in hnte if not c.revoked and (c.issued_on or date.min) <= today <= c.expires_on]
+    owed = set(engine.report_years(current, first, today.year)) if current else set()
+    return ReportStatus(years, sum(1 for y in years if y.missed and y.year in owed))
+
+
+def record_annual_report(company_id: int, year: int, filed_on: date) -> AnnualReport:
+    report = db.session.scalar(select(AnnualReport).where(AnnualReport.company_id == company_id,
+                                                          AnnualReport.year == year))
+    if report is None:
+        report = AnnualReport(company_id=company_id, year=year)
+        db.session.add(report)
+    report.filed_on = filed_on
+    return report

@@ -1,0 +1,90 @@
+"""The scheduler process (`flask scheduler run`): the daily reminders run at LADDER_REMINDER_TIME in
+LADDER_TIMEZONE and nightly housekeeping. One process per deployment, started beside the web server
+(scripts/run); never by create_app() or a web worker, so N gunicorn workers do not mean N runs. Even
+two schedulers would send each digest once: the outbox claims digests under a database lock.
+"""
+import logging
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+from sqlalchemy import delete, exists, select
+
+from crm import clock
+from crm.clock import utcnow
+from crm.extensions import db
+from crm.jobs import recorded
+from crm.models import JobRun, LoginAttempt
+
+REMINDERS_JOB = "reminders.daily"
+CATCH_UP_JOB = "reminders.catch_up"
+HOUSEKEEPING_JOB = "housekeeping.nightly"
+# A run held up by a busy or suspended machine still happens if it can start within 6 hours, the
+# same working day; coalesced, several missed runs make one.
+MISFIRE_GRACE_SECONDS = 6 * 3600
+HOUSEKEEPING_AT = (2, 15)  # 02:15, quiet hours
+log = logging.getLogger(__name__)
+
+
+def reminder_time(config) -> tuple[int, int]:
+    """LADDER_REMINDER_TIME as (hour, minute); ValueError with a clear message if it is not HH:MM."""
+    text = str(config["LADDER_REMINDER_TIME"]).strip()
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+    if match is None:
+        raise ValueError(f"LADDER_REMINDER_TIME must be HH:MM (24-hour), not {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def reminder_trigger(config) -> CronTrigger:
+    hour, minute = reminder_time(config)
+    return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(config["LADDER_TIMEZONE"]))
+
+
+def daily_reminders(app: Flask) -> None:
+    """The same run as `flask reminders run`, for the bureau's today."""
+    from crm.reminders.service import run_reminders
+
+    with app.app_context():
+        result = run_reminders(clock.today())
+        log.info("reminders: %s", result.line)
+
+
+def nightly_housekeeping(app: Flask) -> None:
+    """Failed logins only matter for the throttling window (minutes); keep a day for inspection."""
+    with app.app_context(), recorded("housekeeping") as run:
+        purged = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
+        run.result = f"purged {purged.rowcount} login attempts older than a day"
+
+
+def missed_today(app: Flask) -> bool:
+    """Today's reminder time has passed and no reminders run started since (the scheduler was down)."""
+    from crm.reminders.service import JOB
+
+    with app.app_context():
+        hour, minute = reminder_time(app.config)
+        now = clock.now()
+        scheduled = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if now < scheduled:
+            return False
+        since = scheduled.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        return not db.session.scalar(select(exists().where(JobRun.job == JOB, JobRun.started_at >= since)))
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    """The scheduler with its jobs registered under stable ids, not started (`scheduler run` starts it)."""
+    zone = ZoneInfo(app.config["LADDER_TIMEZONE"])
+    scheduler = BlockingScheduler(timezone=zone)
+    common = {"args": (app,), "replace_existing": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+              "coalesce": True, "max_instances": 1}
+    scheduler.add_job(daily_reminders, reminder_trigger(app.config), id=REMINDERS_JOB,
+                      name="每日到期提醒", **common)
+    scheduler.add_job(nightly_housekeeping, CronTrigger(hour=HOUSEKEEPING_AT[0], minute=HOUSEKEEPING_AT[1],
+                                                        timezone=zone),
+                      id=HOUSEKEEPING_JOB, name="夜间清理", **common)
+    if missed_today(app):  # started after today's time without a run: catch up now, once
+        scheduler.add_job(daily_reminders, "date", run_date=datetime.now(zone), id=CATCH_UP_JOB,
+                          name="补发今日提醒", **common)
+    return scheduler
