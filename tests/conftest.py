@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 import pytest
-from flask.testing import FlaskClient
+from flask.testing import FlaskCliRunner, FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -58,6 +58,14 @@ class Client(FlaskClient):
         return response
 
 
+class Runner(FlaskCliRunner):
+    def invoke(self, *args, **kwargs):
+        with self.app.app_context():  # the command's own context, not the test's twin (Flask reuses any pushed one)
+            result = super().invoke(*args, **kwargs)
+        db.session.expire_all()
+        return result
+
+
 def _test_app(database_url: str):
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = database_url
@@ -65,6 +73,7 @@ def _test_app(database_url: str):
 
     app = create_app(Config)
     app.test_client_class = Client
+    app.test_cli_runner_class = Runner
     return app
 
 
@@ -184,12 +193,15 @@ def auth(client):
 
 
 @pytest.fixture
-def count_queries(app):
-    """Count SQL statements the app runs inside the block: `with count_queries() as q: ...; q.count`."""
+def count_queries(app, data_app):
+    """Count SQL statements run inside the block, by requests or by code the test calls directly:
+    `with count_queries() as q: ...; q.count`."""
     from contextlib import contextmanager
 
-    with app.app_context():
-        engine = db.engine
+    engines = []
+    for some_app in (app, data_app):
+        with some_app.app_context():
+            engines.append(db.engine)
 
     @contextmanager
     def counter():
@@ -202,11 +214,13 @@ def count_queries(app):
                 Q.count += 1
                 Q.statements.append(statement)
 
-        event.listen(engine, "before_cursor_execute", before)
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", before)
         try:
             yield Q
         finally:
-            event.remove(engine, "before_cursor_execute", before)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", before)
 
     return counter
 
@@ -225,13 +239,20 @@ def staff(role: str = "officer", username: str | None = None, **kw) -> User:
 
 
 @pytest.fixture
-def mail_settings(app):
-    """Change the MAIL_* settings or LADDER_BASE_URL for one test: `mail_settings(MAIL_PORT=2525)`."""
+def mail_settings(app, data_app):
+    """Change the MAIL_* settings or LADDER_BASE_URL for one test: `mail_settings(MAIL_PORT=2525)`.
+
+    Both the app under test and the twin the test code runs in see the change."""
     keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_TIMEOUT",
             "LADDER_BASE_URL")
     saved = {key: app.config[key] for key in keys}
-    yield app.config.update
-    app.config.update(saved)
+
+    def update(**values):
+        app.config.update(values)
+        data_app.config.update(values)
+
+    yield update
+    update(**saved)
 
 
 @pytest.fixture

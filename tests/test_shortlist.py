@@ -194,7 +194,7 @@ def test_hnte_file_has_ratio_cells_with_percent_format(make, runner, tmp_path):
     for name, value in (("研发费用占比", 0.06), ("高新技术产品收入占比", 0.75), ("科技人员占比", 0.3), ("境内研发费用占比", 1)):
         assert row[name].value == pytest.approx(value) and row[name].number_format == "0.00%"
     assert row["成立日期"].is_date and row["成立日期"].value.date() == date(2015, 1, 1)
-    assert row["当前梯次"].value in ("—", "高新技术企业")
+    assert row["当前梯次"].value in ("无资质", "高新技术企业")
 
 
 def test_csv_file_has_a_bom_and_the_same_rows(designed, runner, tmp_path):

@@ -1,13 +1,13 @@
 """Reminder outbox: digest kind (daily digest or test e-mail), claim time, admins' fallback items.
 
-Revision ID: reminders
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "reminders"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
