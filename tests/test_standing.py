@@ -23,8 +23,8 @@ def test_hnte_stated_expiry_wins():
     assert validity_window("hnte", None, d("2020-12-03"), d("2023-06-30"))[1] == d("2023-06-30")
 
 
-def test_hnte_issued_on_29_february_lapses_end_of_february():
-    assert validity_window("hnte", None, d("2024-02-29"), None)[1] == d("2027-02-27")
+def test_hnte_issued_on_29_february_valid_through_28_february():
+    assert validity_window("hnte", None, d("2024-02-29"), None)[1] == d("2027-02-28")
 
 
 def test_tech_sme_registration_lapses_31_december_and_counts_from_1_january_without_date():

@@ -1,12 +1,13 @@
 """A company's standing on a date, derived from its dated certifications (DOMAIN §1)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import and_, event
 from sqlalchemy.orm import Session
 
+from crm.ladder.validity import hnte_last_valid_day
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, Certification
 from crm.settings import get_setting
 
@@ -15,7 +16,6 @@ RUNG_LABELS = {
     "gazelle": "瞪羚企业", "hnte": "高新技术企业", "tech_sme": "科技型中小企业", "incubating": "培育中", "none": "无资质",
 }
 KIND_LABELS = {TECH_SME: "科技型中小企业", HNTE: "高新技术企业", GAZELLE: "瞪羚企业"}
-HNTE_VALID_YEARS = 3  # 国科发火〔2016〕32号 article 9
 
 
 class CertLike(Protocol):
@@ -25,14 +25,6 @@ class CertLike(Protocol):
     year: int | None
     valid_from: date
     valid_until: date
-
-
-def add_years(day: date, years: int) -> date:
-    """Same calendar day `years` later; 29 February falls to 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def validity_window(
@@ -45,9 +37,7 @@ def validity_window(
     瞪羚: the recognition year and the following years up to `gazelle_years` in all (§4, configurable).
     """
     if kind == HNTE:
-        if issued_on is None:
-            raise ValueError("高企证书需要发证日期")
-        return issued_on, expires_on or add_years(issued_on, HNTE_VALID_YEARS) - timedelta(days=1)
+        return issued_on, hnte_last_valid_day(issued_on, expires_on)
     if year is None:
         raise ValueError("科小和瞪羚需要年度")
     start = issued_on or date(year, 1, 1)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from crm.ladder.validity import hnte_last_valid_day
+
 # --- vocabulary ---------------------------------------------------------------
 
 HNTE = "hnte"
@@ -149,22 +151,6 @@ class DueItem:
 
 
 # --- rules ----------------------------------------------------------------------
-
-def hnte_last_valid_day(issued_on: date | None, expires_on: date | None = None) -> date:
-    """Last day a 高企 certificate is valid (§3.2): three years from the date of
-    issue, so issued 2020-12-03 → valid through 2023-12-02. A stated expiry wins.
-    Issued on 29 Feb: the third anniversary falls on 1 Mar (no 29 Feb that year),
-    so the certificate is valid through 28 Feb."""
-    if expires_on is not None:
-        return expires_on
-    if issued_on is None:
-        raise ValueError("a certificate needs an issue date or a stated expiry")
-    try:
-        anniversary = issued_on.replace(year=issued_on.year + 3)
-    except ValueError:  # 29 Feb → 1 Mar
-        anniversary = date(issued_on.year + 3, 3, 1)
-    return anniversary - timedelta(days=1)
-
 
 def due_lead(due: date, leads: Iterable[int], today: date) -> int | None:
     """The lead to fire today: the smallest lead whose window ``due − lead ≤ today
