@@ -56,11 +56,10 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
         for i in range(n_companies):
             district = districts[i % len(districts)]
             park = rng.choice(parks) if district.code in ("511702", "511703") and rng.random() < 0.5 else None
-            name = ""
-            while not name or name in names:
-                name = rng.choice(PREFIXES) + rng.choice(CORES) + rng.choice(SUFFIXES)
-                if name in names:
-                    name = f"{rng.choice(PREFIXES)}{name}"
+            head, suffix = rng.choice(PREFIXES) + rng.choice(CORES), rng.choice(SUFFIXES)
+            name = head + suffix
+            if name in names:  # the word lists give ~3,600 names; number the rest as registries do
+                name = f"{head}{i}号{suffix}" if f"{district.name[:2]}{name}" in names else f"{district.name[:2]}{name}"
             names.add(name)
             covering = [o for o in officers if any(a.id in (district.id, park.id if park else -1) for a in o.areas)]
             company = Company(
