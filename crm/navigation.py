@@ -15,13 +15,23 @@ NAV = [
     ("ladder.pools", _l("培育库"), ALL),
     ("ladder.shortlist_page", _l("申报名单"), ALL),
     ("visits.needs", _l("诉求分析"), ALL),
-    ("transfer.upload", _l("导入"), ("admin", "officer")),
-    ("work.team", _l("团队概况"), ADMIN),
-    ("targets.index", _l("目标设置"), ADMIN),
-    ("reminders.admin", _l("提醒邮件"), ADMIN),
-    ("users.index", _l("用户"), ADMIN),
-    ("admin.settings", _l("规则参数"), ADMIN),
+    ("transfer.upload", _l("导入"), ("officer",)),
+    ("admin.index", _l("管理"), ADMIN),
 ]
+# Behind 管理 (admin.index), so the top bar stays short: (endpoint, label, what it is for).
+ADMIN_PAGES = [
+    ("transfer.upload", _l("导入"), _l("导入企业、资质和年度数据台账")),
+    ("targets.index", _l("目标设置"), _l("按年度、指标和区域设置目标")),
+    ("work.team", _l("团队概况"), _l("各干部、各区县的跟进和走访情况")),
+    ("reminders.admin", _l("提醒邮件"), _l("定时任务运行情况、发件箱、测试邮件")),
+    ("users.index", _l("用户"), _l("账号、角色和负责区域")),
+    ("admin.settings", _l("规则参数"), _l("瞪羚认定参数、提醒提前天数、走访超期天数")),
+]
+
+
+def admin_items() -> list[tuple[str, str, str]]:
+    endpoints = current_app.view_functions
+    return [item for item in ADMIN_PAGES if item[0] in endpoints]
 
 
 def nav_items() -> list[tuple[str, str, bool]]:

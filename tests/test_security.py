@@ -178,3 +178,13 @@ def test_officer_cannot_register_a_company_outside_their_areas(make, auth, clien
     response = client.post("/companies/new", data=company_form(make, district_id=make.area("511725").id))
     assert response.status_code == 422
     assert db.session.scalar(select(Company)) is None
+
+
+def test_admin_hub_lists_admin_pages_and_is_admin_only(make, auth, client):
+    auth.login(make.user("officer"))
+    assert client.get("/admin/").status_code == 403
+    auth.logout()
+    auth.login(make.user("admin"))
+    page = client.get("/admin/").get_data(as_text=True)
+    for path in ("/users/", "/targets/", "/admin/settings", "/reminders/admin"):
+        assert f'href="{path}"' in page

@@ -1,4 +1,4 @@
-"""Admin pages: the configurable rule parameters."""
+"""Admin pages: the administration hub and the configurable rule parameters."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -17,6 +17,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @admin_required
 def only_admins():
     return None
+
+
+@bp.route("/")
+def index():
+    """One entry in the top bar for everything only admins do."""
+    from crm.navigation import admin_items
+
+    return render_template("admin/index.html", items=admin_items())
 
 
 def _page(forms: dict, status: int = 200):
