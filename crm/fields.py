@@ -17,49 +17,46 @@ def email_address(form, field):
         raise ValidationError(_l("邮箱格式不正确"))
 
 
-class ChineseDateField(StringField):
-    """A date typed as Chinese users write it: 2021-03-05, 2021/3/5, 2021年3月5日, 20210305, 全角 digits."""
+class ParsedField(StringField):
+    """Text parsed by one of crm.normalize's parsers; what was typed is shown back with the parser's reason."""
+
+    parser = staticmethod(lambda raw: raw)
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        raw = self.data
+        self.raw_error = None
         try:
-            self.data = parse_date(raw) if raw else None
+            self.data = self.parser(self.data) if self.data else None
         except InvalidValue as exc:
-            self.data = None
-            self.raw_error = str(exc)
+            self.data, self.raw_error = None, str(exc)
 
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
-        return self.data.isoformat() if self.data else ""
+        return "" if self.data is None else self.show(self.data)
+
+    @staticmethod
+    def show(value) -> str:
+        return str(value)
 
     def pre_validate(self, form):
         if getattr(self, "raw_error", None):
             raise ValidationError(self.raw_error)
+
+
+class ChineseDateField(ParsedField):
+    """A date typed as Chinese users write it: 2021-03-05, 2021/3/5, 2021年3月5日, 20210305, 全角 digits."""
+
+    parser = staticmethod(parse_date)
+    show = staticmethod(lambda value: value.isoformat())
+
+
+class MoneyField(ParsedField):
+    """An amount in 万元: '1,234.5', '１２３', '12万元', '50000元' (DOMAIN §7)."""
+
+    parser = staticmethod(parse_money)
 
 
 def not_in_future(form, field):
     if field.data and field.data > today():
         raise ValidationError(_l("日期不能晚于今天"))
-
-
-class MoneyField(StringField):
-    """An amount in 万元: '1,234.5', '１２３', '12万元', '50000元' (DOMAIN §7)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        try:
-            self.data = parse_money(self.data) if self.data else None
-        except InvalidValue as exc:
-            self.data = None
-            self.raw_error = str(exc)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
-
-    def pre_validate(self, form):
-        if getattr(self, "raw_error", None):
-            raise ValidationError(self.raw_error)
