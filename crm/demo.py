@@ -113,7 +113,7 @@ def _certifications(rng: random.Random, company: Company, this_year: int) -> Non
                         kind="tech_sme", year=year, issued_on=issued,
                         number=f"{year}5117{rng.randint(10, 99)}A{rng.randint(1000, 9999)}"))
     if roll < 0.35:  # high-tech enterprises, some renewed
-        issued = date(rng.randint(2019, this_year - 1), rng.choice([10, 11, 12]), rng.randint(1, 28))
+        issued = date(rng.randint(2019, this_year), rng.choice([4, 10, 11, 12]), rng.randint(1, 28))
         while issued <= today():
             company.certifications.append(Certification(
                 kind="hnte", issued_on=issued, number=f"GR{issued.year}510{rng.randint(10000, 99999)}"))
