@@ -24,14 +24,16 @@ def fail(message: str) -> None:
 @click.option("--password", required=True)
 @click.option("--area", "areas", multiple=True, help="district code or park name; repeatable")
 @click.option("--name", "display_name", default="")
-def create_user_command(username, role, email, password, areas, display_name):
-    """Create a user."""
+@click.argument("more_areas", nargs=-1)
+def create_user_command(username, role, email, password, areas, display_name, more_areas):
+    """Create a user. `--area A B` and `--area A --area B` both limit the user to areas A and B."""
+    areas = [*areas, *more_areas]
     from crm.audit import acting_as
     from crm.users.service import UserError, create_user
 
     try:
         with acting_as(None, "cli"):
-            user = create_user(username, role, email, password, list(areas), display_name)
+            user = create_user(username, role, email, password, areas, display_name)
             db.session.commit()
     except UserError as exc:
         db.session.rollback()

@@ -45,3 +45,10 @@ def test_demo_seed_is_realistic_and_idempotent(runner):
     again = runner.invoke(args=["demo", "seed"])
     assert "nothing changed" in again.output
     assert db.session.scalar(select(func.count()).select_from(Company)) == 60
+
+
+def test_users_create_takes_several_areas_after_one_flag(runner):
+    result = runner.invoke(args=["users", "create", "wang", "--role", "viewer", "--email", "w@x.cn", "--password",
+                                 "long-enough-1", "--area", "511702", "511725", "达州东部经开区"])
+    assert result.exit_code == 0, result.output
+    assert sorted(a.name for a in db.session.scalar(select(User)).areas) == ["渠县", "达州东部经开区", "通川区"]
