@@ -104,6 +104,20 @@ def test_nightly_housekeeping_purges_old_login_attempts(app):
         "purged 1 login attempts older than a day"
 
 
+def test_nightly_snapshot_equals_targets_progress_json(app, make, runner):
+    import json
+
+    from crm.clock import today
+
+    make.cert(make.company(district="511703"), "tech_sme", year=today().year, issued_on=today())
+    job = build_scheduler(app).get_job(HOUSEKEEPING_JOB)
+    job.func(*job.args)
+    snapshot = json.loads(db.session.scalar(select(JobRun.result).where(JobRun.job == "snapshot")))
+    printed = json.loads(runner.invoke(args=["targets", "progress", "--year", str(today().year), "--json"]).output)
+    assert snapshot == printed
+    assert snapshot["areas"]["511703"]["tech_sme_registered"]["actual"] == 1
+
+
 def test_create_app_starts_no_scheduler(database_url, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("create_app() started a scheduler")

@@ -1,8 +1,9 @@
 """The scheduler process (`flask scheduler run`): the daily reminders run at LADDER_REMINDER_TIME in
-LADDER_TIMEZONE and nightly housekeeping. One process per deployment, started beside the web server
+LADDER_TIMEZONE and nightly housekeeping with a snapshot of progress against targets. One process per deployment, started beside the web server
 (scripts/run); never by create_app() or a web worker, so N gunicorn workers do not mean N runs. Even
 two schedulers would send each digest once: the outbox claims digests under a database lock.
 """
+import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ HOUSEKEEPING_JOB = "housekeeping.nightly"
 # same working day; coalesced, several missed runs make one.
 MISFIRE_GRACE_SECONDS = 6 * 3600
 HOUSEKEEPING_AT = (2, 15)  # 02:15, quiet hours
+SNAPSHOT_JOB_RUN = "snapshot"
 log = logging.getLogger(__name__)
 
 
@@ -53,10 +55,21 @@ def daily_reminders(app: Flask) -> None:
 
 
 def nightly_housekeeping(app: Flask) -> None:
-    """Failed logins only matter for the throttling window (minutes); keep a day for inspection."""
+    """Failed logins only matter for the throttling window (minutes); keep a day for inspection.
+    Then the nightly snapshot: the day's progress against targets, kept as the record of what leaders saw."""
     with app.app_context(), recorded("housekeeping") as run:
         purged = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
         run.result = f"purged {purged.rowcount} login attempts older than a day"
+    with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
+        run.result = json.dumps(progress_snapshot(clock.today()), ensure_ascii=False)
+
+
+def progress_snapshot(day) -> dict:
+    """`targets progress --json` for the year of `day`, as of `day`."""
+    from crm.areas import all_areas
+    from crm.targets.service import progress
+
+    return progress(day.year, day, all_areas())
 
 
 def missed_today(app: Flask) -> bool:
@@ -83,7 +96,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
                       name="每日到期提醒", **common)
     scheduler.add_job(nightly_housekeeping, CronTrigger(hour=HOUSEKEEPING_AT[0], minute=HOUSEKEEPING_AT[1],
                                                         timezone=zone),
-                      id=HOUSEKEEPING_JOB, name="夜间清理", **common)
+                      id=HOUSEKEEPING_JOB, name="夜间清理与进度快照", **common)
     if missed_today(app):  # started after today's time without a run: catch up now, once
         scheduler.add_job(daily_reminders, "date", run_date=datetime.now(zone), id=CATCH_UP_JOB,
                           name="补发今日提醒", **common)
