@@ -93,6 +93,8 @@ _DATE_FORMATS = [re.compile(p + _TIME) for p in (
     r"(\d{4})\s*(年)\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?",  # 2021年3月5日
     r"(\d{4})()(\d{2})(\d{2})",  # 20210305
 )]
+# Five digits: serials 10000–99999 are 1927–2173; four digits would be a year, eight a YYYYMMDD date.
+_SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
 _ACCEPTED = "可接受格式：2021-03-05、2021/3/5、2021.3.5、2021年3月5日、20210305 或 Excel 日期"
 
 
@@ -114,6 +116,8 @@ def parse_date(value, *, field: str = "日期") -> date | None:
             return _EXCEL_EPOCH + timedelta(days=int(value))
         if value % 1 == 0:
             text = str(int(value))  # perhaps a YYYYMMDD number
+    elif _SERIAL_TEXT.fullmatch(text):  # an Excel serial that arrived as text (CSV saved from Excel)
+        return _EXCEL_EPOCH + timedelta(days=int(float(text)))
     for pattern in _DATE_FORMATS:
         m = pattern.fullmatch(text)
         if m:

@@ -206,7 +206,7 @@ def test_parse_date_impossible_calendar_dates(bad):
 
 
 @pytest.mark.parametrize("bad", [
-    "garbage", "2021-03", "21-3-5", "2021-03/05", "3/5/2021", "2021-03-05 later", "45000", "明天",
+    "garbage", "2021-03", "21-3-5", "2021-03/05", "3/5/2021", "2021-03-05 later", "450001", "明天",
 ])
 def test_parse_date_garbage_names_the_value_and_formats(bad):
     assert reason(parse_date, bad) == (
@@ -337,3 +337,10 @@ def test_parse_year_garbage(value):
 def test_parse_year_fraction_and_negative():
     assert "应为整数" in reason(parse_year, 2024.5)
     assert "不能为负数" in reason(parse_year, "-2024")
+
+
+def test_excel_serial_as_text_from_a_csv():
+    assert parse_date("44000") == date(2020, 6, 18)
+    assert parse_date("４５０００.0") == date(2023, 3, 15)
+    with pytest.raises(InvalidValue):
+        parse_date("2021")  # a bare year is not a date

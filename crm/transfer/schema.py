@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 
 COMPANIES, CERTIFICATIONS, FIGURES = "companies", "certifications", "figures"
-# The template's example rows carry the standard's own example code (a Fujian code, never a 达州
-# company), so an example left in a filled-in template is skipped rather than imported.
-EXAMPLE_USCC = "91350100M000100Y43"
+# The template's example rows carry a code that passes the check character but has the division code
+# 000000, which no real enterprise has, so an example left in a filled-in template is skipped rather than
+# imported — and every real code (the standard's own example 91350100M000100Y43 included) imports.
+EXAMPLE_USCC = "91000000MA0000001R"
 NOTES_SHEET = "说明"
 IGNORED_SHEETS = {NOTES_SHEET, "选项"}  # the template's notes and drop-down lists
 
