@@ -14,10 +14,11 @@ from crm.clock import today
 from crm.companies.panels import register_panel
 from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
+from crm.i18n import translated
 from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
 from crm.models.area import DISTRICT, PARK
 from crm.normalize import InvalidValue, parse_date
-from crm.reminders.engine import STAGE_NAMES_ZH
+from crm.rounds.service import STAGE_LABELS
 from crm.settings import get_setting, set_setting
 from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
@@ -344,7 +345,7 @@ def _timeline_panel(company: Company, on: date) -> dict:
     page = max(request.args.get("tl_page", 1, type=int), 1)
     entries, more = timeline.company_timeline(company.id, kind, page)
     return {"position": "bottom", "entries": entries, "more": more, "kind": kind, "page": page,
-            "kinds": timeline.KINDS, "stages": STAGE_NAMES_ZH}
+            "kinds": timeline.KINDS, "stages": translated(STAGE_LABELS)}
 
 
 register_panel(order=20, template="visits/_company_panel.html", context=_company_visits_panel)
