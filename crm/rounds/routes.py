@@ -1,6 +1,6 @@
 """Rounds (申报批次), their kanban boards and the applications moving across them."""
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -30,9 +30,9 @@ def duration(seconds: int | None) -> str:
     if seconds is None:
         return ""
     if seconds >= 86400:
-        return _("%(n)s 天", n=seconds // 86400)
+        return ngettext("%(num)s 天", "%(num)s 天", seconds // 86400)
     if seconds >= 3600:
-        return _("%(n)s 小时", n=seconds // 3600)
+        return ngettext("%(num)s 小时", "%(num)s 小时", seconds // 3600)
     return _("不足 1 小时")
 
 

@@ -2,7 +2,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -65,7 +65,7 @@ def new():
         draft = form.draft(company.id)
         log_visit(draft, current_user)
         if draft.follow_ups:
-            flash(_("已记录走访，含 %(n)s 项跟进。", n=len(draft.follow_ups)), "success")
+            flash(ngettext("已记录走访，含 %(num)s 项跟进。", "已记录走访，含 %(num)s 项跟进。", len(draft.follow_ups)), "success")
         else:
             flash(_("已记录走访。"), "success")
         return redirect(url_for("companies.show", company_id=company.id, _anchor="timeline"))
