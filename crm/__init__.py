@@ -1,7 +1,7 @@
 """Ladder: a CRM for the 达州市科学技术局's high-tech and tech-SME campaigns."""
 from pathlib import Path
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -58,7 +58,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
-def _select_locale() -> str:
+def _select_locale() -> str | None:
+    """The signed-in user's preference, else the language picked on the login page; None (the default,
+    Chinese) outside a request, so the CLI and scheduled jobs speak Chinese."""
+    if not has_request_context():
+        return None
     languages = current_app_languages()
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
@@ -146,13 +150,18 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
+    from flask_babel import get_locale, gettext
 
     from crm import clock
+    from crm.i18n import translated
     from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
     from crm.navigation import nav_items
 
     app.jinja_env.globals.update(
-        today=clock.today, local_time=clock.local, KIND_LABELS=KIND_LABELS, RUNG_LABELS=RUNG_LABELS,
+        today=clock.today, local_time=clock.local, KIND_LABELS=translated(KIND_LABELS),
+        RUNG_LABELS=translated(RUNG_LABELS),
         nav_items=nav_items, get_locale=get_locale,
     )
+    # A Chinese label that arrives as a value (Standing.label, a check's short name): `{{ label|translate }}`.
+    # Unlike _() in a template it does not %-format, so "≥ 10%" is safe.
+    app.jinja_env.filters["translate"] = gettext

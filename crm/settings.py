@@ -6,6 +6,7 @@ change never needs a code change.
 from typing import Any
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.models.setting import Setting
 
 DEFAULTS: dict[str, Any] = {
@@ -25,9 +26,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 LABELS = {
-    "gazelle": "瞪羚企业认定参数",
-    "reminder_leads": "提醒提前天数",
-    "visit_staleness": "走访超期天数",
+    "gazelle": N_("瞪羚企业认定参数"),
+    "reminder_leads": N_("提醒提前天数"),
+    "visit_staleness": N_("走访超期天数"),
 }
 
 

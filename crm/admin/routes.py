@@ -7,6 +7,7 @@ from crm.access import admin_required
 from crm.admin.forms import form_for
 from crm.admin.service import restore_default, save_setting
 from crm.extensions import db
+from crm.i18n import translated
 from crm.models import AuditLog, Setting
 from crm.settings import DEFAULTS, LABELS, get_setting
 
@@ -31,7 +32,7 @@ def _page(forms: dict, status: int = 200):
     overridden = set(db.session.scalars(select(Setting.key)))
     history = db.session.scalars(select(AuditLog).where(AuditLog.entity == "setting")
                                  .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)).all()
-    return render_template("admin/settings.html", forms=forms, labels=LABELS, overridden=overridden,
+    return render_template("admin/settings.html", forms=forms, labels=translated(LABELS), overridden=overridden,
                            defaults=DEFAULTS, history=history), status
 
 
@@ -50,7 +51,7 @@ def save(key: str):
         return _page(forms, 422)
     changes = save_setting(key, form.value())
     db.session.commit()
-    flash(_("已保存“%(label)s”。", label=LABELS.get(key, key)) if changes else _("没有改动。"), "success")
+    flash(_("已保存“%(label)s”。", label=translated(LABELS).get(key, key)) if changes else _("没有改动。"), "success")
     return redirect(url_for("admin.settings") + f"#setting-{key}")
 
 
@@ -60,5 +61,5 @@ def reset(key: str):
         abort(404)
     restore_default(key)
     db.session.commit()
-    flash(_("已恢复“%(label)s”的默认值。", label=LABELS.get(key, key)), "success")
+    flash(_("已恢复“%(label)s”的默认值。", label=translated(LABELS).get(key, key)), "success")
     return redirect(url_for("admin.settings") + f"#setting-{key}")

@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -14,6 +14,11 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "main.healthz"}
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    if request.method == "GET" and "lang" in request.args:
+        # The language switch for people not signed in yet; once signed in, User.locale decides.
+        if request.args["lang"] in current_app.config["LANGUAGES"]:
+            session["lang"] = request.args["lang"]
+        return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))))
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data.strip()

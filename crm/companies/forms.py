@@ -4,9 +4,11 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.fields import ChineseDateField, MoneyField, email_address, not_in_future
+from crm.i18n import N_
 from crm.ladder.standing import KIND_LABELS
 
-HNTE_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
+HNTE_FIELDS = (N_("电子信息"), N_("生物与新医药"), N_("航空航天"), N_("新材料"), N_("高技术服务"), N_("新能源与节能"),
+               N_("资源与环境"), N_("先进制造与自动化"))
 TRISTATE = [("", _l("未知")), ("1", _l("是")), ("0", _l("否"))]
 
 
@@ -33,7 +35,8 @@ class CompanyForm(FlaskForm):
     contact_phone = StringField(_l("联系电话"), validators=[Length(max=40)])
     contact_email = StringField(_l("联系邮箱"), validators=[Optional(), email_address, Length(max=254)])
     officer_id = SelectField(_l("包联干部"), coerce=int)
-    tech_field = SelectField(_l("技术领域（高企八大领域）"), choices=[("", _l("未填写"))] + [(f, f) for f in HNTE_FIELDS], coerce=lambda v: v or "")
+    tech_field = SelectField(_l("技术领域（高企八大领域）"), choices=[("", _l("未填写"))] + [(f, _l(f)) for f in HNTE_FIELDS],
+                             coerce=lambda v: v or "")
     restricted_industry = SelectField(_l("属于限制或淘汰类产业"), choices=TRISTATE, coerce=tristate_choice)
     integrity_ok = SelectField(_l("近两年无重大事故、严重失信等"), choices=TRISTATE, coerce=tristate_choice)
     no_major_accident = SelectField(_l("申报前一年无重大安全、质量事故或严重环境违法"), choices=TRISTATE, coerce=tristate_choice)
@@ -48,7 +51,7 @@ class CompanyForm(FlaskForm):
 
 
 class CertificationForm(FlaskForm):
-    kind = SelectField(_l("资质类型"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("资质类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()])
     number = StringField(_l("编号（入库登记编号或证书编号）"), validators=[Length(max=60)])
     year = IntegerField(_l("年度"), validators=[Optional(), NumberRange(2000, 2100, _l("年度不正确"))])
     issued_on = ChineseDateField(_l("发证日期"), validators=[not_in_future])

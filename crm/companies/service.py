@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -80,7 +81,7 @@ def check_uscc(raw: str, *, allow_bad_check: bool, exclude_id: int | None = None
         waived = True
     existing = db.session.scalar(select(Company.id).where(Company.uscc == code))
     if existing is not None and existing != exclude_id:
-        raise InvalidValue(f"统一社会信用代码 {code} 已被其他企业使用")
+        raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=code))
     return code, waived
 
 

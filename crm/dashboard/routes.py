@@ -19,6 +19,7 @@ from crm.dashboard.service import (
     RISKS, annual_report_due, board, company_list, list_condition, list_label, monthly_trend,
 )
 from crm.extensions import db
+from crm.i18n import translated
 from crm.models import Area, Company
 from crm.models.target import METRICS
 from crm.normalize import InvalidValue, parse_date
@@ -93,7 +94,7 @@ def index():
     risks = {key: company_list(RISKS[key](sel.year, sel.as_of), scope_where) for key in RISKS}
     return render_template(
         "dashboard/index.html", sel=sel, areas=areas, board=data, scope_id=scope_id, trend=trend, risks=risks,
-        chart=_chart_data(sel, data, trend, scope_id), metrics=METRICS, metric_labels=METRIC_LABELS,
+        chart=_chart_data(sel, data, trend, scope_id), metrics=METRICS, metric_labels=translated(METRIC_LABELS),
         list_label=list_label, city_allowed=area_ids(current_user) is None,
         annual_report_due=annual_report_due(sel.year),
         years=sorted({*range(today().year - 6, today().year + 2), sel.year}, reverse=True),
@@ -110,7 +111,7 @@ def _chart_data(sel: Selection, data, trend: dict, scope_id: int | None) -> dict
     months = [_("%(m)s月", m=m) for m in range(1, 13)]
     figures = [(area, data.figures(sel.metric, area.id)) for area in data.areas]
     return {
-        "metric": METRIC_LABELS[sel.metric],
+        "metric": _(METRIC_LABELS[sel.metric]),
         "trend": {
             "months": months,
             "series": [
@@ -169,7 +170,7 @@ def report():
     scopes += [(area.name, result["areas"][area.key]) for area in areas]
     columns = [Column(_("区域"), 16)]
     for m in METRICS:
-        columns += [Column(METRIC_LABELS[m], 12), Column(_("目标"), 8), Column(_("完成率"), 9, "0.0%")]
+        columns += [Column(_(METRIC_LABELS[m]), 12), Column(_("目标"), 8), Column(_("完成率"), 9, "0.0%")]
     rows = []
     for name, figures in scopes:
         row = [name]
@@ -179,4 +180,4 @@ def report():
         rows.append(row)
     content, mime = table_bytes("xlsx", columns, rows, title=_("%(y)s年月报", y=year))
     return send_file(io.BytesIO(content), mimetype=mime, as_attachment=True,
-                     download_name=f"{year}年月报_截至{as_of.isoformat()}.xlsx")
+                     download_name=_("%(y)s年月报_截至%(d)s", y=year, d=as_of.isoformat()) + ".xlsx")

@@ -20,10 +20,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, and_, case, distinct, exists, false, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.models import AnnualReport, Application, Area, Certification, Company, Round
 from crm.models.certification import HNTE, REVOKED, TECH_SME
 from crm.models.ladder import OPEN_STAGES
@@ -34,9 +36,9 @@ from crm.targets.service import (
 )
 
 RISK_LABELS = {
-    "hnte_expiring": "本年到期且无在途申报的高企",
-    "annual_report_missed": "未报上年度年报的高企",
-    "tech_sme_lapsed": "上年入库、本年尚未入库的科小",
+    "hnte_expiring": N_("本年到期且无在途申报的高企"),
+    "annual_report_missed": N_("未报上年度年报的高企"),
+    "tech_sme_lapsed": N_("上年入库、本年尚未入库的科小"),
 }
 OPEN_PREFIX = "open:"
 
@@ -107,11 +109,12 @@ RISKS = {"hnte_expiring": hnte_expiring, "annual_report_missed": annual_report_m
 
 
 def list_label(key: str) -> str | None:
+    """The title of the list behind the number named `key`, in the reader's language; None for no such list."""
     if key in METRICS:
-        return METRIC_LABELS[key]
+        return _(METRIC_LABELS[key])
     if key.startswith(OPEN_PREFIX) and key[len(OPEN_PREFIX):] in METRICS:
-        return f"{METRIC_LABELS[key[len(OPEN_PREFIX):]]}·在途申报"
-    return RISK_LABELS.get(key)
+        return _("%(metric)s·在途申报", metric=_(METRIC_LABELS[key[len(OPEN_PREFIX):]]))
+    return _(RISK_LABELS[key]) if key in RISK_LABELS else None
 
 
 def list_condition(key: str, year: int, as_of: date) -> Any:
@@ -161,10 +164,6 @@ class Figures:
     pace: int | None
     open: int  # open applications that would add to the metric
     pass_rate: float | None
-
-    @property
-    def label(self) -> str:
-        return METRIC_LABELS[self.metric]
 
     @property
     def gap(self) -> int | None:

@@ -7,6 +7,6 @@ from crm.ladder.standing import KIND_LABELS
 
 
 class PoolForm(FlaskForm):
-    kind = SelectField(_l("资质类型"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("资质类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()])
     year = IntegerField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100, _l("年度不正确"))])
     name = StringField(_l("名称"), validators=[InputRequired(_l("请填写培育库名称")), Length(max=120)])

@@ -1,6 +1,7 @@
 """Cultivation pools (培育库, DOMAIN §1): named sets of companies targeted for a rung in a year."""
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import DateTime, Integer, Select, and_, delete, exists, func, insert, literal, select
 
 from crm.clock import utcnow
@@ -10,7 +11,7 @@ from crm.models.certification import KINDS
 
 
 class PoolError(ValueError):
-    """A pool that cannot be saved; str() is the Chinese reason."""
+    """A pool that cannot be saved; str() is the reason, in the reader's language."""
 
 
 def pools_with_counts(scope: Any, year: int | None = None) -> list[tuple[Pool, int]]:
@@ -27,12 +28,12 @@ def pools_with_counts(scope: Any, year: int | None = None) -> list[tuple[Pool, i
 def save_pool(pool: Pool, kind: str, year: int, name: str) -> Pool:
     name = name.strip()
     if kind not in KINDS:
-        raise PoolError("资质类型不正确")
+        raise PoolError(_("资质类型不正确"))
     if not name:
-        raise PoolError("请填写培育库名称")
+        raise PoolError(_("请填写培育库名称"))
     clash = db.session.scalar(select(Pool.id).where(Pool.kind == kind, Pool.year == year, Pool.name == name))
     if clash is not None and clash != pool.id:
-        raise PoolError(f"{year} 年已有同类型的培育库“{name}”")
+        raise PoolError(_("%(year)s 年已有同类型的培育库“%(name)s”", year=year, name=name))
     pool.kind, pool.year, pool.name = kind, year, name
     db.session.add(pool)
     return pool

@@ -18,6 +18,7 @@ from crm.companies.panels import register_panel
 from crm.companies.routes import officer_choices
 from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
+from crm.i18n import translated
 from crm.ladder.forms import PoolForm
 from crm.ladder.pools import PoolError, add_members, delete_pool, members_query, pools_of, pools_with_counts, \
     remove_member, save_pool
@@ -89,8 +90,8 @@ def eligibility_panel(company: Company, on) -> dict:
     kinds = e.kinds_to_climb(company.certifications)
     return {"position": "top", "e": e, "kinds": kinds, "years": _year_choices(year),
             "gaps": {k: figure_gaps(e.results[k].missing_figures) for k, _renewal in kinds},
-            "verdicts": {k: verdict(e.results[k]) for k, _renewal in kinds}, "verdict_labels": VERDICT_LABELS,
-            "memberships": memberships, "open_pools": open_pools}
+            "verdicts": {k: verdict(e.results[k]) for k, _renewal in kinds},
+            "verdict_labels": translated(VERDICT_LABELS), "memberships": memberships, "open_pools": open_pools}
 
 
 register_panel(order=10, template="ladder/_company_panel.html", context=eligibility_panel)
@@ -113,7 +114,8 @@ def shortlist_page():
     standings = standings_for([r.company_id for r in page.items], on)
     return render_template(
         "ladder/shortlist.html", f=f, page=page, standings=standings, kinds=KINDS, years=_year_choices(f.year),
-        areas=all_areas(), officers=officer_choices(), reason_labels=REASON_LABELS, verdict_labels=VERDICT_LABELS,
+        areas=all_areas(), officers=officer_choices(), reason_labels=translated(REASON_LABELS),
+        verdict_labels=translated(VERDICT_LABELS),
     )
 
 
@@ -200,8 +202,8 @@ def pool(pool_id: int):
     results = {c.id: check_kind(pool.kind, facts[c.id], pool.year, check_on, params) for c in page.items}
     return render_template("ladder/pool.html", pool=pool, page=page, results=results,
                            standings=standings_for([c.id for c in page.items], on),
-                           verdicts={cid: verdict(r) for cid, r in results.items()}, verdict_labels=VERDICT_LABELS,
-                           check_labels=CHECK_LABELS)
+                           verdicts={cid: verdict(r) for cid, r in results.items()},
+                           verdict_labels=translated(VERDICT_LABELS), check_labels=translated(CHECK_LABELS))
 
 
 @bp.route("/pools/<int:pool_id>/suggest")
@@ -211,8 +213,8 @@ def pool_suggest(pool_id: int):
     f = ShortlistFilter(kind=pool.kind, year=pool.year, scope=company_scope(current_user))
     rows = [r for r in shortlist(f, today()) if ELIGIBLE in r.reasons and POOLED not in r.reasons]
     page = paginate_list(rows, _int(request.args.get("page")))
-    return render_template("ladder/suggest.html", pool=pool, page=page, reason_labels=REASON_LABELS,
-                           verdict_labels=VERDICT_LABELS)
+    return render_template("ladder/suggest.html", pool=pool, page=page, reason_labels=translated(REASON_LABELS),
+                           verdict_labels=translated(VERDICT_LABELS))
 
 
 def _back(default: str):

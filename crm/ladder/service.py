@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.ladder.eligibility import CompanyFacts, GazelleParams, KindResult, YearFigures, check_gazelle, check_hnte, \
     check_tech_sme
 from crm.ladder.queries import standings_for
@@ -30,14 +31,14 @@ FIGURES = CompanyYear.FIGURES
 assert tuple(f.name for f in fields(YearFigures)) == ("year", *FIGURES), "YearFigures and CompanyYear.FIGURES differ"
 # Short names of the checks of crm.ladder.eligibility, for lists and exports (the checks carry full sentences).
 CHECK_LABELS = {
-    "size_employees": "职工总数 ≤ 500 人", "size_revenue": "营业收入 ≤ 2 亿元", "size_assets": "资产总额 ≤ 2 亿元",
-    "restricted_industry": "非限制、淘汰类产业", "integrity": "无重大事故及失信", "score": "评价得分 ≥ 60 分",
-    "tech_staff_nonzero": "科技人员指标不为 0 分",
-    "registered_365": "注册满一年", "ip_owned": "拥有知识产权", "tech_field": "属于八大技术领域",
-    "tech_staff_ratio": "科技人员占比 ≥ 10%", "rd_ratio": "研发费用占比达标", "rd_domestic_ratio": "境内研发费用占比 ≥ 60%",
-    "high_tech_revenue_ratio": "高新技术产品收入占比 ≥ 60%", "innovation_score": "创新能力评价 ≥ 71 分",
-    "no_major_accident": "无重大安全、质量事故",
-    "holds_hnte": "持有有效高企证书", "base_revenue": "基期营业收入达标", "revenue_cagr": "营业收入增长率达标",
+    "size_employees": N_("职工总数 ≤ 500 人"), "size_revenue": N_("营业收入 ≤ 2 亿元"),
+    "size_assets": N_("资产总额 ≤ 2 亿元"), "restricted_industry": N_("非限制、淘汰类产业"),
+    "integrity": N_("无重大事故及失信"), "score": N_("评价得分 ≥ 60 分"), "tech_staff_nonzero": N_("科技人员指标不为 0 分"),
+    "registered_365": N_("注册满一年"), "ip_owned": N_("拥有知识产权"), "tech_field": N_("属于八大技术领域"),
+    "tech_staff_ratio": N_("科技人员占比 ≥ 10%"), "rd_ratio": N_("研发费用占比达标"),
+    "rd_domestic_ratio": N_("境内研发费用占比 ≥ 60%"), "high_tech_revenue_ratio": N_("高新技术产品收入占比 ≥ 60%"),
+    "innovation_score": N_("创新能力评价 ≥ 71 分"), "no_major_accident": N_("无重大安全、质量事故"),
+    "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入达标"), "revenue_cagr": N_("营业收入增长率达标"),
 }
 CHECKERS = {TECH_SME: "tech_sme", HNTE: "hnte", GAZELLE: "gazelle"}
 
@@ -114,7 +115,9 @@ def verdict(result: KindResult) -> str:
     return "failed" if result.failed else "missing"
 
 
-VERDICT_LABELS = {"eligible": "符合", "figures_pass": "数据条件符合", "failed": "不符合", "missing": "数据不全"}
+VERDICT_LABELS = {
+    "eligible": N_("符合"), "figures_pass": N_("数据条件符合"), "failed": N_("不符合"), "missing": N_("数据不全"),
+}
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy import exists, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.ladder.eligibility import KindResult, YearFigures
 from crm.ladder.queries import standings_for
 from crm.ladder.service import CHECK_LABELS, DECLARATIONS, VERDICT_LABELS, application_date, check_kind, \
@@ -25,7 +26,7 @@ from crm.transfer.spreadsheet import Column
 
 CHUNK = 2000
 APPLYING, POOLED, ELIGIBLE = "applying", "pooled", "eligible"
-REASON_LABELS = {APPLYING: "申报中", POOLED: "培育库", ELIGIBLE: "条件符合"}
+REASON_LABELS = {APPLYING: N_("申报中"), POOLED: N_("培育库"), ELIGIBLE: N_("条件符合")}
 MONEY, RATIO, COUNT = "#,##0.00", "0.00%", "0"
 
 

@@ -4,18 +4,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, event
 from sqlalchemy.orm import Session
 
+from crm.i18n import N_
 from crm.ladder.validity import hnte_last_valid_day
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, Certification
 from crm.settings import get_setting
 
 RUNGS = ("gazelle", "hnte", "tech_sme", "incubating", "none")
 RUNG_LABELS = {
-    "gazelle": "瞪羚企业", "hnte": "高新技术企业", "tech_sme": "科技型中小企业", "incubating": "培育中", "none": "无资质",
+    "gazelle": N_("瞪羚企业"), "hnte": N_("高新技术企业"), "tech_sme": N_("科技型中小企业"), "incubating": N_("培育中"),
+    "none": N_("无资质"),
 }
-KIND_LABELS = {TECH_SME: "科技型中小企业", HNTE: "高新技术企业", GAZELLE: "瞪羚企业"}
+KIND_LABELS = {TECH_SME: N_("科技型中小企业"), HNTE: N_("高新技术企业"), GAZELLE: N_("瞪羚企业")}
 
 
 class CertLike(Protocol):
@@ -58,25 +61,29 @@ def in_force_clause(on: date, kind: str | None = None) -> Any:
 @dataclass(frozen=True)
 class Standing:
     rung: str
-    reason: str
-    certification: Any = None
+    certification: Any = None  # the certification that gives the rung, if any
 
     @property
     def label(self) -> str:
         return RUNG_LABELS[self.rung]
+
+    @property
+    def reason(self) -> str:
+        """Why the company stands here, in the reader's language (worked out only when shown)."""
+        cert = self.certification
+        if cert is not None:
+            return _("%(kind)s，%(ident)s 有效期至 %(d)s", kind=_(KIND_LABELS[cert.kind]),
+                     ident=cert.number or _("%(y)s年", y=cert.year), d=cert.valid_until.isoformat())
+        return _("在培育库中，尚未取得资质") if self.rung == "incubating" else _("无有效资质")
 
 
 def standing_on(certs: Iterable[CertLike], on: date, pooled: bool = False) -> Standing:
     """The highest rung held on `on`: gazelle > hnte > tech_sme > incubating > none."""
     held = {c.kind: c for c in sorted(certs, key=lambda c: c.valid_until) if in_force_on(c, on)}
     for kind in (GAZELLE, HNTE, TECH_SME):
-        cert = held.get(kind)
-        if cert is not None:
-            ident = cert.number or f"{cert.year}年"
-            return Standing(kind, f"{KIND_LABELS[kind]}，{ident} 有效期至 {cert.valid_until.isoformat()}", cert)
-    if pooled:
-        return Standing("incubating", "在培育库中，尚未取得资质")
-    return Standing("none", "无有效资质")
+        if kind in held:
+            return Standing(kind, held[kind])
+    return Standing("incubating" if pooled else "none")
 
 
 @event.listens_for(Session, "before_flush")

@@ -20,7 +20,7 @@ from crm.models.area import DISTRICT, PARK
 from crm.models.reminder import FAILED, PENDING, SENDING, SENT
 from crm.reminders import outbox, service
 from crm.reminders.deadlines import upcoming_deadlines
-from crm.reminders.engine import KIND_ORDER, days_left_text
+from crm.reminders.engine import KIND_ORDER
 from crm.reminders.forms import KIND_LABELS, AnnualReportForm, LeadTimesForm, PreferencesForm
 from crm.scheduler.service import reminder_trigger
 from crm.settings import set_setting
@@ -85,7 +85,6 @@ def deadlines():
         weeks=[(w, w + timedelta(days=6), list(ds)) for w, ds in groupby(page.items, key=lambda d: _week(d.due_on))],
         on=on, this_week=_week(on), officers=officers, officer_names=dict(officers), areas=areas,
         officer_arg=officer_arg, area=area, days=days, kind=kind, periods=PERIODS, kind_labels=KIND_LABELS,
-        when=days_left_text,
     )
 
 

@@ -9,7 +9,7 @@ from crm.rounds.service import STAGE_LABELS, round_problems
 
 
 class RoundForm(FlaskForm):
-    kind = SelectField(_l("资质类型"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("资质类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()])
     year = IntegerField(_l("年度"), validators=[InputRequired(_l("请填写年度"))])
     name = StringField(_l("批次名称"), validators=[InputRequired(_l("请填写批次名称")), Length(max=120)])
     opens_on = ChineseDateField(_l("开始日期"))
@@ -30,7 +30,7 @@ class RoundForm(FlaskForm):
 class MoveForm(FlaskForm):
     """One stage change; the card's plain form sends `to` and `expected`, the rest is asked when needed."""
 
-    to = SelectField(_l("移到"), choices=list(STAGE_LABELS.items()))
+    to = SelectField(_l("移到"), choices=[(k, _l(v)) for k, v in STAGE_LABELS.items()])
     expected = HiddenField()
     reason = TextAreaField(_l("原因"), validators=[Length(max=500)])
     number = StringField(_l("证书编号 / 入库登记编号"), validators=[Length(max=60)])

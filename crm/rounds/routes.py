@@ -1,6 +1,6 @@
 """Rounds (申报批次), their kanban boards and the applications moving across them."""
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from crm.clock import today, utcnow
 from crm.companies.panels import register_panel
 from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
+from crm.i18n import N_, translated
 from crm.models import Application, Round
 from crm.models.ladder import OPEN_STAGES, STAGES
 from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
@@ -21,7 +22,7 @@ from crm.rounds.service import (
 )
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
-ROUND_STATUS_LABELS = {"upcoming": "未开始", "open": "申报中", "closed": "已截止"}
+ROUND_STATUS_LABELS = {"upcoming": N_("未开始"), "open": N_("申报中"), "closed": N_("已截止")}
 
 
 def duration(seconds: int | None) -> str:
@@ -29,15 +30,16 @@ def duration(seconds: int | None) -> str:
     if seconds is None:
         return ""
     if seconds >= 86400:
-        return _("%(n)s 天", n=seconds // 86400)
+        return ngettext("%(num)s 天", "%(num)s 天", seconds // 86400)
     if seconds >= 3600:
-        return _("%(n)s 小时", n=seconds // 3600)
+        return ngettext("%(num)s 小时", "%(num)s 小时", seconds // 3600)
     return _("不足 1 小时")
 
 
 TEMPLATE_GLOBALS = {
-    "STAGE_LABELS": STAGE_LABELS, "TRANSITIONS": TRANSITIONS, "NEEDS_REASON": NEEDS_REASON,
-    "ROUND_STATUS_LABELS": ROUND_STATUS_LABELS, "days_in_stage": days_in_stage, "round_status": round_status,
+    "STAGE_LABELS": translated(STAGE_LABELS), "TRANSITIONS": TRANSITIONS, "NEEDS_REASON": NEEDS_REASON,
+    "ROUND_STATUS_LABELS": translated(ROUND_STATUS_LABELS), "days_in_stage": days_in_stage,
+    "round_status": round_status,
 }
 for name, value in TEMPLATE_GLOBALS.items():  # also used by the company-page panel, outside this blueprint
     bp.add_app_template_global(value, name)
@@ -191,7 +193,7 @@ def move(application_id: int):
         card = render_template("rounds/_card.html", app=application, now=utcnow(), back=back)
         return jsonify(ok=True, id=application.id, stage=application.stage, card=card)
     flash(_("已将“%(company)s”移到“%(stage)s”。", company=application.company.name,
-            stage=STAGE_LABELS[application.stage]), "success")
+            stage=_(STAGE_LABELS[application.stage])), "success")
     return redirect(back)
 
 

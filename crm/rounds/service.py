@@ -8,20 +8,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.access import company_scope
 from crm.extensions import db
+from crm.i18n import N_
 from crm.ladder.standing import KIND_LABELS, in_force_on
 from crm.models import Application, ApplicationMove, Certification, Company, Round, User
 from crm.models.certification import HNTE, KINDS, REVOKED, TECH_SME
 from crm.models.ladder import CLOSED_STAGES, OPEN_STAGES, STAGES
 
 STAGE_LABELS = {
-    "intent": "意向", "coaching": "辅导", "preparing": "材料准备", "submitted": "已提交",
-    "publicised": "公示", "approved": "通过", "rejected": "未通过", "withdrawn": "放弃",
+    "intent": N_("意向"), "coaching": N_("辅导"), "preparing": N_("材料准备"), "submitted": N_("已提交"),
+    "publicised": N_("公示"), "approved": N_("通过"), "rejected": N_("未通过"), "withdrawn": N_("放弃"),
 }
 # The allowed stage changes, in one place: forward along the path (skipping is allowed), back one step,
 # to withdrawn from any open stage; a result (approved / rejected) only once submitted; closed stages are final.
@@ -40,11 +42,11 @@ COLUMN_CAP = 200  # cards per board column; the rest are one "more" link away
 
 
 class RoundError(ValueError):
-    """A round that cannot be saved; str() is the Chinese reason."""
+    """A round that cannot be saved; str() is the reason, in the reader's language."""
 
 
 class ApplicationError(ValueError):
-    """An application that cannot be opened or moved; str() is the Chinese reason."""
+    """An application that cannot be opened or moved; str() is the reason, in the reader's language."""
 
 
 class StaleMove(ApplicationError):
@@ -57,19 +59,20 @@ def round_problems(kind: str, year: int | None, name: str, opens_on: date | None
     """Every problem with a round's values, by field (empty when it may be saved)."""
     problems = {}
     if kind not in KINDS:
-        problems["kind"] = f"资质类型必须是 {'、'.join(KINDS)} 之一"
+        problems["kind"] = _("资质类型必须是 %(kinds)s 之一", kinds="、".join(KINDS))
     if year is None or not 2000 <= year <= 2100:
-        problems["year"] = "年度应在 2000 至 2100 之间"
+        problems["year"] = _("年度应在 2000 至 2100 之间")
     if not (name or "").strip():
-        problems["name"] = "请填写批次名称"
+        problems["name"] = _("请填写批次名称")
     elif len(name.strip()) > 120:
-        problems["name"] = "批次名称不能超过 120 字"
+        problems["name"] = _("批次名称不能超过 120 字")
     if opens_on is None:
-        problems["opens_on"] = "请填写开始日期"
+        problems["opens_on"] = _("请填写开始日期")
     if closes_on is None:
-        problems["closes_on"] = "请填写截止日期"
+        problems["closes_on"] = _("请填写截止日期")
     elif opens_on is not None and closes_on < opens_on:
-        problems["closes_on"] = f"截止日期 {closes_on.isoformat()} 早于开始日期 {opens_on.isoformat()}"
+        problems["closes_on"] = _("截止日期 %(closes)s 早于开始日期 %(opens)s", closes=closes_on.isoformat(),
+                                         opens=opens_on.isoformat())
     return problems
 
 
@@ -135,22 +138,23 @@ def certification_barrier(certs, round_: Round) -> str | None:
     was revoked: a revoked registration cannot be applied for again in the same year (DOMAIN §2.4).
     """
     if holds_through(certs, round_.kind, round_.year):
-        return f"该企业已持有 {round_.year} 年有效的{KIND_LABELS[round_.kind]}资质，无需申报"
+        return _("该企业已持有 %(year)s 年有效的%(kind)s资质，无需申报", year=round_.year, kind=_(KIND_LABELS[round_.kind]))
     if round_.kind == TECH_SME and any(
         c.kind == TECH_SME and c.year == round_.year and c.status == REVOKED for c in certs
     ):
-        return f"该企业 {round_.year} 年的科技型中小企业登记已被撤销，当年不能再申报"
+        return _("该企业 %(year)s 年的科技型中小企业登记已被撤销，当年不能再申报", year=round_.year)
     return None
 
 
 def open_application(company: Company, round_: Round, *, by: User | None, now: datetime, on: date) -> Application:
     """Open an application at 意向 for `company` in `round_` (one open application per company and round)."""
     if round_status(round_, on) == "closed":
-        raise ApplicationError(f"“{round_.name}”已于 {round_.closes_on.isoformat()} 截止，不能再新建申报")
+        raise ApplicationError(_("“%(round)s”已于 %(d)s 截止，不能再新建申报", round=round_.name,
+                                   d=round_.closes_on.isoformat()))
     barrier = certification_barrier(company.certifications, round_)
     if barrier:
         raise ApplicationError(barrier)
-    duplicate = f"“{company.name}”在“{round_.name}”中已有进行中的申报，不能重复新建"
+    duplicate = _("“%(company)s”在“%(round)s”中已有进行中的申报，不能重复新建", company=company.name, round=round_.name)
     if db.session.scalar(select(Application.id).where(
         Application.company_id == company.id, Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES)
     )) is not None:
@@ -180,16 +184,17 @@ def move_application(
     """
     current = application.stage
     if expected_from and expected_from != current:
-        raise StaleMove(f"该申报已被移动到“{STAGE_LABELS[current]}”，请刷新后再试")
+        raise StaleMove(_("该申报已被移动到“%(stage)s”，请刷新后再试", stage=_(STAGE_LABELS[current])))
     if to not in STAGES:
-        raise ApplicationError(f"未知的阶段：{to}")
+        raise ApplicationError(_("未知的阶段：%(stage)s", stage=to))
     if to not in TRANSITIONS[current]:
         if not TRANSITIONS[current]:
-            raise ApplicationError(f"申报已{STAGE_LABELS[current]}，阶段不能再变更")
-        raise ApplicationError(f"不能从“{STAGE_LABELS[current]}”直接移到“{STAGE_LABELS[to]}”")
+            raise ApplicationError(_("申报已%(stage)s，阶段不能再变更", stage=_(STAGE_LABELS[current])))
+        raise ApplicationError(_("不能从“%(here)s”直接移到“%(there)s”", here=_(STAGE_LABELS[current]),
+                                 there=_(STAGE_LABELS[to])))
     reason, number = (reason or "").strip(), (number or "").strip()
     if to in NEEDS_REASON and not reason:
-        raise ApplicationError(f"移到“{STAGE_LABELS[to]}”需要填写原因")
+        raise ApplicationError(_("移到“%(stage)s”需要填写原因", stage=_(STAGE_LABELS[to])))
     note = reason
     if to == "approved":
         application.certification_id = _record_certification(application, number, issued_on, on, now).id
@@ -209,14 +214,14 @@ def move_application(
 def _record_certification(application: Application, number: str, issued_on: date | None, on: date, now: datetime) -> Certification:
     round_ = application.round
     if issued_on is not None and issued_on > on:
-        raise ApplicationError("发证日期不能晚于今天")
+        raise ApplicationError(_("发证日期不能晚于今天"))
     if round_.kind == HNTE:
         if not number or issued_on is None:
-            raise ApplicationError("高新技术企业通过认定需填写证书编号和发证日期")
+            raise ApplicationError(_("高新技术企业通过认定需填写证书编号和发证日期"))
     elif issued_on is not None and issued_on.year != round_.year:
-        raise ApplicationError(f"{KIND_LABELS[round_.kind]}的发证日期应在 {round_.year} 年内")
+        raise ApplicationError(_("%(kind)s的发证日期应在 %(year)s 年内", kind=_(KIND_LABELS[round_.kind]), year=round_.year))
     if len(number) > 60:
-        raise ApplicationError("编号不能超过 60 字")
+        raise ApplicationError(_("编号不能超过 60 字"))
     cert = Certification(
         company_id=application.company_id, kind=round_.kind, number=number, issued_on=issued_on,
         year=None if round_.kind == HNTE else round_.year, source="application", created_at=now,
@@ -269,10 +274,6 @@ class Column:
     stage: str
     count: int = 0
     cards: list[Application] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return STAGE_LABELS[self.stage]
 
     @property
     def more(self) -> int:

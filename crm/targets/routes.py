@@ -6,6 +6,7 @@ from crm.access import admin_required
 from crm.areas import all_areas
 from crm.clock import today
 from crm.extensions import db
+from crm.i18n import translated
 from crm.models.target import METRICS
 from crm.normalize import InvalidValue, parse_int
 from crm.targets.forms import TargetsForm, cell_name
@@ -47,4 +48,5 @@ def index():
             return redirect(url_for("targets.index", year=year))
     status = 422 if errors else 200
     return render_template("targets/index.html", form=form, year=year, scopes=scopes, metrics=METRICS,
-                           metric_labels=METRIC_LABELS, cells=cells, errors=errors, cell_name=cell_name), status
+                           metric_labels=translated(METRIC_LABELS), cells=cells, errors=errors,
+                           cell_name=cell_name), status

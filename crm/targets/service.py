@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, delete, exists, func, select
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.ladder.standing import in_force_clause
 from crm.models import Area, Certification, Company, Target
 from crm.models.area import PARK
@@ -24,8 +25,8 @@ from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME
 from crm.models.target import METRICS
 
 METRIC_LABELS = {
-    "hnte_valid": "有效高企数", "hnte_new": "新认定高企", "hnte_renewed": "重新认定高企",
-    "tech_sme_registered": "科小入库数", "tech_sme_new": "新入库科小", "gazelle_new": "新增瞪羚",
+    "hnte_valid": N_("有效高企数"), "hnte_new": N_("新认定高企"), "hnte_renewed": N_("重新认定高企"),
+    "tech_sme_registered": N_("科小入库数"), "tech_sme_new": N_("新入库科小"), "gazelle_new": N_("新增瞪羚"),
 }
 METRIC_KIND = {
     "hnte_valid": HNTE, "hnte_new": HNTE, "hnte_renewed": HNTE,

@@ -1,4 +1,5 @@
 """User accounts: one place for creating and changing them (web and CLI)."""
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.areas import resolve_area
@@ -15,13 +16,13 @@ def create_user(username: str, role: str, email: str, password: str, area_keys: 
                 display_name: str = "") -> User:
     username = username.strip()
     if role not in ROLES:
-        raise UserError(f"角色必须是 {'、'.join(ROLES)} 之一")
+        raise UserError(_("角色必须是 %(roles)s 之一", roles="、".join(ROLES)))
     if not username:
-        raise UserError("用户名不能为空")
+        raise UserError(_("用户名不能为空"))
     if len(password) < 8:
-        raise UserError("密码至少 8 位")
+        raise UserError(_("密码至少 8 位"))
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise UserError(f"用户名 {username} 已存在")
+        raise UserError(_("用户名 %(name)s 已存在", name=username))
     user = User(username=username, role=role, email=email.strip(), display_name=display_name, session_version=0)
     user.set_password(password)
     user.areas = resolve_areas(area_keys)
@@ -34,7 +35,7 @@ def resolve_areas(keys) -> list:
     for key in keys:
         area = resolve_area(key)
         if area is None:
-            raise UserError(f"未知区域：{key}（区县代码或园区名称）")
+            raise UserError(_("未知区域：%(key)s（区县代码或园区名称）", key=key))
         areas.append(area)
     return areas
 

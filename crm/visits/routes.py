@@ -2,7 +2,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -14,10 +14,11 @@ from crm.clock import today
 from crm.companies.panels import register_panel
 from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
+from crm.i18n import translated
 from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
 from crm.models.area import DISTRICT, PARK
 from crm.normalize import InvalidValue, parse_date
-from crm.reminders.engine import STAGE_NAMES_ZH
+from crm.rounds.service import STAGE_LABELS
 from crm.settings import get_setting, set_setting
 from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
@@ -64,7 +65,7 @@ def new():
         draft = form.draft(company.id)
         log_visit(draft, current_user)
         if draft.follow_ups:
-            flash(_("已记录走访，含 %(n)s 项跟进。", n=len(draft.follow_ups)), "success")
+            flash(ngettext("已记录走访，含 %(num)s 项跟进。", "已记录走访，含 %(num)s 项跟进。", len(draft.follow_ups)), "success")
         else:
             flash(_("已记录走访。"), "success")
         return redirect(url_for("companies.show", company_id=company.id, _anchor="timeline"))
@@ -344,7 +345,7 @@ def _timeline_panel(company: Company, on: date) -> dict:
     page = max(request.args.get("tl_page", 1, type=int), 1)
     entries, more = timeline.company_timeline(company.id, kind, page)
     return {"position": "bottom", "entries": entries, "more": more, "kind": kind, "page": page,
-            "kinds": timeline.KINDS, "stages": STAGE_NAMES_ZH}
+            "kinds": timeline.KINDS, "stages": translated(STAGE_LABELS)}
 
 
 register_panel(order=20, template="visits/_company_panel.html", context=_company_visits_panel)

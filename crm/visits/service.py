@@ -2,17 +2,19 @@
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.access import can_see, company_scope
 from crm.clock import utcnow
 from crm.extensions import db
+from crm.i18n import N_
 from crm.models import Area, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit, visit_need, visit_officer
 from crm.models.area import DISTRICT
 from crm.transfer.spreadsheet import Column
 
-KIND_LABELS = {"onsite": "实地走访", "phone": "电话", "meeting": "会议", "online": "线上"}
+KIND_LABELS = {"onsite": N_("实地走访"), "phone": N_("电话"), "meeting": N_("会议"), "online": N_("线上")}
 ANY_NEED = "any"  # VisitFilter.need: visits that raised at least one need
 
 
@@ -39,7 +41,7 @@ def _event(follow_up: FollowUp, by: User | None, name: str, old: str, new: str, 
 
 def complete(follow_up: FollowUp, by: User | None, note: str = "") -> None:
     if follow_up.done_at is not None:
-        raise FollowUpError("该跟进事项已完成")
+        raise FollowUpError(_("该跟进事项已完成"))
     follow_up.done_at = utcnow()
     follow_up.done_note = note.strip()[:500]
     _event(follow_up, by, "done", "", "done", follow_up.done_note)
@@ -47,13 +49,13 @@ def complete(follow_up: FollowUp, by: User | None, note: str = "") -> None:
 
 def _still_open(follow_up: FollowUp) -> None:
     if follow_up.done_at is not None:
-        raise FollowUpError("该跟进事项已完成，不能再改派或调整期限")
+        raise FollowUpError(_("该跟进事项已完成，不能再改派或调整期限"))
 
 
 def reassign(follow_up: FollowUp, by: User | None, owner: User) -> None:
     _still_open(follow_up)
     if follow_up.owner_id == owner.id:
-        raise FollowUpError("负责人没有变化")
+        raise FollowUpError(_("负责人没有变化"))
     old = follow_up.owner.label if follow_up.owner else ""
     follow_up.owner = owner
     _event(follow_up, by, "owner", old, owner.label)
@@ -62,7 +64,7 @@ def reassign(follow_up: FollowUp, by: User | None, owner: User) -> None:
 def reschedule(follow_up: FollowUp, by: User | None, due_on: date, note: str = "") -> None:
     _still_open(follow_up)
     if follow_up.due_on == due_on:
-        raise FollowUpError("跟进期限没有变化")
+        raise FollowUpError(_("跟进期限没有变化"))
     old = follow_up.due_on.isoformat()
     follow_up.due_on = due_on
     _event(follow_up, by, "due_on", old, due_on.isoformat(), note.strip())
@@ -262,12 +264,12 @@ class CategoryError(ValueError):
 def _check_name(name: str, exclude_id: int | None = None) -> str:
     name = name.strip()
     if not name:
-        raise CategoryError("类别名称不能为空")
+        raise CategoryError(_("类别名称不能为空"))
     if len(name) > 40:
-        raise CategoryError("类别名称不超过 40 个字")
+        raise CategoryError(_("类别名称不超过 40 个字"))
     clash = db.session.scalar(select(NeedCategory.id).where(NeedCategory.name == name))
     if clash is not None and clash != exclude_id:
-        raise CategoryError(f"类别“{name}”已存在")
+        raise CategoryError(_("类别“%(name)s”已存在", name=name))
     return name
 
 

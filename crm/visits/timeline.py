@@ -12,9 +12,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.clock import local
 from crm.extensions import db
+from crm.i18n import N_
 from crm.models import Application, ApplicationMove, AuditLog, Certification, FollowUp, Visit
 
-KINDS = {"visit": "走访", "follow_up": "跟进事项", "certification": "资质", "application": "申报", "edit": "修改记录"}
+KINDS = {
+    "visit": N_("走访"), "follow_up": N_("跟进事项"), "certification": N_("资质"), "application": N_("申报"),
+    "edit": N_("修改记录"),
+}
 PER_PAGE = 20
 
 
