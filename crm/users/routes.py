@@ -41,7 +41,7 @@ def new():
         else:
             try:
                 user = create_user(form.username.data, form.role.data, form.email.data, form.password.data,
-                                   display_name=form.display_name.data.strip())
+                                   display_name=(form.display_name.data or "").strip())
                 user.areas = [db.session.get(Area, i) for i in form.areas.data]
                 db.session.commit()
                 flash(_("已创建用户 %(name)s。", name=user.username), "success")
@@ -57,7 +57,7 @@ def edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = _form(user)
     if form.validate_on_submit():
-        user.display_name = form.display_name.data.strip()
+        user.display_name = (form.display_name.data or "").strip()
         user.email = form.email.data.strip()
         user.role = form.role.data
         user.areas = [db.session.get(Area, i) for i in form.areas.data]
