@@ -1,7 +1,7 @@
 """Ladder: a CRM for the 达州市科学技术局's high-tech and tech-SME campaigns."""
 from pathlib import Path
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -63,16 +63,10 @@ def _select_locale() -> str | None:
     Chinese) outside a request, so the CLI and scheduled jobs speak Chinese."""
     if not has_request_context():
         return None
-    languages = current_app_languages()
+    languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     return session.get("lang") if session.get("lang") in languages else "zh"
-
-
-def current_app_languages() -> dict:
-    from flask import current_app
-
-    return current_app.config["LANGUAGES"]
 
 
 def register_extensions(app: Flask) -> None:
