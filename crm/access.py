@@ -2,7 +2,7 @@
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import Blueprint, abort
 from flask_login import current_user
 from sqlalchemy import or_
 
@@ -53,3 +53,10 @@ def roles_required(*roles: str):
 
 editor_required = roles_required("admin", "officer")
 admin_required = roles_required("admin")
+
+
+def admin_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A blueprint whose every view is for admins only."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.before_request(admin_required(lambda: None))
+    return bp

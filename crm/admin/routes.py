@@ -1,9 +1,9 @@
 """Admin pages: the administration hub and the configurable rule parameters."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from crm.access import admin_required
+from crm.access import admin_blueprint
 from crm.admin.forms import form_for
 from crm.admin.service import restore_default, save_setting
 from crm.extensions import db
@@ -11,13 +11,7 @@ from crm.i18n import translated
 from crm.models import AuditLog, Setting
 from crm.settings import DEFAULTS, LABELS, get_setting
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-@admin_required
-def only_admins():
-    return None
+bp = admin_blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/")

@@ -1,8 +1,8 @@
 """Admin page: the year's targets for every metric, city-wide and for each district and park."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from crm.access import admin_required
+from crm.access import admin_blueprint
 from crm.areas import all_areas
 from crm.clock import today
 from crm.extensions import db
@@ -12,13 +12,7 @@ from crm.normalize import InvalidValue, parse_int
 from crm.targets.forms import TargetsForm, cell_name
 from crm.targets.service import METRIC_LABELS, set_target, targets_for
 
-bp = Blueprint("targets", __name__, url_prefix="/targets")
-
-
-@bp.before_request
-@admin_required
-def only_admins():
-    return None
+bp = admin_blueprint("targets", __name__, url_prefix="/targets")
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -1,21 +1,15 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from crm.access import admin_required
+from crm.access import admin_blueprint
 from crm.areas import all_areas
 from crm.extensions import db
 from crm.models import Area, User
 from crm.users.forms import UserForm
 from crm.users.service import UserError, create_user, deactivate
 
-bp = Blueprint("users", __name__, url_prefix="/users")
-
-
-@bp.before_request
-@admin_required
-def only_admins():
-    return None
+bp = admin_blueprint("users", __name__, url_prefix="/users")
 
 
 @bp.route("/")
