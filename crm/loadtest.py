@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from urllib.error import HTTPError, URLError
 
-PAGES = ["/companies/", "/companies/?district={district}", "/companies/?q=科技", "/companies/{company}", "/dashboard/"]
+PAGES = ["/companies/", "/companies/?district={district}", "/companies/?q=科技", "/companies/{company}", "/dashboard"]
 
 
 def session(base: str, username: str, password: str):

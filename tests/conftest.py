@@ -257,8 +257,8 @@ def mail_settings(app, data_app):
 
 @pytest.fixture
 def smtp(mail_settings):
-    """A real SMTP server (tests/smtp_sink.py) on a free localhost port; the MAIL_* settings point at it."""
-    from tests.smtp_sink import SmtpSink
+    """A real SMTP server (crm/smtp_sink.py) on a free localhost port; the MAIL_* settings point at it."""
+    from crm.smtp_sink import SmtpSink
 
     sink = SmtpSink().start()
     mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False, MAIL_USE_SSL=False,

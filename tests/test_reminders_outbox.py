@@ -19,7 +19,7 @@ from crm.models.reminder import FAILED, PENDING, SENDING, SENT
 from crm.reminders.outbox import CLAIM_LEASE, enqueue_test
 from crm.reminders.service import run_reminders
 from tests.conftest import d, staff
-from tests.smtp_sink import SmtpSink, free_port
+from crm.smtp_sink import SmtpSink, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://ladder.example.test/ladder"

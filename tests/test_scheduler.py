@@ -146,7 +146,7 @@ def test_reminders_run_prints_the_contract_line(runner, make, smtp):
 
 
 def test_reminders_run_exits_0_with_failures_counted(runner, make, mail_settings):
-    from tests.smtp_sink import free_port
+    from crm.smtp_sink import free_port
 
     mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
     make.cert(make.company(officer_id=staff("officer").id), "hnte", issued_on=d("2020-12-03"))

@@ -52,24 +52,22 @@ def shortlist_export_command(kind, year, out_path, area):
     from crm.areas import resolve_area
     from crm.audit import acting_as, record
     from crm.clock import today
-    from crm.ladder.shortlist import ShortlistFilter, columns, shortlist, table_rows, title
-    from crm.transfer.spreadsheet import write_table
+    from crm.ladder.shortlist import ShortlistFilter, export
 
     if out_path.suffix.lower() not in (".xlsx", ".csv"):
         fail(f"不支持的文件类型 {out_path.suffix or '（无扩展名）'}：请用 .xlsx 或 .csv")
     found = resolve_area(area) if area else None
     if area and found is None:
         fail(f"未知区域：{area}（区县代码、名称或园区名称）")
-    rows = shortlist(ShortlistFilter(kind=kind, year=year, area_id=found.id if found else None), today())
     try:
-        write_table(out_path, columns(kind), table_rows(rows, today()), title(kind, year))
+        n = export(ShortlistFilter(kind=kind, year=year, area_id=found.id if found else None), out_path, today())
     except OSError as exc:
         fail(f"无法写入 {out_path}：{exc.strerror or exc}")
     with acting_as(None, "cli"):
         record("shortlist", None, None, "export", {"kind": kind, "year": year, "area_id": found.id if found else None,
-                                                   "format": out_path.suffix.lower()[1:], "rows": len(rows)})
+                                                   "format": out_path.suffix.lower()[1:], "rows": n})
         db.session.commit()
-    click.echo(f"wrote {len(rows)} companies to {out_path}")
+    click.echo(f"wrote {n} companies to {out_path}")
 
 
 commands = [companies_cli, shortlist_cli]

@@ -8,6 +8,7 @@ the few values a row shows, so memory stays bounded with 100,000 companies.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, not_, or_, select
@@ -22,7 +23,7 @@ from crm.ladder.service import CHECK_LABELS, DECLARATIONS, VERDICT_LABELS, appli
 from crm.ladder.standing import KIND_LABELS
 from crm.models import Application, Area, Company, CompanyYear, Pool, PoolMember, Round, User
 from crm.models.certification import GAZELLE, HNTE, TECH_SME
-from crm.transfer.spreadsheet import Column
+from crm.transfer.spreadsheet import Column, write_table
 
 CHUNK = 2000
 APPLYING, POOLED, ELIGIBLE = "applying", "pooled", "eligible"
@@ -196,3 +197,10 @@ def table_rows(rows: list[ShortlistRow], today: date) -> Iterator[list]:
 
 def title(kind: str, year: int) -> str:
     return f"{year}年{KIND_LABELS[kind]}申报名单"
+
+
+def export(f: ShortlistFilter, path: str | Path, today: date) -> int:
+    """Write the shortlist to `path` as .xlsx or .csv by its extension (INTERFACES.md); returns the rows written."""
+    rows = shortlist(f, today)
+    write_table(path, columns(f.kind), table_rows(rows, today), title(f.kind, f.year))
+    return len(rows)

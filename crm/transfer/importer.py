@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from crm.access import area_ids
@@ -473,13 +473,18 @@ def _insert(table, params: list[dict]) -> list[int]:
     """INSERT in bulk (Core: the ORM splits a batch wherever the None columns differ); the new ids in order.
 
     On PostgreSQL the ids are drawn from the sequence first and the rows sent by a pipelined executemany:
-    psycopg would otherwise re-parse every multi-row INSERT ... RETURNING, several times slower."""
+    psycopg would otherwise re-parse every multi-row INSERT ... RETURNING, several times slower.
+    On SQLite one executemany without RETURNING (which SQLAlchemy would send one row at a time): this
+    transaction holds the database's only write lock from the first row to the commit, and SQLite numbers
+    each new row max(rowid) + 1, so the rows just written are the last len(params) ids, in order."""
     if db.session.get_bind().dialect.name == "postgresql":
         ids = db.session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
                                  {"table": table.name, "n": len(params)}).all()
         db.session.execute(table.insert(), [{"id": new_id, **p} for new_id, p in zip(ids, params)])
         return ids
-    return db.session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), params).all()
+    db.session.execute(table.insert(), params)
+    last = db.session.scalar(select(func.max(table.c.id)))
+    return list(range(last - len(params) + 1, last + 1))
 
 
 def _bulk_update(table, params: list[dict]) -> None:

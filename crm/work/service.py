@@ -63,9 +63,13 @@ def _utc_start_of(day: date) -> datetime:
     return datetime.combine(day, time(), zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
-def last_visits():
-    """Each visited company's latest visit date (a subquery to outer-join)."""
-    return select(Visit.company_id, func.max(Visit.visited_on).label("last_on")).group_by(Visit.company_id).subquery()
+def last_visits(*where: Any):
+    """Each visited company's latest visit date (a subquery to outer-join), for the companies matching `where`
+    (every company when none): one officer's list then reads their companies' visits, not the province's."""
+    stmt = select(Visit.company_id, func.max(Visit.visited_on).label("last_on")).group_by(Visit.company_id)
+    if where:
+        stmt = stmt.join(Company, Company.id == Visit.company_id).where(*where)
+    return stmt.subquery()
 
 
 def staleness(today: date, last) -> tuple[Any, Any]:
@@ -108,7 +112,7 @@ class WorkScope:
 
 def stale_companies(scope: WorkScope, user: User, today: date, limit: int = LIST_CAP) -> tuple[list[StaleCompany], int]:
     """The longest-unvisited first, capped at `limit`, and how many there are in all."""
-    last = last_visits()
+    last = last_visits(company_scope(user), scope.companies())
     stale, threshold = staleness(today, last)
     base = (select(Company).outerjoin(last, last.c.company_id == Company.id)
             .where(company_scope(user), scope.companies(), stale))

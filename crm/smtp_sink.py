@@ -1,4 +1,4 @@
-"""A real SMTP server for tests: aiosmtpd on a free localhost port, recording what it accepted.
+"""A real SMTP server for tests and the benchmark: aiosmtpd on a free localhost port, recording what it accepted.
 
 `refuse_rcpt[address] = "550 ..."` refuses a recipient, `data_reply = "451 ..."` refuses every message at
 DATA, `wait_for_sessions = N` holds each message until N SMTP sessions have said EHLO (to make two
