@@ -16,7 +16,6 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, time as day_start
@@ -24,10 +23,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from config import TestingConfig
+from crm.scratch import scratch_database
 from crm import bench_plain as plain
 
 WARMUP, RUNS = 2, 7  # pages and the progress computation
@@ -200,18 +200,7 @@ def _fresh_database(database_url: str | None) -> tuple[str, Callable[[], None]]:
     if not database_url or database_url.startswith("sqlite"):
         folder = Path(tempfile.mkdtemp(prefix="ladder-bench-"))
         return f"sqlite:///{folder / 'bench.sqlite'}", lambda: None
-    url = make_url(database_url)
-    name = f"ladder_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return scratch_database(database_url, "ladder_bench")
 
 
 def run(companies: int, database_url: str | None = None, only: list[str] | None = None) -> dict:

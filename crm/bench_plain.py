@@ -280,7 +280,7 @@ def shortlist_csv(conn: Connection, year: int, on: date, path: Path) -> int:
     """The 高企 shortlist as one SQL query (not holding 高企 through the year; applying, pooled, or passing the
     conditions the figures decide — §3.1 items 1–6) written by a csv writer."""
     fy, first = year - 1, year - 3
-    listed = rows(conn, f"""
+    listed = rows(conn, """
         SELECT c.uscc, c.name, d.name, p.name, u.display_name, c.founded_on, c.tech_field,
                y.employees, y.tech_staff, y.revenue, y.rd_expense, y.high_tech_revenue, y.ip_class1, y.ip_class2
         FROM company c JOIN area d ON d.id = c.district_id LEFT JOIN area p ON p.id = c.park_id

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from crm.audit import acting_as
 from crm.clock import today
 from crm.extensions import db
-from crm.models import Area, Certification, Company, CompanyYear, Pool, PoolMember, User
+from crm.models import Area, Certification, Company, CompanyYear, Pool, PoolMember
 from crm.models.area import DISTRICT, PARK
 from crm.normalize import uscc_check_char
 from crm.users.service import create_user
@@ -40,7 +40,7 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
     rng = random.Random(seed_value)
     this_year = today().year
     with acting_as(None, "demo"):
-        admin = create_user(ADMIN[0], ADMIN[1], "admin@ladder.local", DEMO_PASSWORD, [], ADMIN[2])
+        create_user(ADMIN[0], ADMIN[1], "admin@ladder.local", DEMO_PASSWORD, [], ADMIN[2])
         officers = []
         for username, role, name, areas in USERS:
             user = create_user(username, role, f"{username}@ladder.local", DEMO_PASSWORD, areas, name)

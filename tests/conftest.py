@@ -8,8 +8,7 @@ from datetime import date
 import pytest
 from flask.testing import FlaskCliRunner, FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 from config import TestingConfig
 from crm import create_app
@@ -17,27 +16,15 @@ from crm.extensions import db
 from crm.models import Area, Certification, Company, User
 from crm.models.user import ROLES
 from crm.normalize import uscc_check_char
+from crm.scratch import scratch_database
 
 REFERENCE_TABLES = {"area", "area_alias", "need_category", "alembic_version"}
 PASSWORD = "correct-horse-1"
 
 
 def _postgres_database(base_url: str):
-    """Create a fresh, uniquely named database on the server of `base_url`; return its URL and a dropper."""
-    url = make_url(base_url)
-    name = f"ladder_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # A throwaway database: no need to wait for the disk at every commit.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    """A fresh, uniquely named database on the server of `base_url`: its URL and a dropper."""
+    return scratch_database(base_url, "ladder_test", durable=False)
 
 
 @pytest.fixture(scope="session")

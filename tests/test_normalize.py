@@ -1,6 +1,6 @@
 """crm.normalize: identifiers, dates, amounts and counts as imported (DOMAIN §7, §8)."""
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest

@@ -172,7 +172,7 @@ def test_overdue_follow_ups_carry_the_overdue_class_wherever_they_appear(make, a
     for url in ("/work", f"/companies/{company.id}", f"/visits/{visit.id}", "/visits/follow-ups/",
                 f"/visits/follow-ups/{late.id}"):
         page = client.get(url).get_data(as_text=True)
-        assert f'class="follow-up overdue ' in page and f'data-follow-up="{late.id}"' in page, url
+        assert 'class="follow-up overdue ' in page and f'data-follow-up="{late.id}"' in page, url
         on_time = page[page.index("今天到期的事项") - 400: page.index("今天到期的事项")] if "今天到期的事项" in page else ""
         assert "overdue" not in on_time.rsplit("<li", 1)[-1], url
     timeline = client.get(f"/companies/{company.id}?tl=follow_up").get_data(as_text=True)
