@@ -13,6 +13,7 @@ run creates them all again. The reminders run is for a busy day; before every ru
 (untimed), so each run records and sends everything again, to an SMTP sink on localhost.
 """
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -164,7 +165,8 @@ def measurements(b: Bench, workdir: Path, smtp_port: int) -> list[Measurement]:
         assert result.written and not result.problems, result.problems[:3]
 
     def forget_import():
-        b.execute(f"DELETE FROM company WHERE uscc LIKE '{IMPORT_PREFIX}%'", "DELETE FROM audit_log WHERE source LIKE 'import:%'")
+        b.execute(f"DELETE FROM company WHERE uscc LIKE '{IMPORT_PREFIX}%'",
+                  "DELETE FROM audit_log WHERE source LIKE 'import:%'")
 
     def forget_reminders():
         b.execute("DELETE FROM reminder_item", "DELETE FROM reminder_digest", "DELETE FROM job_run")
@@ -199,7 +201,7 @@ NAMES = ("company_list", "company_page", "dashboard", "targets_progress", "kanba
 def _fresh_database(database_url: str | None) -> tuple[str, Callable[[], None]]:
     if not database_url or database_url.startswith("sqlite"):
         folder = Path(tempfile.mkdtemp(prefix="ladder-bench-"))
-        return f"sqlite:///{folder / 'bench.sqlite'}", lambda: None
+        return f"sqlite:///{folder / 'bench.sqlite'}", lambda: shutil.rmtree(folder, ignore_errors=True)
     return scratch_database(database_url, "ladder_bench")
 
 

@@ -105,7 +105,7 @@ def generate(n: int, this_year: int, seed: int = 7) -> dict:
     postgres = db.session.get_bind().dialect.name == "postgresql"
     _insert(Company, companies)
     if postgres:  # the ids were given: move the sequence past them
-        db.session.execute(text("SELECT setval(pg_get_serial_sequence('company', 'id'), (SELECT max(id) FROM company))"))
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('company', 'id'), max(id)) FROM company"))
     _insert(CompanyYear, years)
     _insert(Certification, certs)
     _insert(Visit, visits)

@@ -3,8 +3,9 @@
 A page's baseline fetches the data the page shows — the same rows, the same counts — with hand-written SQL on one
 connection and nothing else (no ORM, no templates, no session). Exports, imports and reminders do the same job the
 plain way: one SQL query and a csv writer; pandas and executemany INSERTs; a loop over hand-written SQL that sends
-one e-mail per recipient through smtplib. Everything here is deliberately Ladder-free except two pure rules that
-are not overhead but the work itself (a certificate's validity window, a reminder's lead window).
+one e-mail per recipient through smtplib. Everything here is deliberately Ladder-free except the policy's own data
+(the eight 高企 fields, the default lead days) and two pure rules that are not overhead but the work itself (a
+certificate's validity window, a reminder's lead window).
 """
 import csv
 import io
@@ -19,11 +20,11 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
+from crm.ladder.eligibility import HNTE_FIELDS
 from crm.ladder.standing import validity_window
-from crm.reminders.engine import due_lead
+from crm.reminders.engine import DEFAULT_LEADS as LEADS, due_lead
 
 OPEN = "('intent', 'coaching', 'preparing', 'submitted', 'publicised')"
-HNTE_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
 
 
 def rows(conn: Connection, sql: str, **params) -> list:
@@ -88,8 +89,9 @@ def company_page(conn: Connection, user_id: int, company_id: int, on: date) -> N
     rows(conn, "SELECT max(visited_on) FROM visit WHERE company_id = :id", **cid)
     rows(conn, 'SELECT f.*, u.display_name FROM follow_up f LEFT JOIN "user" u ON u.id = f.owner_id '
                "WHERE f.company_id = :id ORDER BY f.due_on DESC, f.id DESC LIMIT 21", **cid)
-    rows(conn, 'SELECT a.*, r.name, r.kind, r.closes_on, u.display_name FROM application a JOIN round r ON r.id = a.round_id '
-               'LEFT JOIN "user" u ON u.id = a.officer_id WHERE a.company_id = :id ORDER BY a.created_at DESC', **cid)
+    rows(conn, "SELECT a.*, r.name, r.kind, r.closes_on, u.display_name FROM application a "
+               'JOIN round r ON r.id = a.round_id LEFT JOIN "user" u ON u.id = a.officer_id WHERE a.company_id = :id '
+               "ORDER BY a.created_at DESC", **cid)
     rows(conn, "SELECT * FROM round WHERE closes_on >= :on ORDER BY closes_on", on=on)
     rows(conn, "SELECT * FROM annual_report WHERE company_id = :id", **cid)
     visits = rows(conn, "SELECT * FROM visit WHERE company_id = :id ORDER BY visited_on DESC, id DESC LIMIT 21", **cid)
@@ -98,9 +100,10 @@ def company_page(conn: Connection, user_id: int, company_id: int, on: date) -> N
                "WHERE vo.visit_id IN :ids", ids=ids)
     rows(conn, "SELECT vn.visit_id, n.name FROM visit_need vn JOIN need_category n ON n.id = vn.category_id "
                "WHERE vn.visit_id IN :ids", ids=ids)
-    rows(conn, 'SELECT m.*, r.name, u.display_name FROM application_move m JOIN application a ON a.id = m.application_id '
-               'JOIN round r ON r.id = a.round_id LEFT JOIN "user" u ON u.id = m.moved_by_id WHERE a.company_id = :id '
-               "ORDER BY m.moved_at DESC LIMIT 21", **cid)
+    rows(conn, "SELECT m.*, r.name, u.display_name FROM application_move m "
+               "JOIN application a ON a.id = m.application_id JOIN round r ON r.id = a.round_id "
+               'LEFT JOIN "user" u ON u.id = m.moved_by_id WHERE a.company_id = :id ORDER BY m.moved_at DESC LIMIT 21',
+         **cid)
     rows(conn, 'SELECT l.*, u.display_name FROM audit_log l LEFT JOIN "user" u ON u.id = l.user_id '
                "WHERE l.company_id = :id ORDER BY l.at DESC, l.id DESC LIMIT 100", **cid)
 
@@ -185,7 +188,8 @@ def dashboard(conn: Connection, user_id: int, year: int, as_of: date) -> None:
     rows(conn, "SELECT kind, closes_on FROM round WHERE year = :year", year=year)
     rows(conn, "SELECT r.kind, sum(CASE WHEN a.stage = 'approved' THEN 1 ELSE 0 END), "
                "sum(CASE WHEN a.stage IN ('approved', 'rejected') THEN 1 ELSE 0 END) "
-               "FROM application a JOIN round r ON r.id = a.round_id WHERE r.year = :year GROUP BY r.kind", year=year - 1)
+               "FROM application a JOIN round r ON r.id = a.round_id WHERE r.year = :year GROUP BY r.kind",
+         year=year - 1)
     points = month_ends(year, as_of) + month_ends(year - 1, date(year - 1, 12, 31))
     counts = ", ".join(f"count(DISTINCT CASE WHEN valid_from <= :d{i} AND valid_until >= :d{i} THEN company_id END)"
                        for i in range(len(points)))
@@ -200,7 +204,8 @@ def dashboard(conn: Connection, user_id: int, year: int, as_of: date) -> None:
         _held("hnte", "x.valid_from <= :start AND x.valid_until >= :start")
         + " AND c.id NOT IN (SELECT company_id FROM annual_report WHERE year = :year - 1)"
         if as_of > date(year, 5, 31) else "1 = 0",
-        _held("tech_sme", "x.year = :year - 1") + " AND NOT " + _held("tech_sme", "x.year = :year AND x.valid_from <= :as_of"),
+        _held("tech_sme", "x.year = :year - 1") + " AND NOT "
+        + _held("tech_sme", "x.year = :year AND x.valid_from <= :as_of"),
     ]
     for condition in risks:
         rows(conn, COMPANY_ROW.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1)
@@ -244,7 +249,8 @@ def my_work(conn: Connection, user_id: int, on: date, utc_midnight) -> None:
     mine = {"areas": area_ids, "me": user_id}
     rows(conn, follow_ups + "AND f.due_on < :on ORDER BY f.due_on, f.id LIMIT 100", on=on, **mine)
     horizon = on + timedelta(days=30)
-    rows(conn, follow_ups + "AND f.due_on BETWEEN :on AND :h ORDER BY f.due_on, f.id LIMIT 100", on=on, h=horizon, **mine)
+    rows(conn, follow_ups + "AND f.due_on BETWEEN :on AND :h ORDER BY f.due_on, f.id LIMIT 100",
+         on=on, h=horizon, **mine)
     rows(conn, f"SELECT count(*) FROM follow_up f JOIN company c ON c.id = f.company_id WHERE {scope} "
                "AND f.owner_id = :me AND f.done_at IS NULL AND f.due_on > :h", h=horizon, **mine)
     days = setting(conn, "visit_staleness", {"pooled": 90, "default": 180})
@@ -270,7 +276,8 @@ def my_work(conn: Connection, user_id: int, on: date, utc_midnight) -> None:
                "JOIN company c ON c.id = a.company_id WHERE (a.officer_id = :me OR c.officer_id = :me) "
                f"AND a.stage IN {OPEN} AND r.closes_on BETWEEN :on AND :until", me=user_id, on=on, until=until)
     rows(conn, "SELECT f.id, f.title, f.due_on, c.name FROM follow_up f JOIN company c ON c.id = f.company_id "
-               "WHERE (f.owner_id = :me OR c.officer_id = :me) AND f.done_at IS NULL AND f.due_on BETWEEN :on AND :until",
+               "WHERE (f.owner_id = :me OR c.officer_id = :me) AND f.done_at IS NULL "
+               "AND f.due_on BETWEEN :on AND :until",
          me=user_id, on=on, until=until)
 
 
@@ -297,7 +304,8 @@ def shortlist_csv(conn: Connection, year: int, on: date, path: Path) -> int:
                OR (c.founded_on <= :registered AND c.tech_field IN :fields AND y.ip_class1 + y.ip_class2 >= 1
                    AND y.tech_staff * 10 >= y.employees AND y.high_tech_revenue * 10 >= y.revenue * 6
                    AND t.dom * 10 >= t.rd * 6
-                   AND t.rd * 100 >= t.rev * CASE WHEN y.revenue <= 5000 THEN 5 WHEN y.revenue <= 20000 THEN 4 ELSE 3 END))
+                   AND t.rd * 100 >= t.rev * CASE WHEN y.revenue <= 5000 THEN 5
+                                                  WHEN y.revenue <= 20000 THEN 4 ELSE 3 END))
         ORDER BY d.code, c.name, c.id""",
                   fy=fy, first=first, year=year, dec31=date(year, 12, 31), registered=on - timedelta(days=365),
                   fields=list(HNTE_FIELDS))
@@ -330,9 +338,9 @@ def import_workbook(conn: Connection, data: bytes, now: datetime) -> int:
     companies, certs, figures = sheets["企业"], sheets["资质"], sheets["年度数据"]
     district_ids = {name: id_ for id_, name in rows(conn, "SELECT id, name FROM area WHERE kind = 'district'")}
     conn.execute(text(
-        "INSERT INTO company (uscc, name, district_id, industry, founded_on, contact_name, contact_phone, contact_email, "
-        "notes, uscc_check_waived, version, created_at, updated_at) VALUES (:uscc, :name, :district_id, :industry, "
-        ":founded_on, :contact_name, :contact_phone, '', '', :no, 1, :now, :now)"),
+        "INSERT INTO company (uscc, name, district_id, industry, founded_on, contact_name, contact_phone, "
+        "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES (:uscc, :name, "
+        ":district_id, :industry, :founded_on, :contact_name, :contact_phone, '', '', :no, 1, :now, :now)"),
         [{"uscc": r["统一社会信用代码"], "name": r["企业名称"], "district_id": district_ids[r["所属区县"]],
           "industry": r["产业领域"], "founded_on": _day(r["成立日期"]), "contact_name": r["联系人"],
           "contact_phone": str(r["联系电话"]), "no": False, "now": now} for r in companies.to_dict("records")])
@@ -346,8 +354,8 @@ def import_workbook(conn: Connection, data: bytes, now: datetime) -> int:
         cert_rows.append({"company_id": ids[r["统一社会信用代码"]], "kind": kind, "number": r["编号"], "year": year,
                           "issued_on": issued, "valid_from": start, "valid_until": end, "now": now})
     conn.execute(text("INSERT INTO certification (company_id, kind, number, year, issued_on, status, valid_from, "
-                      "valid_until, source, created_at) VALUES (:company_id, :kind, :number, :year, :issued_on, 'valid', "
-                      ":valid_from, :valid_until, 'import', :now)"), cert_rows)
+                      "valid_until, source, created_at) VALUES (:company_id, :kind, :number, :year, :issued_on, "
+                      "'valid', :valid_from, :valid_until, 'import', :now)"), cert_rows)
     names = {"年度": "year", "职工总数": "employees", "科技人员数": "tech_staff", "营业收入（万元）": "revenue",
              "研发费用（万元）": "rd_expense", "境内研发费用（万元）": "rd_domestic", "成本费用总额（万元）": "total_cost",
              "资产总额（万元）": "total_assets", "净资产（万元）": "net_assets", "高新技术产品收入（万元）": "high_tech_revenue",
@@ -358,10 +366,6 @@ def import_workbook(conn: Connection, data: bytes, now: datetime) -> int:
                       f"VALUES (:company_id, :now, {', '.join(':' + k for k in names.values())})"), figure_rows)
     conn.commit()
     return len(ids)
-
-
-LEADS = {"hnte_expiry": (180, 90, 30, 7), "hnte_annual_report": (30, 14, 3), "tech_sme_renewal": (30, 7, 1),
-         "round_deadline": (14, 7, 1), "follow_up_due": (3, 0)}
 
 
 def reminders(conn: Connection, day: date, host: str, port: int) -> int:
@@ -390,9 +394,11 @@ def reminders(conn: Connection, day: date, host: str, port: int) -> int:
         for r in rows(conn, f"""SELECT c.id, c.name, {officer} FROM company c LEFT JOIN "user" u ON u.id = c.officer_id
                                 WHERE (c.id IN (SELECT company_id FROM certification WHERE kind = 'tech_sme'
                                                 AND status <> 'revoked' AND year = :year - 1)
-                                       OR c.id IN (SELECT m.company_id FROM pool_member m JOIN pool p ON p.id = m.pool_id
+                                       OR c.id IN (SELECT m.company_id FROM pool_member m
+                                                   JOIN pool p ON p.id = m.pool_id
                                                    WHERE p.kind = 'tech_sme' AND p.year = :year))
-                                  AND c.id NOT IN (SELECT company_id FROM certification WHERE kind = 'tech_sme' AND year = :year)
+                                  AND c.id NOT IN (SELECT company_id FROM certification
+                                                   WHERE kind = 'tech_sme' AND year = :year)
                                   AND c.id NOT IN (SELECT company_id FROM application WHERE round_id = :round
                                                    AND stage IN ('submitted', 'publicised', 'approved', 'rejected'))""",
                       year=rd.year, round=rd.id):
@@ -402,7 +408,8 @@ def reminders(conn: Connection, day: date, host: str, port: int) -> int:
                                    COALESCE(CASE WHEN au.active THEN a.officer_id END, {officer}) FROM application a
                             JOIN round rd ON rd.id = a.round_id JOIN company c ON c.id = a.company_id
                             LEFT JOIN "user" u ON u.id = c.officer_id LEFT JOIN "user" au ON au.id = a.officer_id
-                            WHERE a.stage IN ('intent', 'coaching', 'preparing') AND rd.closes_on BETWEEN :day AND :until""",
+                            WHERE a.stage IN ('intent', 'coaching', 'preparing')
+                              AND rd.closes_on BETWEEN :day AND :until""",
                   day=day, until=horizon["round_deadline"]):
         due.append(("round_deadline", f"application:{r[0]}", r[2], r[5], r[3], r[4], f"申报批次「{r[1]}」将于 {r[2]} 截止"))
     for r in rows(conn, f"""SELECT f.id, f.title, f.due_on, c.id, c.name,
@@ -427,12 +434,14 @@ def reminders(conn: Connection, day: date, host: str, port: int) -> int:
     with smtplib.SMTP(host, port, timeout=30) as smtp:
         for uid, lines in by_recipient.items():
             message = EmailMessage()
-            message["Subject"], message["From"], message["To"] = f"到期提醒：{len(lines)} 项", "ladder@localhost", users[uid][1]
+            message["Subject"] = f"到期提醒：{len(lines)} 项"
+            message["From"], message["To"] = "ladder@localhost", users[uid][1]
             message.set_content("\n".join(lines))
             smtp.send_message(message)
     if items:
-        conn.execute(text("INSERT INTO reminder_item (\"key\", kind, subject_key, company_id, recipient_id, to_admins, due_on, "
-                          "lead, text, fired_on, status) VALUES (:key, :kind, :subject_key, :company_id, :recipient_id, "
-                          ":no, :due_on, :lead, :text, :fired_on, 'sent')"), [{**i, "no": False} for i in items])
+        conn.execute(text('INSERT INTO reminder_item ("key", kind, subject_key, company_id, recipient_id, to_admins, '
+                          "due_on, lead, text, fired_on, status) VALUES (:key, :kind, :subject_key, :company_id, "
+                          ":recipient_id, :no, :due_on, :lead, :text, :fired_on, 'sent')"),
+                     [{**i, "no": False} for i in items])
     conn.commit()
     return len(by_recipient)

@@ -285,6 +285,27 @@ def test_every_change_is_in_the_audit_trail_as_made_by_that_import(make):
     assert entries[0].changes["uscc"] == [None, B] and entries[2].company_id == entries[0].entity_id
 
 
+def test_each_created_row_is_audited_under_its_own_id(make):
+    """The bulk insert hands back the new rows' ids in file order, also when a deleted row left a gap."""
+    make.company()
+    db.session.delete(make.company())
+    db.session.commit()
+    run({"企业": [COMPANY_HEADERS, company_row(uscc=A), company_row(name="二号企业", uscc=B, district="达川区"),
+                 company_row(name="三号企业", uscc=C, district="宣汉县")],
+         "资质": [CERT_HEADERS, [C, "科小", "C-2024", 2024, "", "", ""], [A, "科小", "A-2023", 2023, "", "", ""]],
+         "年度数据": [FIGURE_HEADERS, [B, 2023, 60, 10, "", ""], [B, 2022, 40, 5, "", ""], [A, 2023, 9, 1, "", ""]]})
+    created = db.session.scalars(select(AuditLog).where(AuditLog.source == "import:台账.xlsx")
+                                 .order_by(AuditLog.id)).all()
+    assert [e.entity for e in created] == ["company"] * 3 + ["certification"] * 2 + ["figures"] * 3
+    for entry in created:
+        model = {"company": Company, "certification": Certification, "figures": CompanyYear}[entry.entity]
+        row = db.session.get(model, entry.entity_id)
+        assert (row.id if entry.entity == "company" else row.company_id) == entry.company_id
+        for field, (_old, new) in entry.changes.items():
+            if field in ("uscc", "number", "year", "employees"):
+                assert getattr(row, field) == new, (entry.entity, field)
+
+
 # --- area scoping ------------------------------------------------------------------------------
 
 def test_an_officer_imports_only_companies_in_their_areas(make):
