@@ -213,19 +213,27 @@ def _changed(follow_up: FollowUp, message: str):
     return redirect(safe_next(request.form.get("next")) or url_for("visits.follow_up", follow_up_id=follow_up.id))
 
 
+def _apply(follow_up: FollowUp, form, field: str, change, message):
+    """Validate `form`, apply `change` (a service function raising FollowUpError), commit once, and redirect;
+    or show the follow-up page again with the error at `field`."""
+    if form.validate_on_submit():
+        try:
+            change()
+            db.session.commit()
+            return _changed(follow_up, message())
+        except FollowUpError as exc:
+            getattr(form, field).errors.append(str(exc))
+    kind = {"note": "done", "owner_id": "owner", "due_on": "due"}[field]
+    return _follow_up_page(follow_up, status=422, **{kind: form})
+
+
 @bp.route("/follow-ups/<int:follow_up_id>/done", methods=["POST"])
 @editor_required
 def follow_up_done(follow_up_id: int):
     follow_up = _follow_up_or_404(follow_up_id)
     form = DoneForm()
-    if form.validate_on_submit():
-        try:
-            complete(follow_up, current_user, form.note.data or "")
-            db.session.commit()
-            return _changed(follow_up, _("已标记完成：%(t)s", t=follow_up.title))
-        except FollowUpError as exc:
-            form.note.errors.append(str(exc))
-    return _follow_up_page(follow_up, done=form, status=422)
+    return _apply(follow_up, form, "note", lambda: complete(follow_up, current_user, form.note.data or ""),
+                  lambda: _("已标记完成：%(t)s", t=follow_up.title))
 
 
 @bp.route("/follow-ups/<int:follow_up_id>/owner", methods=["POST"])
@@ -234,14 +242,9 @@ def follow_up_owner(follow_up_id: int):
     follow_up = _follow_up_or_404(follow_up_id)
     form = ReassignForm()
     form.owner_id.choices = [(u.id, u.label) for u in editors_for(follow_up.company)]
-    if form.validate_on_submit():
-        try:
-            reassign(follow_up, current_user, db.session.get(User, form.owner_id.data))
-            db.session.commit()
-            return _changed(follow_up, _("已改派给 %(n)s。", n=follow_up.owner.label))
-        except FollowUpError as exc:
-            form.owner_id.errors.append(str(exc))
-    return _follow_up_page(follow_up, owner=form, status=422)
+    return _apply(follow_up, form, "owner_id",
+                  lambda: reassign(follow_up, current_user, db.session.get(User, form.owner_id.data)),
+                  lambda: _("已改派给 %(n)s。", n=follow_up.owner.label))
 
 
 @bp.route("/follow-ups/<int:follow_up_id>/due", methods=["POST"])
@@ -249,14 +252,9 @@ def follow_up_owner(follow_up_id: int):
 def follow_up_due(follow_up_id: int):
     follow_up = _follow_up_or_404(follow_up_id)
     form = RescheduleForm()
-    if form.validate_on_submit():
-        try:
-            reschedule(follow_up, current_user, form.due_on.data, form.reason.data or "")
-            db.session.commit()
-            return _changed(follow_up, _("期限已改为 %(d)s。", d=follow_up.due_on.isoformat()))
-        except FollowUpError as exc:
-            form.due_on.errors.append(str(exc))
-    return _follow_up_page(follow_up, due=form, status=422)
+    return _apply(follow_up, form, "due_on",
+                  lambda: reschedule(follow_up, current_user, form.due_on.data, form.reason.data or ""),
+                  lambda: _("期限已改为 %(d)s。", d=follow_up.due_on.isoformat()))
 
 
 # --- settings (admin) -----------------------------------------------------------------------------
