@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.access import editor_required, get_company_or_404
+from crm.access import can_see, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.clock import today
 from crm.companies.panels import panels_for
@@ -54,7 +54,6 @@ def _company_form(company: Company | None = None) -> CompanyForm:
 def _allowed_areas_ok(form: CompanyForm) -> bool:
     """An officer limited to areas may only place companies inside them."""
     probe = Company(district_id=form.district_id.data, park_id=form.park_id.data or None)
-    from crm.access import can_see
 
     if not can_see(current_user, probe):
         form.district_id.errors.append(_("只能登记您负责区域内的企业"))
