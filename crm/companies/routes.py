@@ -54,7 +54,6 @@ def _company_form(company: Company | None = None) -> CompanyForm:
 def _allowed_areas_ok(form: CompanyForm) -> bool:
     """An officer limited to areas may only place companies inside them."""
     probe = Company(district_id=form.district_id.data, park_id=form.park_id.data or None)
-
     if not can_see(current_user, probe):
         form.district_id.errors.append(_("只能登记您负责区域内的企业"))
         return False
