@@ -40,6 +40,11 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "ladder@localhost")
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
+    # The dashboard's figures, shared by the web workers; entries go stale by data version (crm/figures_cache.py).
+    CACHE_TYPE = "FileSystemCache"
+    CACHE_DIR = str(BASE_DIR / "instance" / "cache")
+    CACHE_DEFAULT_TIMEOUT = 600
+    CACHE_THRESHOLD = 2000
 
 
 class DevelopmentConfig(Config):
@@ -51,6 +56,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
     LOGIN_MAX_FAILURES = 5
+    CACHE_TYPE = "SimpleCache"  # per process: parallel test runs must not share entries
 
 
 class ProductionConfig(Config):

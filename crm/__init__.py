@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from config import Config, config_from_env
-from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.extensions import babel, cache, csrf, db, login_manager, migrate
 from crm.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,12 +71,14 @@ def _select_locale() -> str | None:
 
 def register_extensions(app: Flask) -> None:
     import crm.audit  # noqa: F401  (registers the audit listeners)
+    import crm.figures_cache  # noqa: F401  (registers the data-version listeners)
     import crm.ladder.standing  # noqa: F401  (registers the validity-window listener)
     import crm.models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    cache.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     login_manager.init_app(app)

@@ -18,7 +18,7 @@ from crm.models.user import ROLES
 from crm.normalize import uscc_check_char
 from crm.scratch import scratch_database
 
-REFERENCE_TABLES = {"area", "area_alias", "need_category", "alembic_version"}
+REFERENCE_TABLES = {"area", "area_alias", "need_category", "alembic_version", "data_version"}
 PASSWORD = "correct-horse-1"
 
 

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from crm.areas import all_areas
-from crm.dashboard.service import board, monthly_trend
+from crm.dashboard.service import board, board_counts, monthly_trend
 from crm.extensions import db
 from crm.models import AnnualReport, Application, Round
 from crm.targets.service import progress, set_target
@@ -132,7 +132,7 @@ def test_a_park_viewer_sees_park_companies_from_any_district(client, auth, make,
 # --- pace ---------------------------------------------------------------------------------------
 
 def figures(metric, as_of, area=None, year=2023):
-    result = board(year, d(as_of), all_areas())
+    result = board(year, d(as_of), all_areas(), board_counts(year, d(as_of)))
     return result.figures(metric, area.id if area else None)
 
 

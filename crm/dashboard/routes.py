@@ -16,9 +16,10 @@ from crm.access import area_ids, company_scope
 from crm.areas import all_areas
 from crm.clock import today
 from crm.dashboard.service import (
-    RISKS, annual_report_due, board, company_list, list_condition, list_label, monthly_trend,
+    RISKS, annual_report_due, board, board_counts, company_list, list_condition, list_label, monthly_trend,
 )
 from crm.extensions import db
+from crm.figures_cache import remembered
 from crm.i18n import translated
 from crm.models import Area, Company
 from crm.models.target import METRICS
@@ -87,11 +88,18 @@ def _selection(areas: list[Area]) -> Selection:
 def index():
     areas = visible_areas()
     sel = _selection(areas)
-    data = board(sel.year, sel.as_of, areas, _scope_where())
     scope_where = _scope_where(sel.scope)
     scope_id = sel.scope.id if sel.scope else None
-    trend = monthly_trend(sel.metric, sel.year, sel.as_of, scope_where)
-    risks = {key: company_list(RISKS[key](sel.year, sel.as_of), scope_where) for key in RISKS}
+
+    def figures():
+        return (board_counts(sel.year, sel.as_of, _scope_where()),
+                monthly_trend(sel.metric, sel.year, sel.as_of, scope_where),
+                {key: company_list(RISKS[key](sel.year, sel.as_of), scope_where) for key in RISKS})
+
+    limit = area_ids(current_user)
+    counts, trend, risks = remembered(
+        "dashboard", (limit and sorted(limit), sel.year, sel.as_of, scope_id, sel.metric), figures)
+    data = board(sel.year, sel.as_of, areas, counts)
     return render_template(
         "dashboard/index.html", sel=sel, areas=areas, board=data, scope_id=scope_id, trend=trend, risks=risks,
         chart=_chart_data(sel, data, trend, scope_id), metrics=METRICS, metric_labels=translated(METRIC_LABELS),

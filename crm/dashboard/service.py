@@ -18,7 +18,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, and_, case, distinct, exists, false, func, literal, select, union_all
@@ -217,15 +217,20 @@ class Board:
         return sorted(rows, key=lambda r: (r[1].gap is None, r[1].gap or 0, -r[1].actual, r[0].sort, r[0].name))
 
 
-def board(year: int, as_of: date, areas: list[Area], where: Any = None) -> Board:
-    """Everything the dashboard shows except the trend and the risk lists, in four queries."""
+def board_counts(year: int, as_of: date, where: Any = None) -> AreaCounts:
+    """The counts behind the board, in one query: every metric, its open applications, the level a year ago."""
     conditions = {
         **metric_conditions(year, as_of),
         **{OPEN_PREFIX + m: projection_candidates(m, year, as_of) for m in METRICS},
         "start": metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)),  # pace base of the level
     }
-    return Board(year, as_of, count_by_area(conditions, where), targets_for(year), round_closings(year),
-                 pass_rates(year - 1), areas)
+    return count_by_area(conditions, where)
+
+
+def board(year: int, as_of: date, areas: list[Area], counts: AreaCounts) -> Board:
+    """Everything the dashboard shows except the trend and the risk lists: the counts with targets, rounds
+    and pass rates (three small queries)."""
+    return Board(year, as_of, counts, targets_for(year), round_closings(year), pass_rates(year - 1), areas)
 
 
 # --- monthly trend ----------------------------------------------------------------------------------
@@ -268,10 +273,20 @@ def monthly_trend(metric: str, year: int, as_of: date, where: Any = None) -> dic
 
 # --- lists ----------------------------------------------------------------------------------------
 
-def company_list(condition: Any, where: Any = None, limit: int = 10) -> tuple[list[Company], int]:
-    """The first companies by name and how many there are, in one query."""
-    stmt = select(Company, func.count().over()).where(condition).order_by(Company.name, Company.id).limit(limit)
+class Listed(NamedTuple):
+    id: int
+    name: str
+    district: str
+    park: str | None
+
+
+def company_list(condition: Any, where: Any = None, limit: int = 10) -> tuple[list[Listed], int]:
+    """The first companies by name and how many there are, in one query; plain values, fit for the cache."""
+    district, park = aliased(Area), aliased(Area)
+    stmt = (select(Company.id, Company.name, district.name, park.name, func.count().over())
+            .join(district, district.id == Company.district_id).outerjoin(park, park.id == Company.park_id)
+            .where(condition).order_by(Company.name, Company.id).limit(limit))
     if where is not None:
         stmt = stmt.where(where)
     rows = db.session.execute(stmt).all()
-    return [company for company, _ in rows], (rows[0][1] if rows else 0)
+    return [Listed(*row[:4]) for row in rows], (rows[0][4] if rows else 0)
