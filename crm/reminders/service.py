@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from crm.clock import utcnow
 from crm.extensions import db
-from crm.jobs import recorded
+from crm.jobs import collector_paused, recorded
 from crm.models import AnnualReport, Certification, JobRun, ReminderDigest, ReminderItem, User
 from crm.models.certification import HNTE, REVOKED
 from crm.models.user import ADMIN
@@ -92,7 +92,7 @@ def send_pending(today: date) -> tuple[int, int, int]:
 def run_reminders(today: date) -> RunResult:
     """The daily job (DOMAIN §6), for `reminders run` and the scheduler alike: record what fires today
     in the outbox, then send every pending digest. Safe to run again, and concurrently."""
-    with recorded(JOB) as run:
+    with recorded(JOB) as run, collector_paused():
         items = due_today(today)
         people = recipients()
         db.session.commit()  # end the read transaction before the outbox takes the write lock
