@@ -30,8 +30,8 @@ def _is_blank(value) -> bool:
     """None, an empty/blank string, NaN, pandas NaT or NA."""
     if value is None:
         return True
-    if isinstance(value, str):
-        return not _SPACES.sub("", to_halfwidth(value))
+    if isinstance(value, str):  # \s matches the ideographic space that to_halfwidth would turn into one
+        return not value or _SPACES.fullmatch(value) is not None
     try:
         return bool(value != value)  # NaN and NaT differ from themselves
     except TypeError:  # pandas NA: its truth value is ambiguous
@@ -50,6 +50,7 @@ def _text(value) -> str:
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_VALUES = {c: i for i, c in enumerate(USCC_CHARSET)}
 
 
 def normalize_uscc(raw) -> str:
@@ -59,9 +60,9 @@ def normalize_uscc(raw) -> str:
 
 def uscc_check_char(first17: str) -> str:
     """The 18th (check) character for the first 17 characters (GB 32100-2015, §7)."""
-    if len(first17) != 17 or any(c not in USCC_CHARSET for c in first17):
+    if len(first17) != 17 or any(c not in _USCC_VALUES for c in first17):
         raise InvalidValue(f"计算校验码需要17位合法字符，实际为“{first17}”")
-    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, USCC_WEIGHTS))
     return USCC_CHARSET[(31 - total % 31) % 31]
 
 
@@ -152,8 +153,9 @@ def parse_money(value, *, field: str = "金额") -> Decimal | None:
     """An amount in 万元, rounded half-up to 2 decimals (§7); '…元' is yuan. Blank -> None."""
     if _is_blank(value):
         return None
-    text, scale = _text(value), Decimal(1)
+    text, scale = "", Decimal(1)  # the text matters only when the cell is text
     if isinstance(value, str):
+        text = _text(value)
         for unit, factor in (("万元", "1"), ("万", "1"), ("元", "0.0001")):
             if text.endswith(unit):
                 text, scale = text[: -len(unit)], Decimal(factor)
@@ -170,7 +172,7 @@ def parse_int(value, *, field: str) -> int | None:
     """A non-negative whole number (§8: counts); '12.0' and 12.0 pass, 12.5 does not."""
     if _is_blank(value):
         return None
-    number = _decimal(value, _text(value), field, "整数")
+    number = _decimal(value, _text(value) if isinstance(value, str) else "", field, "整数")
     if number != number.to_integral_value():
         raise InvalidValue(f"{field}应为整数，实际为“{value}”")
     return int(number)

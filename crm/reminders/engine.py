@@ -61,7 +61,7 @@ STAGE_NAMES_ZH = {
 
 # --- inputs ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cert:
     """A certification. ``kind`` is hnte | tech_sme | gazelle; ``year`` is the
     registration year of a tech-SME registration; ``number`` is 证书编号/登记编号."""
@@ -75,7 +75,7 @@ class Cert:
     number: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompanyInfo:
     id: int
     name: str
@@ -83,7 +83,7 @@ class CompanyInfo:
     officer_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Round:
     id: int
     kind: str
@@ -92,7 +92,7 @@ class Round:
     closes_on: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenApplication:
     """Any application (open or not) with its current stage."""
     id: int
@@ -102,7 +102,7 @@ class OpenApplication:
     stage: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FollowUp:
     id: int
     company_id: int | None
@@ -112,14 +112,14 @@ class FollowUp:
     done: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnnualReport:
     """The HNTE annual development report for fiscal year ``year`` is filed."""
     company_id: int
     year: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PoolMembership:
     company_id: int
     kind: str
@@ -128,7 +128,7 @@ class PoolMembership:
 
 # --- output ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Due:
     """A deadline: what is due for one subject, when, and for whom."""
     kind: str
@@ -139,7 +139,7 @@ class Due:
     text: str  # what is due, in plain Chinese, without the company's name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DueItem:
     kind: str
     subject_key: str

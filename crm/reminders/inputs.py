@@ -5,7 +5,7 @@ Only rows that can produce a deadline in the period are read (certificates still
 of 100,000 companies reads what is due, not the register. Inactive users are treated as absent: a
 company whose officer left falls to the admins (DOMAIN §6).
 """
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -41,8 +41,8 @@ def _active(user: Any, user_id: Any) -> Any:
 
 
 _officer = aliased(User)
-COMPANY_COLUMNS = (Company.name.label("company_name"), Company.uscc,
-                   _active(_officer, Company.officer_id).label("company_officer_id"))
+# Last in every select that names a company: its id, name, 统一社会信用代码 and active officer.
+COMPANY_COLUMNS = (Company.id, Company.name, Company.uscc, _active(_officer, Company.officer_id))
 
 
 def _with_company(stmt, company_id: Any):
@@ -68,23 +68,26 @@ def load_inputs(start: date, horizons: Mapping[str, date], officer_id: int | Non
 
     out = Inputs()
 
-    def company(row) -> None:
-        if row.company_id not in out.companies:
-            out.companies[row.company_id] = engine.CompanyInfo(row.company_id, row.company_name, row.uscc,
-                                                               row.company_officer_id)
+    def rows_with_company(stmt) -> Iterator[tuple]:
+        """The rows of `stmt` (ending in COMPANY_COLUMNS) as their other columns and the company id; each
+        company is recorded once. Unpacked by position: at tens of thousands of rows, access by name
+        costs more than the query."""
+        companies = out.companies
+        for *values, company_id, name, uscc, officer_id in db.session.execute(stmt).tuples():
+            if company_id not in companies:
+                companies[company_id] = engine.CompanyInfo(company_id, name, uscc, officer_id)
+            yield *values, company_id
 
     # 高企 certificates still valid on last 31 December: they expire in the period, owe a report due in
     # it (§3.3, valid on 31 Dec of the fiscal year), or are the later certificate that suppresses an expiry.
     if until(engine.HNTE_EXPIRY, engine.HNTE_ANNUAL_REPORT):
         stmt = _with_company(select(
-            Certification.id, Certification.company_id.label("company_id"), Certification.issued_on,
-            Certification.valid_until, Certification.number, *COMPANY_COLUMNS,
+            Certification.id, Certification.issued_on, Certification.valid_until, Certification.number,
+            *COMPANY_COLUMNS,
         ), Certification.company_id).where(Certification.kind == HNTE, Certification.status != REVOKED,
                  Certification.valid_until >= date(start.year - 1, 12, 31), scope())
-        for row in db.session.execute(stmt):
-            company(row)
-            out.certs.append(engine.Cert(row.id, row.company_id, HNTE, row.issued_on, row.valid_until, None,
-                                         False, row.number))
+        out.certs.extend(engine.Cert(id_, company_id, HNTE, issued_on, valid_until, None, False, number)
+                         for id_, issued_on, valid_until, number, company_id in rows_with_company(stmt))
 
     report_until = until(engine.HNTE_ANNUAL_REPORT)
     if report_until:
@@ -103,45 +106,36 @@ def load_inputs(start: date, horizons: Mapping[str, date], officer_id: int | Non
     if out.rounds:
         app_officer = aliased(User)
         stmt = _with_company(select(
-            Application.id, Application.company_id.label("company_id"), Application.round_id,
-            _active(app_officer, Application.officer_id).label("officer_id"), Application.stage,
+            Application.id, Application.round_id, _active(app_officer, Application.officer_id), Application.stage,
             *COMPANY_COLUMNS,
         ), Application.company_id).outerjoin(app_officer, app_officer.id == Application.officer_id).where(
             Application.round_id.in_([r.id for r in out.rounds]), scope(Application.officer_id))
-        for row in db.session.execute(stmt):
-            company(row)
-            out.applications.append(engine.OpenApplication(row.id, row.company_id, row.round_id, row.officer_id,
-                                                           row.stage))
+        out.applications = [engine.OpenApplication(id_, company_id, round_id, officer, stage)
+                            for id_, round_id, officer, stage, company_id in rows_with_company(stmt)]
 
     sme_years = sorted({r.year for r in out.rounds if r.kind == TECH_SME})
     if sme_years and until(engine.TECH_SME_RENEWAL):
         # Registrations for Y−1 (who must renew) and for Y (already renewed, revoked ones included: §2.4).
         stmt = _with_company(select(
-            Certification.id, Certification.company_id.label("company_id"), Certification.year,
-            Certification.status, *COMPANY_COLUMNS,
+            Certification.id, Certification.year, Certification.status, *COMPANY_COLUMNS,
         ), Certification.company_id).where(Certification.kind == TECH_SME,
                  Certification.year.in_(sorted({y - 1 for y in sme_years} | set(sme_years))), scope())
-        for row in db.session.execute(stmt):
-            company(row)
-            out.certs.append(engine.Cert(row.id, row.company_id, TECH_SME, None, None, row.year,
-                                         row.status == REVOKED))
-        stmt = _with_company(select(
-            PoolMember.company_id.label("company_id"), Pool.year, *COMPANY_COLUMNS,
-        ).join(Pool, Pool.id == PoolMember.pool_id), PoolMember.company_id).where(Pool.kind == TECH_SME, Pool.year.in_(sme_years), scope())
-        for row in db.session.execute(stmt):
-            company(row)
-            out.pools.append(engine.PoolMembership(row.company_id, TECH_SME, row.year))
+        out.certs.extend(engine.Cert(id_, company_id, TECH_SME, None, None, year, status == REVOKED)
+                         for id_, year, status, company_id in rows_with_company(stmt))
+        stmt = _with_company(select(Pool.year, *COMPANY_COLUMNS).select_from(PoolMember)
+                             .join(Pool, Pool.id == PoolMember.pool_id), PoolMember.company_id).where(
+            Pool.kind == TECH_SME, Pool.year.in_(sme_years), scope())
+        out.pools = [engine.PoolMembership(company_id, TECH_SME, year)
+                     for year, company_id in rows_with_company(stmt)]
 
     follow_up_until = until(engine.FOLLOW_UP_DUE)
     if follow_up_until:
         owner = aliased(User)
         stmt = _with_company(select(
-            FollowUp.id, FollowUp.company_id.label("company_id"), _active(owner, FollowUp.owner_id).label("owner_id"),
-            FollowUp.title, FollowUp.due_on, *COMPANY_COLUMNS,
+            FollowUp.id, _active(owner, FollowUp.owner_id), FollowUp.title, FollowUp.due_on, *COMPANY_COLUMNS,
         ), FollowUp.company_id).outerjoin(owner, owner.id == FollowUp.owner_id).where(
             FollowUp.done_at.is_(None), FollowUp.due_on >= start, FollowUp.due_on <= follow_up_until,
             scope(FollowUp.owner_id))
-        for row in db.session.execute(stmt):
-            company(row)
-            out.follow_ups.append(engine.FollowUp(row.id, row.company_id, row.owner_id, row.title, row.due_on, False))
+        out.follow_ups = [engine.FollowUp(id_, company_id, owner_id, title, due_on, False)
+                          for id_, owner_id, title, due_on, company_id in rows_with_company(stmt)]
     return out

@@ -1,7 +1,8 @@
 """Digest e-mails: rendering (Chinese, text and HTML parts) and sending over SMTP with the MAIL_* settings."""
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -116,30 +117,39 @@ def _sections(digest: ClaimedDigest) -> list[tuple[str, list]]:
     return groups
 
 
-def digest_message(digest: ClaimedDigest, today: date) -> EmailMessage:
-    """The e-mail for a claimed digest, with links under LADDER_BASE_URL. Always in Chinese."""
+@contextmanager
+def digest_writer(today: date) -> Iterator[Callable[[ClaimedDigest], EmailMessage]]:
+    """Yields `write(digest)`, the e-mail for a claimed digest, with links under LADDER_BASE_URL; always in
+    Chinese. One request context serves every digest of a run, and each company's link is built once
+    (an admin's digest repeats the companies without an officer)."""
     config = current_app.config
-    with current_app.test_request_context(base_url=config["LADDER_BASE_URL"]):
-        context = {
-            "digest": digest, "today": today, "sections": _sections(digest), "when": days_left_text,
-            "company_url": lambda cid: url_for("companies.show", company_id=cid, _external=True),
-            "deadlines_url": url_for("reminders.deadlines", _external=True),
-            "preferences_url": url_for("reminders.preferences", _external=True),
-        }
-        template = "email/test_email" if digest.kind == TEST else "email/reminder_digest"
-        text_part = render_template(f"{template}.txt", **context)
-        html_part = render_template(f"{template}.html", **context)
     sender = config["MAIL_DEFAULT_SENDER"]
-    message = EmailMessage()
-    message["Subject"] = ("Ladder 测试邮件" if digest.kind == TEST
-                          else f"Ladder 到期提醒：{len(digest.items)} 项（{today.isoformat()}）")
-    message["From"] = sender
-    message["To"] = digest.email
-    message["Date"] = formatdate(localtime=True)
-    # Stable per digest: a resent digest is recognisably the same message.
     domain = parseaddr(sender)[1].rpartition("@")[2] or "ladder.local"
-    message["Message-ID"] = f"<ladder.digest.{digest.id}.{digest.created_at:%Y%m%d%H%M%S}@{domain}>"
-    message["X-Ladder-Digest"] = str(digest.id)
-    message.set_content(text_part)
-    message.add_alternative(html_part, subtype="html")
-    return message
+    with current_app.test_request_context(base_url=config["LADDER_BASE_URL"]):
+        links = {"deadlines_url": url_for("reminders.deadlines", _external=True),
+                 "preferences_url": url_for("reminders.preferences", _external=True)}
+        company_urls: dict[int, str] = {}
+
+        def company_url(company_id: int) -> str:
+            if company_id not in company_urls:
+                company_urls[company_id] = url_for("companies.show", company_id=company_id, _external=True)
+            return company_urls[company_id]
+
+        def write(digest: ClaimedDigest) -> EmailMessage:
+            context = {"digest": digest, "today": today, "sections": _sections(digest), "when": days_left_text,
+                       "company_url": company_url, **links}
+            template = "email/test_email" if digest.kind == TEST else "email/reminder_digest"
+            message = EmailMessage()
+            message["Subject"] = ("Ladder 测试邮件" if digest.kind == TEST
+                                  else f"Ladder 到期提醒：{len(digest.items)} 项（{today.isoformat()}）")
+            message["From"] = sender
+            message["To"] = digest.email
+            message["Date"] = formatdate(localtime=True)
+            # Stable per digest: a resent digest is recognisably the same message.
+            message["Message-ID"] = f"<ladder.digest.{digest.id}.{digest.created_at:%Y%m%d%H%M%S}@{domain}>"
+            message["X-Ladder-Digest"] = str(digest.id)
+            message.set_content(render_template(f"{template}.txt", **context))
+            message.add_alternative(render_template(f"{template}.html", **context), subtype="html")
+            return message
+
+        yield write

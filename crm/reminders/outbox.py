@@ -155,10 +155,14 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
     return sum(waiting.values())
 
 
-def claim_next(after_id: int, now: datetime) -> ClaimedDigest | None:
+def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> ClaimedDigest | None:
     """Claim the next sendable digest after `after_id` (pending, or abandoned mid-send) and read what it
-    says; a digest another run holds is skipped (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
+    says; a digest another run holds is skipped (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+    `sent_id`, the digest the server just accepted, is recorded as sent in the same transaction: one
+    write transaction per digest instead of two."""
     with write_transaction() as conn:
+        if sent_id is not None:
+            _mark_sent(conn, sent_id, now)
         digest = conn.execute(
             select(ReminderDigest.id, ReminderDigest.kind, ReminderDigest.email, ReminderDigest.created_at,
                    ReminderDigest.recipient_id)
@@ -189,12 +193,16 @@ def claim_next(after_id: int, now: datetime) -> ClaimedDigest | None:
     )
 
 
+def _mark_sent(conn: Connection, digest_id: int, now: datetime) -> None:
+    conn.execute(update(ReminderDigest).where(ReminderDigest.id == digest_id).values(
+        status=SENT, sent_at=now, last_error="", attempts=ReminderDigest.attempts + 1))
+    conn.execute(update(ReminderItem).where(ReminderItem.digest_id == digest_id, ReminderItem.status == PENDING)
+                 .values(status=SENT))
+
+
 def mark_sent(digest_id: int, now: datetime) -> None:
     with write_transaction() as conn:
-        conn.execute(update(ReminderDigest).where(ReminderDigest.id == digest_id).values(
-            status=SENT, sent_at=now, last_error="", attempts=ReminderDigest.attempts + 1))
-        conn.execute(update(ReminderItem).where(ReminderItem.digest_id == digest_id, ReminderItem.status == PENDING)
-                     .values(status=SENT))
+        _mark_sent(conn, digest_id, now)
 
 
 def mark_failed(digest_id: int, reason: str) -> None:

@@ -7,13 +7,13 @@ from sqlalchemy import func, select
 
 from crm.clock import utcnow
 from crm.extensions import db
-from crm.jobs import recorded
+from crm.jobs import collector_paused, recorded
 from crm.models import AnnualReport, Certification, JobRun, ReminderDigest, ReminderItem, User
 from crm.models.certification import HNTE, REVOKED
 from crm.models.user import ADMIN
 from crm.reminders import engine
 from crm.reminders.inputs import load_inputs
-from crm.reminders.mail import Mailer, MailError, digest_message
+from crm.reminders.mail import Mailer, MailError, digest_writer
 from crm.reminders.outbox import Recipient, claim_next, enqueue, mark_failed, mark_sent, release
 from crm.settings import get_setting
 
@@ -58,25 +58,33 @@ def send_pending(today: date) -> tuple[int, int, int]:
     mailer = Mailer(current_app.config)
     sent = items = failed = 0
     last_id = 0
+    accepted = None  # accepted by the server, recorded as sent with the next claim
     try:
-        while (digest := claim_next(last_id, utcnow())) is not None:
-            last_id = digest.id
-            try:
-                mailer.send(digest_message(digest, today))
-            except MailError as exc:
-                failed += 1
-                if exc.permanent:
-                    mark_failed(digest.id, exc.reason)
-                else:
-                    release(digest.id, exc.reason, attempted=exc.attempted)
-                continue
-            except BaseException as exc:  # not sent: give the claim back before the run stops
-                release(digest.id, f"{type(exc).__name__}: {exc}", attempted=False)
-                raise
-            mark_sent(digest.id, utcnow())
-            sent += 1
-            items += len(digest.items)
+        with digest_writer(today) as write:
+            while True:
+                digest = claim_next(last_id, utcnow(), sent_id=accepted)
+                accepted = None
+                if digest is None:
+                    break
+                last_id = digest.id
+                try:
+                    mailer.send(write(digest))
+                except MailError as exc:
+                    failed += 1
+                    if exc.permanent:
+                        mark_failed(digest.id, exc.reason)
+                    else:
+                        release(digest.id, exc.reason, attempted=exc.attempted)
+                    continue
+                except BaseException as exc:  # not sent: give the claim back before the run stops
+                    release(digest.id, f"{type(exc).__name__}: {exc}", attempted=False)
+                    raise
+                accepted = digest.id
+                sent += 1
+                items += len(digest.items)
     finally:
+        if accepted is not None:  # the run stops before its next claim
+            mark_sent(accepted, utcnow())
         mailer.close()
     return sent, items, failed
 
@@ -84,7 +92,7 @@ def send_pending(today: date) -> tuple[int, int, int]:
 def run_reminders(today: date) -> RunResult:
     """The daily job (DOMAIN §6), for `reminders run` and the scheduler alike: record what fires today
     in the outbox, then send every pending digest. Safe to run again, and concurrently."""
-    with recorded(JOB) as run:
+    with recorded(JOB) as run, collector_paused():
         items = due_today(today)
         people = recipients()
         db.session.commit()  # end the read transaction before the outbox takes the write lock

@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import PurePath
@@ -25,6 +26,7 @@ from crm.audit import SKIPPED, acting_as, current_actor
 from crm.audit import plain  # the audit trail's own JSON form of a value
 from crm.clock import today, utcnow
 from crm.extensions import db
+from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, validity_window
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
@@ -109,7 +111,11 @@ def run_import(data: bytes, filename: str, user: User | None, *, skip_invalid: b
     """Import a workbook or CSV as `user` (None: unrestricted, as the CLI without --as).
 
     Raises ImportRefused when the file cannot be read at all."""
-    name = PurePath(filename).name
+    with collector_paused():
+        return _import(data, PurePath(filename).name, user, skip_invalid, dry_run)
+
+
+def _import(data: bytes, name: str, user: User | None, skip_invalid: bool, dry_run: bool) -> ImportResult:
     tables, warnings = read_upload(data, name)
     batches = sorted((Batch(t) for t in tables), key=lambda b: SHEETS.index(b.spec))  # companies first
     warnings += [n for b in batches for n in b.notices]
@@ -228,29 +234,35 @@ class Batch:
         return cells[index] if index is not None and index < len(cells) else ""
 
     def raw_codes(self) -> set[str]:
-        return {normalize_uscc(self.cell(cells, "uscc")) for _, cells in self.table.rows} - {""}
+        return set(self.raw_code_list) - {""}
+
+    @cached_property
+    def raw_code_list(self) -> list[str]:
+        """Each row's code as written, normalised (before validation): the companies to load, the example row."""
+        return [normalize_uscc(self.cell(cells, "uscc")) for _, cells in self.table.rows]
 
     def codes(self) -> set[str]:
         return {r.code for r in self.rows if r.code}
 
     def read(self, ctx: "Context", warnings: list[Problem]) -> None:
         self.ctx = ctx
-        for number, cells in self.table.rows:
-            if normalize_uscc(self.cell(cells, "uscc")) == EXAMPLE_USCC:
+        # (field, column index, parser) of the columns found, looked up once rather than per cell
+        present = [(f, self.columns[f.key][0], PARSERS[f.kind]) for f in self.spec.fields if f.key in self.columns]
+        for (number, cells), code in zip(self.table.rows, self.raw_code_list):
+            if code == EXAMPLE_USCC:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
                                         "模板中的示例行，已忽略"))
                 continue
             row = Row(number, cells)
-            for f in self.spec.fields:
-                if f.key not in self.columns:
-                    continue
-                cell = self.cell(cells, f.key)
+            values = row.values
+            for f, index, parse in present:
+                cell = cells[index] if index < len(cells) else ""
                 if _blank(cell):
                     if f.required:
                         self.add(row, f.key, f"{f.header}不能为空")
                     continue
                 try:
-                    row.values[f.key] = PARSERS[f.kind](cell, f, ctx)
+                    values[f.key] = parse(cell, f, ctx)
                 except InvalidValue as exc:
                     self.add(row, f.key, exc.reason)
             self.rows.append(row)
