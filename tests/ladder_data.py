@@ -15,7 +15,7 @@ DECLARED = dict(founded_on=date(2015, 1, 1), tech_field="电子信息", restrict
                 no_major_accident=True, national_award=False, provincial_rd_institution=False, led_standard=False)
 
 
-def figures(company, year: int, **kw) -> CompanyYear:
+def passing_figures(year: int, **kw) -> dict:
     """A fiscal year passing 科小 (score 70: tech staff 30% → 20, R&D 6% of revenue → 50, no IP → 0) and 高企
     (R&D 6%, all in China, high-tech revenue 75%, IP 1 + 5); revenue grows 20% a year from 1,000 万元 in YEAR − 3
     (瞪羚: exactly the 20% compound growth)."""
@@ -25,8 +25,12 @@ def figures(company, year: int, **kw) -> CompanyYear:
                   high_tech_revenue=D(750) * revenue / 1000, ip_class1=1, ip_class2=5,
                   est_ip_other=10, est_conversion=10, est_rd_management=10)
     values.update(kw)
-    values = {k: v.quantize(D("0.01")) if isinstance(v, D) else v for k, v in values.items()}
-    row = CompanyYear(company_id=company.id, year=year, **values)
+    return {k: v.quantize(D("0.01")) if isinstance(v, D) else v for k, v in values.items()}
+
+
+def figures(company, year: int, **kw) -> CompanyYear:
+    """The passing_figures() of `year` for `company`, saved."""
+    row = CompanyYear(company_id=company.id, year=year, **passing_figures(year, **kw))
     db.session.add(row)
     db.session.commit()
     return row

@@ -9,16 +9,17 @@ Application date: a company "applying in year Y" is judged as of today when Y is
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, literal, select, update
+from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.i18n import N_
-from crm.ladder.eligibility import CompanyFacts, GazelleParams, KindResult, YearFigures, check_gazelle, check_hnte, \
-    check_tech_sme
+from crm.ladder.eligibility import HNTE_FIELDS, SME_MAX_AMOUNT, SME_MAX_EMPLOYEES, CompanyFacts, GazelleParams, \
+    KindResult, YearFigures, check_gazelle, check_hnte, check_tech_sme
 from crm.ladder.queries import standings_for
 from crm.ladder.standing import RUNGS, Standing, in_force_clause, in_force_on, validity_window
 from crm.models import Certification, Company, CompanyYear
@@ -88,6 +89,54 @@ def check_kind(kind: str, facts: CompanyFacts, year: int, on: date, params: Gaze
     return check_gazelle(facts, year, params)
 
 
+# Ratios in SQL get this much relative slack: SQLite keeps amounts as floats, and an exact band edge must never be
+# dropped by a prefilter (the engine decides it exactly afterwards).
+FLOAT_SLACK = Decimal("1.000001")
+
+
+def _at_least(n: Any, d: Any, pct: int | Decimal) -> Any:
+    """SQL for n / d ≥ pct % with n > 0 (eligibility._meets), a little loose; NULL (missing) never passes."""
+    return and_(n > 0, n * (100 * FLOAT_SLACK) >= d * literal(Decimal(pct)))
+
+
+def _tech_sme_may_pass(year: int, on: date, params: GazelleParams) -> Any:
+    """Conditions 1–4 of §2.1 (size, restricted industry, integrity), which both routes of check_tech_sme need."""
+    y = aliased(CompanyYear)
+    return and_(Company.restricted_industry.is_(False), Company.integrity_ok.is_(True), exists().where(
+        y.company_id == Company.id, y.year == year - 1, y.employees <= SME_MAX_EMPLOYEES,
+        y.revenue <= SME_MAX_AMOUNT, y.total_assets <= SME_MAX_AMOUNT))
+
+
+def _hnte_may_pass(year: int, on: date, params: GazelleParams) -> Any:
+    """The §3.1 conditions of check_hnte that are no officer estimate, except the R&D windows (they depend on the
+    founding year): registered 365 days, field, IP owned, tech staff ≥ 10%, high-tech revenue ≥ 60%, no accident."""
+    y = aliased(CompanyYear)
+    return and_(Company.founded_on <= on - timedelta(days=365), Company.tech_field.in_(HNTE_FIELDS),
+                Company.no_major_accident.is_(True), exists().where(
+                    y.company_id == Company.id, y.year == year - 1, y.ip_class1 + y.ip_class2 >= 1,
+                    _at_least(y.tech_staff, y.employees, 10), _at_least(y.high_tech_revenue, y.revenue, 60)))
+
+
+def _gazelle_may_pass(year: int, on: date, params: GazelleParams) -> Any:
+    """check_gazelle's three conditions: a valid 高企 on `on` if required, the base revenue and the growth."""
+    base, latest = aliased(CompanyYear), aliased(CompanyYear)
+    growth = (1 + Decimal(str(params.min_cagr))) ** max(params.years - 1, 1)
+    revenues = exists().where(
+        base.company_id == Company.id, base.year == year - params.years,
+        base.revenue >= Decimal(str(params.min_base_revenue)),
+        latest.company_id == Company.id, latest.year == year - 1, _at_least(latest.revenue, base.revenue * growth, 100))
+    if not params.require_hnte:
+        return revenues
+    return and_(revenues, exists().where(Certification.company_id == Company.id, in_force_clause(on, HNTE)))
+
+
+def figures_may_pass_clause(kind: str, year: int, on: date, params: GazelleParams) -> Any:
+    """A SQL condition on Company that every company whose `kind` result has figures_pass meets (for application
+    year `year`, judged on `on`). NECESSARY conditions only: a company meeting it may still fail, and only
+    check_kind() decides. It lets lists skip the engine for the many companies that cannot pass."""
+    return {TECH_SME: _tech_sme_may_pass, HNTE: _hnte_may_pass, GAZELLE: _gazelle_may_pass}[kind](year, on, params)
+
+
 def holds_through(certs: Iterable[Any], kind: str, year: int) -> bool:
     """Already holds `kind` through `year` (DOMAIN §9): 科小 registered for it; 高企 / 瞪羚 in force on 31 December."""
     if kind == TECH_SME:
@@ -103,7 +152,8 @@ def excluded_clause(kind: str, year: int) -> Any:
         cond = and_(Certification.kind == TECH_SME, Certification.year == year)
     else:
         cond = in_force_clause(date(year, 12, 31), kind)
-    return exists().where(Certification.company_id == Company.id, cond)
+    # An uncorrelated list, read once: correlated, SQLite walks every certification of the kind for each company.
+    return Company.id.in_(select(Certification.company_id).where(cond))
 
 
 def verdict(result: KindResult) -> str:

@@ -11,17 +11,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, not_, or_, select
+from sqlalchemy import not_, or_, select
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.i18n import N_
-from crm.ladder.eligibility import KindResult, YearFigures
+from crm.ladder.eligibility import GazelleParams, KindResult, YearFigures
 from crm.ladder.queries import standings_for
 from crm.ladder.service import CHECK_LABELS, DECLARATIONS, VERDICT_LABELS, application_date, check_kind, \
-    excluded_clause, gazelle_params, load_facts, verdict
+    excluded_clause, figures_may_pass_clause, gazelle_params, load_facts, verdict
 from crm.ladder.standing import KIND_LABELS
-from crm.models import Application, Area, Company, CompanyYear, Pool, PoolMember, Round, User
+from crm.models import Application, Area, Company, Pool, PoolMember, Round, User
 from crm.models.certification import GAZELLE, HNTE, TECH_SME
 from crm.transfer.spreadsheet import Column, write_table
 
@@ -124,12 +124,12 @@ def _marked(kind: str, year: int) -> tuple[Any, Any]:
     return applying, pooled
 
 
-def candidates(f: ShortlistFilter) -> Any:
+def candidates(f: ShortlistFilter, on: date, params: GazelleParams) -> Any:
     """Companies that may be listed, with what a row shows: everyone not already holding K through Y who is marked
-    (applying, pooled) or has figures for year Y − 1, which every kind needs to pass."""
+    (applying, pooled) or meets the necessary conditions of K in SQL (most companies do not)."""
     park, district = aliased(Area), aliased(Area)
     applying, pooled = _marked(f.kind, f.year)
-    has_figures = exists().where(CompanyYear.company_id == Company.id, CompanyYear.year == f.year - 1)
+    may_pass = figures_may_pass_clause(f.kind, f.year, on, params)
     stmt = (
         select(Company.id, Company.uscc, Company.name, *(getattr(Company, d) for d in DECLARATIONS),
                district.code.label("district_code"), district.name.label("district_name"),
@@ -138,7 +138,7 @@ def candidates(f: ShortlistFilter) -> Any:
         .outerjoin(park, park.id == Company.park_id)
         .outerjoin(User, User.id == Company.officer_id)
         .where(not_(excluded_clause(f.kind, f.year)),
-               or_(has_figures, Company.id.in_(applying), Company.id.in_(pooled)))
+               or_(may_pass, Company.id.in_(applying), Company.id.in_(pooled)))
     )
     if f.scope is not None:
         stmt = stmt.where(f.scope)
@@ -166,7 +166,7 @@ def shortlist(f: ShortlistFilter, today: date) -> list[ShortlistRow]:
     applying, pooled = (set(db.session.scalars(q)) for q in _marked(f.kind, f.year))
     extract = KIND_COLUMNS[f.kind]
     rows = []
-    for chunk in _chunks(candidates(f)):
+    for chunk in _chunks(candidates(f, on, params)):
         facts = load_facts(chunk, f.year, on, params)
         for c in chunk:
             result = check_kind(f.kind, facts[c.id], f.year, on, params)
