@@ -3,12 +3,14 @@ import json
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal as D
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from crm.ladder import eligibility as el
 from crm.ladder.eligibility import (
+    GROWTH_BANDS,
     CompanyFacts, GazelleParams, YearFigures, check_all, check_gazelle, check_hnte, check_tech_sme,
     growth_points, growth_rate, tech_sme_score,
 )
@@ -538,3 +540,20 @@ def test_never_eligible_when_a_declaration_is_missing(f, name):
     assert check_all(f, YEAR)[kind]["eligible"] is True
     out = check_all(replace(f, **{name: None}), YEAR)
     assert out[kind]["eligible"] is False and out[kind]["missing"]
+
+
+amounts = st.decimals(min_value=-100000, max_value=100000, places=2, allow_nan=False, allow_infinity=False)
+
+
+@PROPERTY
+@given(amounts, amounts, amounts)
+def test_growth_rate_agrees_with_exact_fractions(y1, y2, y3):
+    rate = growth_rate(y1, y2, y3)
+    if y2 == 0:
+        assert rate is None
+        return
+    f1, f2, f3 = Fraction(y1), Fraction(y2), Fraction(y3)
+    exact = f3 / f2 - 1 if y1 == 0 else (f2 / f1 + f3 / f2) / 2 - 1
+    assert abs(Fraction(rate) - exact) < Fraction(1, 10**40)
+    assert growth_points(rate) == next((p for limit, p in GROWTH_BANDS if exact >= Fraction(limit)),
+                                       2 if exact > 0 else 0)

@@ -6,8 +6,7 @@ compared exactly (n × 100 ≥ pct × d), never through floats, so a band edge s
 """
 from dataclasses import asdict, dataclass
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from fractions import Fraction
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 
 PASS, FAIL, MISSING = "pass", "fail", "missing"
 HNTE_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
@@ -293,13 +292,20 @@ def check_tech_sme(facts: CompanyFacts, year: int) -> KindResult:
 
 # ---- 高新技术企业 (§3) -------------------------------------------------------------------------------------
 
+# Products of amounts in 万元 stay exact and a rate on a band edge comes out exactly: a rate that does not
+# terminate differs from every edge by far more than 60 digits can blur.
+_EXACT = Context(prec=60)
+
+
 def growth_rate(y1, y2, y3) -> Decimal | None:
     """½ × (y2/y1 + y3/y2) − 1; y3/y2 − 1 if y1 is 0; None (→ 0 points) if y2 is 0. Inputs must be known."""
     if y2 == 0:
         return None
-    y1, y2, y3 = (Fraction(Decimal(v)) for v in (y1, y2, y3))
-    rate = y3 / y2 - 1 if y1 == 0 else (y2 / y1 + y3 / y2) / 2 - 1
-    return Decimal(rate.numerator) / Decimal(rate.denominator)
+    y1, y2, y3 = (Decimal(v) for v in (y1, y2, y3))
+    c = _EXACT  # (y2/y1 + y3/y2) / 2 = (y2² + y1·y3) / (2·y1·y2): one division, exact whenever the rate terminates
+    if y1 == 0:
+        return c.subtract(c.divide(y3, y2), 1)
+    return c.subtract(c.divide(c.add(c.multiply(y2, y2), c.multiply(y1, y3)), c.multiply(2, c.multiply(y1, y2))), 1)
 
 
 def growth_points(rate: Decimal | None) -> int:
