@@ -213,7 +213,7 @@ def dashboard(conn: Connection, user_id: int, year: int, as_of: date) -> None:
              year=year, as_of=as_of, start=date(year - 1, 12, 31), jan1=date(year, 1, 1), dec31=date(year, 12, 31))
 
 
-def kanban(conn: Connection, user_id: int, round_id: int, cap: int = 200) -> None:
+def kanban(conn: Connection, user_id: int, round_id: int, cap: int) -> None:
     """A round's board: how many cards per stage, the first `cap` of each (longest waiting first), the filters."""
     user(conn, user_id)
     rows(conn, "SELECT * FROM round WHERE id = :r", r=round_id)

@@ -38,7 +38,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "withdrawn": (),
 }
 NEEDS_REASON = ("rejected", "withdrawn")
-COLUMN_CAP = 200  # cards per board column; the rest are one "more" link away
+COLUMN_CAP = 50  # cards per board column, as many as one can scan; the rest are one "more" link away
 
 
 class RoundError(ValueError):
