@@ -149,15 +149,16 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale, gettext
 
     from crm import clock
-    from crm.i18n import translated
+    from crm.i18n import bound_gettext, translated
     from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
-    from crm.navigation import nav_items
+    from crm.navigation import nav_items, url_template
 
     app.jinja_env.globals.update(
         today=clock.today, local_time=clock.local, KIND_LABELS=translated(KIND_LABELS),
         RUNG_LABELS=translated(RUNG_LABELS),
-        nav_items=nav_items, get_locale=get_locale,
+        nav_items=nav_items, url_template=url_template, get_locale=get_locale,
     )
     # A Chinese label that arrives as a value (Standing.label, a check's short name): `{{ label|translate }}`.
     # Unlike _() in a template it does not %-format, so "≥ 10%" is safe.
     app.jinja_env.filters["translate"] = gettext
+    app.context_processor(bound_gettext)

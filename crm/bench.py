@@ -147,6 +147,7 @@ def measurements(b: Bench, workdir: Path, smtp_port: int) -> list[Measurement]:
     from crm.ladder.shortlist import ShortlistFilter, export
     from crm.models.certification import HNTE
     from crm.reminders.service import run_reminders
+    from crm.rounds.service import COLUMN_CAP
     from crm.targets.service import default_as_of, progress
     from crm.transfer.importer import run_import
 
@@ -183,7 +184,7 @@ def measurements(b: Bench, workdir: Path, smtp_port: int) -> list[Measurement]:
         Measurement("dashboard", b.page("/dashboard"), b.plain(plain.dashboard, admin, year, on)),
         Measurement("targets_progress", b.task(lambda: progress(year, default_as_of(year, on), all_areas())),
                     b.plain(plain.targets_progress, year, default_as_of(year, on))),
-        Measurement("kanban", b.page(f"/rounds/{ids['round_id']}"), b.plain(plain.kanban, admin, ids["round_id"])),
+        Measurement("kanban", b.page(f"/rounds/{ids['round_id']}"), b.plain(plain.kanban, admin, ids["round_id"], COLUMN_CAP)),
         Measurement("my_work", b.page("/work", "officer"), b.plain(plain.my_work, ids["officer_id"], on, utc_midnight)),
         Measurement("shortlist_export", b.task(lambda: export(ShortlistFilter(HNTE, year), workdir / "名单.xlsx", on)),
                     b.plain(plain.shortlist_csv, year, on, workdir / "名单.csv"), heavy=True),

@@ -213,18 +213,17 @@ def dashboard(conn: Connection, user_id: int, year: int, as_of: date) -> None:
              year=year, as_of=as_of, start=date(year - 1, 12, 31), jan1=date(year, 1, 1), dec31=date(year, 12, 31))
 
 
-def kanban(conn: Connection, user_id: int, round_id: int, cap: int = 200) -> None:
+def kanban(conn: Connection, user_id: int, round_id: int, cap: int) -> None:
     """A round's board: how many cards per stage, the first `cap` of each (longest waiting first), the filters."""
     user(conn, user_id)
     rows(conn, "SELECT * FROM round WHERE id = :r", r=round_id)
     rows(conn, "SELECT stage, count(*) FROM application WHERE round_id = :r GROUP BY stage", r=round_id)
     closed = "a.stage IN ('approved', 'rejected', 'withdrawn')"
-    rows(conn, "SELECT a.id, a.stage, a.stage_since, a.reason, c.id, c.name, d.name, p.name, u.display_name "
+    rows(conn, "SELECT a.id, a.stage, a.stage_since, a.reason, c.id, c.name, u.display_name "
                "FROM (SELECT a.id, row_number() OVER (PARTITION BY a.stage ORDER BY "
                f"CASE WHEN {closed} THEN NULL ELSE a.stage_since END, CASE WHEN {closed} THEN a.stage_since END DESC, "
                "a.id) AS rank FROM application a WHERE a.round_id = :r) ranked "
                "JOIN application a ON a.id = ranked.id JOIN company c ON c.id = a.company_id "
-               "JOIN area d ON d.id = c.district_id LEFT JOIN area p ON p.id = c.park_id "
                'LEFT JOIN "user" u ON u.id = a.officer_id WHERE ranked.rank <= :cap ORDER BY ranked.rank',
          r=round_id, cap=cap)
     areas(conn)

@@ -6,7 +6,9 @@ Label dicts such as KIND_LABELS feed exports, imports and the CLI, whose Chinese
 """
 from collections.abc import Iterator, Mapping
 
-from flask_babel import gettext
+from flask_babel import get_translations, gettext
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 
 def N_(message: str) -> str:  # noqa: N802  (the name pybabel extracts by default)
@@ -28,3 +30,27 @@ class translated(Mapping):  # noqa: N801  (reads as a function at the call site)
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def bound_gettext() -> dict:
+    """`_()`, gettext() and ngettext() for templates, bound to the reader's catalogue once per render.
+
+    The callables Flask-Babel installs resolve the domain, the locale and the catalogue again on every call,
+    and `_()` goes through one more call to find them; a page makes hundreds. Context variables shadow those
+    globals, so templates are unchanged. Same behaviour as Jinja's newstyle gettext: the message is always
+    %-formatted (ngettext with `num` set) and marked safe where the template autoescapes.
+    """
+    catalogue = get_translations()
+
+    @pass_eval_context
+    def gettext_(eval_ctx, message: str, **variables) -> str:
+        text = catalogue.ugettext(message)
+        return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+    @pass_eval_context
+    def ngettext_(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        text = catalogue.ungettext(singular, plural, num)
+        return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_}

@@ -1,5 +1,7 @@
-"""The top navigation: (endpoint, label, roles that see it)."""
-from flask import current_app, request
+"""The top navigation: (endpoint, label, roles that see it); URLs for long lists."""
+from collections.abc import Callable
+
+from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -47,3 +49,13 @@ def nav_items() -> list[tuple[str, str, bool]]:
     owners = [e for e, _ in items if e.split(".")[0] == blueprint]
     active = here if here in claimed else (owners[0] if len(owners) == 1 else None)
     return [(e, label, e == active) for e, label in items]
+
+
+def url_template(endpoint: str, key: str) -> Callable[[int], str]:
+    """url_for(endpoint, key=id) for every row of a long list: the URL is built once, each row fills in its id.
+
+    A board of hundreds of cards otherwise spends more time in werkzeug's URL building than in its query.
+    """
+    marker = 987654321
+    head, _, tail = url_for(endpoint, **{key: marker}).partition(str(marker))
+    return lambda id_: f"{head}{id_}{tail}"

@@ -163,3 +163,21 @@ def test_list_query_count_does_not_grow_with_companies(make, auth, client, count
     with count_queries() as large:
         client.get("/companies/")
     assert small.count == large.count
+
+
+def test_company_page_query_count_does_not_grow_with_the_people_who_edited_it(make, auth, client, count_queries):
+    company_id = make.company().id
+    auth.login(make.user("admin"))
+
+    def edited_by(n: int) -> int:
+        for _ in range(n):
+            db.session.add(AuditLog(user=make.user("officer"), entity="company", entity_id=company_id,
+                                    company_id=company_id, action="update", changes={"name": ["甲", "乙"]}))
+        db.session.commit()
+        db.session.expunge_all()  # as in a fresh request: none of the authors is in the session yet
+        with count_queries() as q:  # the timeline showing visits only, so it loads none of the authors either
+            page = client.get(f"/companies/{company_id}?tl=visit").get_data(as_text=True)
+        assert page.count("<li><time>") >= n
+        return q.count
+
+    assert edited_by(1) == edited_by(4)

@@ -10,7 +10,7 @@ from crm.companies.panels import panels_for
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
 from crm.companies.service import CompanyFilter, EditConflict, audit_trail, check_uscc, company_query, save_company
 from crm.extensions import db
-from crm.ladder.queries import standings_for
+from crm.ladder.queries import standing_of, standings_for
 from crm.ladder.standing import RUNGS
 from crm.models import Certification, Company, CompanyYear, User
 from crm.models.area import DISTRICT, PARK
@@ -113,9 +113,8 @@ def new():
 def show(company_id: int):
     company = get_company_or_404(company_id)
     on = today()
-    standing = standings_for([company.id], on)[company.id]
     return render_template(
-        "companies/show.html", company=company, standing=standing, audit=audit_trail(company.id),
+        "companies/show.html", company=company, standing=standing_of(company, on), audit=audit_trail(company.id),
         cert_form=CertificationForm(), on=on, panels=panels_for(company, on),
     )
 
@@ -156,7 +155,7 @@ def add_certification(company_id: int):
         return redirect(url_for("companies.show", company_id=company.id))
     on = today()
     return render_template(
-        "companies/show.html", company=company, standing=standings_for([company.id], on)[company.id],
+        "companies/show.html", company=company, standing=standing_of(company, on),
         audit=audit_trail(company.id), cert_form=form, on=on, panels=panels_for(company, on),
     ), 422
 

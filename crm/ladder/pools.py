@@ -60,12 +60,6 @@ def remove_member(pool: Pool, company_id: int) -> bool:
     return result.rowcount > 0
 
 
-def pools_of(company_id: int) -> list[Pool]:
-    return list(db.session.scalars(
-        select(Pool).join(PoolMember).where(PoolMember.company_id == company_id)
-        .order_by(Pool.year.desc(), Pool.kind, Pool.name)))
-
-
 def members_query(pool: Pool, scope: Any) -> Select:
     """The members of a pool the user may see, by district then name."""
     return (select(Company).join(PoolMember, PoolMember.company_id == Company.id)

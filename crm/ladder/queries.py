@@ -44,3 +44,9 @@ def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
         select(PoolMember.company_id).join(Pool).where(PoolMember.company_id.in_(company_ids), Pool.year == on.year)
     ))
     return {cid: standing_on(certs[cid], on, cid in pooled) for cid in company_ids}
+
+
+def standing_of(company: Company, on: date) -> Standing:
+    """One company's standing, from its certifications and pools: loaded once per session and shared by
+    everything on its page that needs them (standing, eligibility, the certificate table, the pools)."""
+    return standing_on(company.certifications, on, any(p.year == on.year for p in company.pools))

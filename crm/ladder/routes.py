@@ -20,7 +20,7 @@ from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
 from crm.i18n import translated
 from crm.ladder.forms import PoolForm
-from crm.ladder.pools import PoolError, add_members, delete_pool, members_query, pools_of, pools_with_counts, \
+from crm.ladder.pools import PoolError, add_members, delete_pool, members_query, pools_with_counts, \
     remove_member, save_pool
 from crm.ladder.queries import standings_for
 from crm.ladder.service import CHECK_LABELS, VERDICT_LABELS, application_date, check_kind, eligibility_for, \
@@ -83,7 +83,7 @@ def figure_gaps(missing: list[str]) -> tuple[list[int], list[str]]:
 def eligibility_panel(company: Company, on) -> dict:
     year = _year(request.args.get("year"), on.year)
     e = eligibility_for(company, year, on)
-    memberships = pools_of(company.id)
+    memberships = company.pools
     member_ids = {p.id for p in memberships}
     open_pools = [p for p in db.session.scalars(select(Pool).where(Pool.year == year).order_by(Pool.kind, Pool.name))
                   if p.id not in member_ids]

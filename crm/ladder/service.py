@@ -20,7 +20,7 @@ from crm.extensions import db
 from crm.i18n import N_
 from crm.ladder.eligibility import HNTE_FIELDS, SME_MAX_AMOUNT, SME_MAX_EMPLOYEES, CompanyFacts, GazelleParams, \
     KindResult, YearFigures, check_gazelle, check_hnte, check_tech_sme
-from crm.ladder.queries import standings_for
+from crm.ladder.queries import standing_of
 from crm.ladder.standing import RUNGS, Standing, in_force_clause, in_force_on, validity_window
 from crm.models import Certification, Company, CompanyYear
 from crm.models.certification import GAZELLE, HNTE, KINDS, TECH_SME
@@ -77,8 +77,20 @@ def load_facts(companies: Sequence[Any], year: int, on: date, params: GazellePar
     hnte = set(db.session.scalars(
         select(Certification.company_id).where(Certification.company_id.in_(ids), in_force_clause(on, HNTE))
     ))
-    return {c.id: CompanyFacts(**{k: getattr(c, k) for k in DECLARATIONS}, holds_valid_hnte=c.id in hnte,
-                               figures=tuple(figures[c.id])) for c in companies}
+    return {c.id: _facts(c, c.id in hnte, figures[c.id]) for c in companies}
+
+
+def company_facts(company: Company, year: int, on: date, params: GazelleParams) -> CompanyFacts:
+    """load_facts() for one Company, from its figures and certifications: no query of its own when its page
+    has loaded them already (the page shows both)."""
+    years = fiscal_years(year, params)
+    return _facts(company, any(c.kind == HNTE and in_force_on(c, on) for c in company.certifications),
+                  (YearFigures(y.year, *(getattr(y, f) for f in FIGURES)) for y in company.years if y.year in years))
+
+
+def _facts(company: Any, holds_valid_hnte: bool, figures: Iterable[YearFigures]) -> CompanyFacts:
+    return CompanyFacts(**{k: getattr(company, k) for k in DECLARATIONS}, holds_valid_hnte=holds_valid_hnte,
+                        figures=tuple(figures))
 
 
 def check_kind(kind: str, facts: CompanyFacts, year: int, on: date, params: GazelleParams) -> KindResult:
@@ -192,10 +204,10 @@ class CompanyEligibility:
 
 
 def eligibility_for(company: Company, year: int, today: date) -> CompanyEligibility:
-    """Standing and the three checks for one company applying in `year` (five queries)."""
+    """Standing and the three checks for one company applying in `year` (at most four queries)."""
     on, params = application_date(year, today), gazelle_params()
-    facts = load_facts([company], year, on, params)[company.id]
-    standing = standings_for([company.id], on)[company.id]
+    facts = company_facts(company, year, on, params)
+    standing = standing_of(company, on)
     return CompanyEligibility(year, on, standing, {k: check_kind(k, facts, year, on, params) for k in KINDS}, params)
 
 

@@ -52,6 +52,10 @@ class Company(db.Model):
     years: Mapped[list["CompanyYear"]] = relationship(
         back_populates="company", order_by="CompanyYear.year", cascade="all, delete-orphan"
     )
+    # The pools (培育库) it is in, newest year first; read-only: membership is written as PoolMember.
+    pools: Mapped[list["Pool"]] = relationship(  # noqa: F821
+        secondary="pool_member", viewonly=True, order_by="[Pool.year.desc(), Pool.kind, Pool.name]"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -34,7 +34,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     reminder_opt_out: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    areas: Mapped[list[Area]] = relationship(secondary=user_area, lazy="selectin")
+    # Loaded when read: only the signed-in user's areas are needed (scoping), not those of every officer shown.
+    areas: Mapped[list[Area]] = relationship(secondary=user_area)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")

@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
 from crm.access import company_scope
 from crm.extensions import db
@@ -38,7 +38,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "withdrawn": (),
 }
 NEEDS_REASON = ("rejected", "withdrawn")
-COLUMN_CAP = 200  # cards per board column; the rest are one "more" link away
+COLUMN_CAP = 50  # cards per board column, as many as one can scan; the rest are one "more" link away
 
 
 class RoundError(ValueError):
@@ -292,8 +292,10 @@ def _column_order() -> tuple[Any, Any]:
 
 
 def _card_options() -> list[Any]:
-    # Company already joins its district, park and officer; no per-card query remains.
-    return [joinedload(Application.company), joinedload(Application.officer)]
+    """What a card shows: the company's name (not the district, park and officer a Company joins by default;
+    anything else a card reads raises rather than costing a query per card) and the application's officer."""
+    return [joinedload(Application.company).options(load_only(Company.name), raiseload("*")),
+            joinedload(Application.officer)]
 
 
 def board_columns(user: User, round_id: int, f: BoardFilter, cap: int | None = None) -> list[Column]:
@@ -338,7 +340,7 @@ def application_in_scope(user: User, application_id: int) -> Application | None:
     return db.session.scalar(
         select(Application).join(Company, Company.id == Application.company_id)
         .where(Application.id == application_id, company_scope(user))
-        .options(*_card_options(), joinedload(Application.round))
+        .options(joinedload(Application.company), joinedload(Application.officer), joinedload(Application.round))
     )
 
 

@@ -1,6 +1,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from crm.access import admin_blueprint
 from crm.areas import all_areas
@@ -14,7 +15,7 @@ bp = admin_blueprint("users", __name__, url_prefix="/users")
 
 @bp.route("/")
 def index():
-    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    users = db.session.scalars(select(User).options(selectinload(User.areas)).order_by(User.role, User.username)).all()
     return render_template("users/index.html", users=users)
 
 
