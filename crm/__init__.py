@@ -146,10 +146,10 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale, gettext
+    from flask_babel import get_locale
 
     from crm import clock
-    from crm.i18n import bound_gettext, translated
+    from crm.i18n import bound_gettext, translate, translated
     from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
     from crm.navigation import nav_items, url_template
 
@@ -158,7 +158,5 @@ def register_template_helpers(app: Flask) -> None:
         RUNG_LABELS=translated(RUNG_LABELS),
         nav_items=nav_items, url_template=url_template, get_locale=get_locale,
     )
-    # A Chinese label that arrives as a value (Standing.label, a check's short name): `{{ label|translate }}`.
-    # Unlike _() in a template it does not %-format, so "≥ 10%" is safe.
-    app.jinja_env.filters["translate"] = gettext
+    app.jinja_env.filters["translate"] = translate
     app.context_processor(bound_gettext)

@@ -7,7 +7,7 @@ Label dicts such as KIND_LABELS feed exports, imports and the CLI, whose Chinese
 from collections.abc import Iterator, Mapping
 
 from flask_babel import get_translations, gettext
-from jinja2 import pass_eval_context
+from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
 
@@ -53,4 +53,12 @@ def bound_gettext() -> dict:
         text = catalogue.ungettext(singular, plural, num)
         return (Markup(text) if eval_ctx.autoescape else text) % variables
 
-    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_}
+    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_, "_catalogue": catalogue}
+
+
+@pass_context
+def translate(context, label: str) -> str:
+    """`{{ label|translate }}`: a Chinese label that arrives as a value (Standing.label, a check's short name),
+    from the catalogue bound for this render. Unlike _() it does not %-format, so "≥ 10%" is safe."""
+    catalogue = context.get("_catalogue")
+    return gettext(label) if catalogue is None else catalogue.ugettext(label)

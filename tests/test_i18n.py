@@ -110,6 +110,17 @@ def test_a_user_who_prefers_english_sees_the_company_list_in_english(client, aut
     assert "川东电子有限公司" in page  # data stays as entered
 
 
+def test_a_label_that_arrives_as_a_value_is_shown_in_the_readers_language(client, auth, make):
+    from crm.clock import today
+
+    make.cert(make.company(), "tech_sme", year=today().year)
+    auth.login(make.user("admin", locale="en"))
+    assert 'rung-tech_sme">Tech-based SME</span>' in client.get("/companies/").get_data(as_text=True)
+    auth.logout()
+    auth.login(make.user("admin"))
+    assert 'rung-tech_sme">科技型中小企业</span>' in client.get("/companies/").get_data(as_text=True)
+
+
 def test_a_user_who_prefers_english_sees_the_dashboard_in_english(client, auth, make):
     auth.login(make.user("admin", locale="en"))
     page = client.get("/dashboard").get_data(as_text=True)
