@@ -32,7 +32,9 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     # Bumped on password change or deactivation; sessions carry it, so older ones stop working.
     session_version: Mapped[int] = mapped_column(default=1)
-    reminder_opt_out: Mapped[list] = mapped_column(JSON, default=list)
+    # Read by the reminders run and the preferences page only: deferred, so the users shown on every list
+    # (owners, officers) are not decoded from JSON row by row.
+    reminder_opt_out: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Loaded when read: only the signed-in user's areas are needed (scoping), not those of every officer shown.
     areas: Mapped[list[Area]] = relationship(secondary=user_area)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Date, DateTime, and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
 
 from crm.access import company_scope
 from crm.clock import local
@@ -115,7 +115,8 @@ def stale_companies(scope: WorkScope, user: User, today: date, limit: int = LIST
     last = last_visits(company_scope(user), scope.companies())
     stale, threshold = staleness(today, last)
     base = (select(Company).outerjoin(last, last.c.company_id == Company.id)
-            .where(company_scope(user), scope.companies(), stale))
+            .where(company_scope(user), scope.companies(), stale)
+            .options(load_only(Company.name, Company.created_at), lazyload(Company.park), lazyload(Company.officer)))
     total = db.session.scalar(base.with_only_columns(func.count(Company.id)).order_by(None))
     rows = db.session.execute(
         base.add_columns(last.c.last_on, threshold.label("threshold"))
@@ -132,7 +133,8 @@ def open_follow_ups(scope: WorkScope, user: User, today: date) -> tuple[list[Fol
     """(overdue, due within UPCOMING_DAYS, count of those due later), soonest first."""
     base = (select(FollowUp).join(FollowUp.company).where(company_scope(user), scope.follow_ups(),
                                                           FollowUp.done_at.is_(None))
-            .options(contains_eager(FollowUp.company), joinedload(FollowUp.owner)))
+            .options(contains_eager(FollowUp.company).options(load_only(Company.name), lazyload("*")),
+                     joinedload(FollowUp.owner)))
     horizon = today + timedelta(days=UPCOMING_DAYS)
     overdue = list(db.session.scalars(base.where(overdue_clause(today)).order_by(FollowUp.due_on, FollowUp.id)
                                       .limit(LIST_CAP)))
