@@ -10,7 +10,7 @@ from crm.ladder.queries import standings_for
 from crm.models import Application, ApplicationMove, Certification, Round
 from crm.models.ladder import OPEN_STAGES
 from crm.rounds.service import (
-    TRANSITIONS, ApplicationError, RoundError, StaleMove, board_columns, BoardFilter, move_application,
+    TRANSITIONS, ApplicationError, RoundError, StaleMove, board_columns, BoardFilter, card_of, move_application,
     open_application, save_round,
 )
 from tests.conftest import d
@@ -322,12 +322,26 @@ def test_board_filters_by_area_and_officer(make):
     admin = make.user("admin")
 
     def names(**kw):
-        return sorted(c.officer.username for col in board_columns(admin, round_.id, BoardFilter(**kw)) for c in col.cards)
+        return sorted(c.officer_label for col in board_columns(admin, round_.id, BoardFilter(**kw)) for c in col.cards)
 
-    assert names() == sorted([a.username, b.username])
-    assert names(area_id=make.area("511725").id) == [b.username]
-    assert names(officer_id=a.id) == [a.username]
+    assert names() == sorted([a.label, b.label])
+    assert names(area_id=make.area("511725").id) == [b.label]
+    assert names(officer_id=a.id) == [a.label]
     assert names(officer_id=0) == []
+
+
+def test_board_cards_carry_what_a_card_shows(make):
+    round_ = make_round()
+    named, unnamed = make.user("officer"), make.user("officer")
+    named.display_name, unnamed.display_name = "王干部", ""
+    for name, officer in (("甲企业", named), ("乙企业", unnamed), ("丙企业", None)):
+        application, _ = opened(make, round_, company=make.company(name=name, officer=officer or named))
+        application.officer = officer
+    db.session.commit()
+    cards = {c.stage: c for c in board_columns(make.user("admin"), round_.id, BoardFilter())}["intent"].cards
+    assert sorted((c.company_name, c.officer_label) for c in cards) == [
+        ("丙企业", None), ("乙企业", unnamed.username), ("甲企业", "王干部")]
+    assert {card_of(db.session.get(Application, c.id)) for c in cards} == set(cards)
 
 
 # ---- CLI ----------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -61,9 +62,15 @@ class User(UserMixin, db.Model):
     def can_edit(self) -> bool:
         return self.role in (ADMIN, OFFICER)
 
-    @property
+    @hybrid_property
     def label(self) -> str:
         return self.display_name or self.username
+
+    @label.inplace.expression
+    @classmethod
+    def _label_expression(cls):
+        """The same label in SQL, for lists read as plain rows."""
+        return func.coalesce(func.nullif(cls.display_name, ""), cls.username)
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

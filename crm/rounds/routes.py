@@ -17,7 +17,7 @@ from crm.models.ladder import OPEN_STAGES, STAGES
 from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
 from crm.rounds.service import (
     NEEDS_REASON, STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
-    board_columns, board_officers, company_applications, days_in_stage, move_application, open_application,
+    board_columns, board_officers, card_of, company_applications, days_in_stage, move_application, open_application,
     round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
 )
 
@@ -126,8 +126,8 @@ def stage(round_id: int, stage: str):
     f = _board_filter()
     page = db.paginate(stage_query(current_user, round_.id, stage, f), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-    return render_template("rounds/stage.html", round=round_, stage=stage, page=page, f=f, now=utcnow(),
-                           back=request.full_path.rstrip("?"))
+    return render_template("rounds/stage.html", round=round_, stage=stage, page=page, cards=map(card_of, page.items),
+                           f=f, now=utcnow(), back=request.full_path.rstrip("?"))
 
 
 # ---- applications -------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def move(application_id: int):
         db.session.rollback()
         return _move_failed(application, form, str(exc), 409 if isinstance(exc, StaleMove) else 422)
     if _wants_json():
-        card = render_template("rounds/_card.html", app=application, now=utcnow(), back=back)
+        card = render_template("rounds/_card.html", app=card_of(application), now=utcnow(), back=back)
         return jsonify(ok=True, id=application.id, stage=application.stage, card=card)
     flash(_("已将“%(company)s”移到“%(stage)s”。", company=application.company.name,
             stage=_(STAGE_LABELS[application.stage])), "success")

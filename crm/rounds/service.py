@@ -6,7 +6,7 @@ here reads the request: callers say who acts and when. Writes flush; the caller 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
@@ -269,11 +269,34 @@ class BoardFilter:
         return conditions
 
 
+class Card(NamedTuple):
+    """What a board card shows of an application, as plain values: a board shows hundreds."""
+
+    id: int
+    stage: str
+    stage_since: datetime
+    reason: str
+    company_id: int
+    company_name: str
+    officer_label: str | None
+
+
+CARD_COLUMNS = (Application.id, Application.stage, Application.stage_since, Application.reason,
+                Application.company_id, Company.name, User.label)
+
+
+def card_of(application: Application) -> Card:
+    """The card of an application already loaded (a column's full page, the reply to a move)."""
+    return Card(application.id, application.stage, application.stage_since, application.reason,
+                application.company_id, application.company.name,
+                application.officer.label if application.officer else None)
+
+
 @dataclass
 class Column:
     stage: str
     count: int = 0
-    cards: list[Application] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
 
     @property
     def more(self) -> int:
@@ -311,11 +334,13 @@ def board_columns(user: User, round_id: int, f: BoardFilter, cap: int | None = N
     rank = func.row_number().over(partition_by=Application.stage, order_by=(*_column_order(), Application.id))
     ranked = (select(Application.id, rank.label("rank")).join(Company, Company.id == Application.company_id)
               .where(*scoped).subquery())
-    cards = db.session.scalars(
-        select(Application).join(ranked, ranked.c.id == Application.id).where(ranked.c.rank <= cap)
-        .options(*_card_options()).order_by(ranked.c.rank)
-    )
-    for card in cards:
+    cards = db.session.execute(
+        select(*CARD_COLUMNS).join(ranked, ranked.c.id == Application.id)
+        .join(Company, Company.id == Application.company_id).outerjoin(User, User.id == Application.officer_id)
+        .where(ranked.c.rank <= cap).order_by(ranked.c.rank)
+    ).tuples()
+    for row in cards:
+        card = Card(*row)
         columns[card.stage].cards.append(card)
     return list(columns.values())
 
