@@ -13,7 +13,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
-from crm.access import company_scope
+from crm.access import area_ids, company_scope
 from crm.extensions import db
 from crm.i18n import N_
 from crm.ladder.standing import KIND_LABELS, in_force_on
@@ -259,15 +259,6 @@ class BoardFilter:
     area_id: int | None = None
     officer_id: int | None = None  # 0 = no officer
 
-    def where(self) -> list[Any]:
-        conditions = []
-        if self.area_id:
-            conditions.append(or_(Company.district_id == self.area_id, Company.park_id == self.area_id))
-        if self.officer_id is not None:
-            conditions.append(Application.officer_id.is_(None) if self.officer_id == 0
-                              else Application.officer_id == self.officer_id)
-        return conditions
-
 
 class Card(NamedTuple):
     """What a board card shows of an application, as plain values: a board shows hundreds."""
@@ -281,8 +272,12 @@ class Card(NamedTuple):
     officer_label: str | None
 
 
+# The company's name and the officer's label are looked up row by row (by primary key) for the few cards
+# shown: joined, the planner cannot tell how few rows survive the column cap and scans every company.
 CARD_COLUMNS = (Application.id, Application.stage, Application.stage_since, Application.reason,
-                Application.company_id, Company.name, User.label)
+                Application.company_id,
+                select(Company.name).where(Company.id == Application.company_id).scalar_subquery(),
+                select(User.label).where(User.id == Application.officer_id).scalar_subquery())
 
 
 def card_of(application: Application) -> Card:
@@ -304,7 +299,18 @@ class Column:
 
 
 def _scoped(user: User, round_id: int, f: BoardFilter) -> list[Any]:
-    return [Application.round_id == round_id, company_scope(user), *f.where()]
+    """The round's applications the user may see, filtered; their companies are looked up only when the
+    user's areas or the area filter need them (an admin's board reads the applications alone)."""
+    conditions = [Application.round_id == round_id]
+    if f.officer_id is not None:
+        conditions.append(Application.officer_id.is_(None) if f.officer_id == 0
+                          else Application.officer_id == f.officer_id)
+    companies = [] if area_ids(user) is None else [company_scope(user)]
+    if f.area_id:
+        companies.append(or_(Company.district_id == f.area_id, Company.park_id == f.area_id))
+    if companies:
+        conditions.append(Application.company_id.in_(select(Company.id).where(*companies)))
+    return conditions
 
 
 def _column_order() -> tuple[Any, Any]:
@@ -327,16 +333,13 @@ def board_columns(user: User, round_id: int, f: BoardFilter, cap: int | None = N
     columns = {stage: Column(stage) for stage in STAGES}
     scoped = _scoped(user, round_id, f)
     for stage, n in db.session.execute(
-        select(Application.stage, func.count()).join(Company, Company.id == Application.company_id)
-        .where(*scoped).group_by(Application.stage)
+        select(Application.stage, func.count()).where(*scoped).group_by(Application.stage)
     ):
         columns[stage].count = n
     rank = func.row_number().over(partition_by=Application.stage, order_by=(*_column_order(), Application.id))
-    ranked = (select(Application.id, rank.label("rank")).join(Company, Company.id == Application.company_id)
-              .where(*scoped).subquery())
+    ranked = select(Application.id, rank.label("rank")).where(*scoped).subquery()
     cards = db.session.execute(
         select(*CARD_COLUMNS).join(ranked, ranked.c.id == Application.id)
-        .join(Company, Company.id == Application.company_id).outerjoin(User, User.id == Application.officer_id)
         .where(ranked.c.rank <= cap).order_by(ranked.c.rank)
     ).tuples()
     for row in cards:
@@ -347,8 +350,7 @@ def board_columns(user: User, round_id: int, f: BoardFilter, cap: int | None = N
 
 def stage_query(user: User, round_id: int, stage: str, f: BoardFilter) -> Select:
     """One column in full, for paging past the board's cap."""
-    return (select(Application).join(Company, Company.id == Application.company_id)
-            .where(*_scoped(user, round_id, f), Application.stage == stage)
+    return (select(Application).where(*_scoped(user, round_id, f), Application.stage == stage)
             .options(*_card_options()).order_by(*_column_order(), Application.id))
 
 
