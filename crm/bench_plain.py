@@ -77,7 +77,7 @@ def company_list(conn: Connection, user_id: int, district_id: int, q: str, on: d
 
 def company_page(conn: Connection, user_id: int, company_id: int, on: date) -> None:
     """One company: details, certifications, figures, pools, visits and follow-ups, applications, annual reports,
-    the timeline's latest entries of each kind and the change log."""
+    and the timeline's latest entries of each kind (its first page of 20, and whether there is more)."""
     user(conn, user_id)
     cid = {"id": company_id}
     rows(conn, COMPANY_ROW.replace("SELECT ", "SELECT c.*, ", 1) + "WHERE c.id = :id", **cid)
@@ -105,7 +105,7 @@ def company_page(conn: Connection, user_id: int, company_id: int, on: date) -> N
                'LEFT JOIN "user" u ON u.id = m.moved_by_id WHERE a.company_id = :id ORDER BY m.moved_at DESC LIMIT 21',
          **cid)
     rows(conn, 'SELECT l.*, u.display_name FROM audit_log l LEFT JOIN "user" u ON u.id = l.user_id '
-               "WHERE l.company_id = :id ORDER BY l.at DESC, l.id DESC LIMIT 100", **cid)
+               "WHERE l.company_id = :id ORDER BY l.at DESC, l.id DESC LIMIT 21", **cid)
 
 
 def _held(kind: str, condition: str) -> str:

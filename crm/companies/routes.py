@@ -8,7 +8,7 @@ from crm.areas import all_areas
 from crm.clock import today
 from crm.companies.panels import panels_for
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
-from crm.companies.service import CompanyFilter, EditConflict, audit_trail, check_uscc, company_query, save_company
+from crm.companies.service import CompanyFilter, EditConflict, check_uscc, company_query, save_company
 from crm.extensions import db
 from crm.ladder.queries import standing_of, standings_for
 from crm.ladder.standing import RUNGS
@@ -114,8 +114,8 @@ def show(company_id: int):
     company = get_company_or_404(company_id)
     on = today()
     return render_template(
-        "companies/show.html", company=company, standing=standing_of(company, on), audit=audit_trail(company.id),
-        cert_form=CertificationForm(), on=on, panels=panels_for(company, on),
+        "companies/show.html", company=company, standing=standing_of(company, on), cert_form=CertificationForm(),
+        on=on, panels=panels_for(company, on),
     )
 
 
@@ -155,8 +155,8 @@ def add_certification(company_id: int):
         return redirect(url_for("companies.show", company_id=company.id))
     on = today()
     return render_template(
-        "companies/show.html", company=company, standing=standing_of(company, on),
-        audit=audit_trail(company.id), cert_form=form, on=on, panels=panels_for(company, on),
+        "companies/show.html", company=company, standing=standing_of(company, on), cert_form=form, on=on,
+        panels=panels_for(company, on),
     ), 422
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import company_scope
@@ -107,11 +106,3 @@ def latest_change(company_id: int | None) -> AuditLog | None:
         select(AuditLog).where(AuditLog.company_id == company_id, AuditLog.entity == "company")
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1)
     )
-
-
-def audit_trail(company_id: int, limit: int = 100) -> list[AuditLog]:
-    """The latest changes with their authors (one query, however many people made them)."""
-    return list(db.session.scalars(
-        select(AuditLog).where(AuditLog.company_id == company_id).order_by(AuditLog.at.desc(), AuditLog.id.desc())
-        .limit(limit).options(joinedload(AuditLog.user))
-    ))

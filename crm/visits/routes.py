@@ -341,7 +341,7 @@ def _company_visits_panel(company: Company, on: date) -> dict:
 def _timeline_panel(company: Company, on: date) -> dict:
     kind = request.args.get("tl") if request.args.get("tl") in timeline.KINDS else None
     page = max(request.args.get("tl_page", 1, type=int), 1)
-    entries, more = timeline.company_timeline(company.id, kind, page)
+    entries, more = timeline.company_timeline(company, kind, page)
     return {"position": "bottom", "entries": entries, "more": more, "kind": kind, "page": page,
             "kinds": timeline.KINDS, "stages": translated(STAGE_LABELS)}
 
