@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from crm.access import admin_required, company_scope, editor_required, get_company_or_404
 from crm.areas import all_areas
@@ -80,13 +80,16 @@ def figure_gaps(missing: list[str]) -> tuple[list[int], list[str]]:
 
 # ---- company page panel --------------------------------------------------------------------------------------
 
+# Built once, run with parameters: SQLAlchemy would build and hash it again on every page view.
+POOLS_OF_YEAR = select(Pool).where(Pool.year == bindparam("year")).order_by(Pool.kind, Pool.name)
+
+
 def eligibility_panel(company: Company, on) -> dict:
     year = _year(request.args.get("year"), on.year)
     e = eligibility_for(company, year, on)
     memberships = company.pools
     member_ids = {p.id for p in memberships}
-    open_pools = [p for p in db.session.scalars(select(Pool).where(Pool.year == year).order_by(Pool.kind, Pool.name))
-                  if p.id not in member_ids]
+    open_pools = [p for p in db.session.scalars(POOLS_OF_YEAR, {"year": year}) if p.id not in member_ids]
     kinds = e.kinds_to_climb(company.certifications)
     return {"position": "top", "e": e, "kinds": kinds, "years": _year_choices(year),
             "gaps": {k: figure_gaps(e.results[k].missing_figures) for k, _renewal in kinds},

@@ -6,7 +6,7 @@ from itertools import groupby
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from crm import clock
@@ -164,8 +164,12 @@ def leads():
 
 # --- 高企年报 on the company page (DOMAIN §3.3) ---------------------------------------------------------
 
+# Built once, run with parameters: SQLAlchemy would build and hash it again on every page view.
+COMPANY_REPORTS = select(AnnualReport).where(AnnualReport.company_id == bindparam("company_id"))
+
+
 def _reports(company_id: int) -> list[AnnualReport]:
-    return list(db.session.scalars(select(AnnualReport).where(AnnualReport.company_id == company_id)))
+    return list(db.session.scalars(COMPANY_REPORTS, {"company_id": company_id}))
 
 
 def _annual_report_panel(company, on: date) -> dict:

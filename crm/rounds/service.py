@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
@@ -235,20 +235,25 @@ def days_in_stage(application: Application, now: datetime) -> int:
     return max(0, (now - application.stage_since).days)
 
 
+# Built once, run with parameters: SQLAlchemy would build and hash it again on every page view.
+COMPANY_APPLICATIONS = (
+    select(Application).where(Application.company_id == bindparam("company_id"))
+    .options(joinedload(Application.round), joinedload(Application.officer),
+             selectinload(Application.moves).joinedload(ApplicationMove.moved_by))
+    .order_by(Application.created_at.desc(), Application.id.desc())
+)
+OPEN_ROUNDS = select(Round).where(Round.closes_on >= bindparam("on")).order_by(Round.closes_on, Round.id)
+
+
 def company_applications(company_id: int) -> list[Application]:
     """A company's applications, newest first, with rounds, officers and move history (three queries)."""
-    return list(db.session.scalars(
-        select(Application).where(Application.company_id == company_id)
-        .options(joinedload(Application.round), joinedload(Application.officer),
-                 selectinload(Application.moves).joinedload(ApplicationMove.moved_by))
-        .order_by(Application.created_at.desc(), Application.id.desc())
-    ))
+    return list(db.session.scalars(COMPANY_APPLICATIONS, {"company_id": company_id}))
 
 
 def rounds_open_to(company: Company, applications: list[Application], on: date) -> list[Round]:
     """Rounds still open for submissions in which the company could open an application now."""
     busy = {a.round_id for a in applications if a.stage in OPEN_STAGES}
-    rounds = db.session.scalars(select(Round).where(Round.closes_on >= on).order_by(Round.closes_on, Round.id))
+    rounds = db.session.scalars(OPEN_ROUNDS, {"on": on})
     return [r for r in rounds if r.id not in busy and certification_barrier(company.certifications, r) is None]
 
 

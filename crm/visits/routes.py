@@ -4,7 +4,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.access import admin_required, company_scope, editor_required, get_company_or_404
@@ -329,12 +329,15 @@ def staleness_save():
 
 # --- company-page panels --------------------------------------------------------------------------
 
+# Built once, run with parameters: SQLAlchemy would build and hash it again on every page view.
+LAST_VISIT = select(func.max(Visit.visited_on)).where(Visit.company_id == bindparam("company_id"))
+OPEN_FOLLOW_UPS = (select(FollowUp).where(FollowUp.company_id == bindparam("company_id"), FollowUp.done_at.is_(None))
+                   .order_by(FollowUp.due_on, FollowUp.id).options(joinedload(FollowUp.owner)))
+
+
 def _company_visits_panel(company: Company, on: date) -> dict:
-    last = db.session.scalar(select(func.max(Visit.visited_on)).where(Visit.company_id == company.id))
-    open_items = db.session.scalars(
-        select(FollowUp).where(FollowUp.company_id == company.id, FollowUp.done_at.is_(None))
-        .order_by(FollowUp.due_on, FollowUp.id).options(joinedload(FollowUp.owner))
-    ).all()
+    last = db.session.scalar(LAST_VISIT, {"company_id": company.id})
+    open_items = db.session.scalars(OPEN_FOLLOW_UPS, {"company_id": company.id}).all()
     return {"last_visit": last, "days_since": (on - last).days if last else None, "open_follow_ups": open_items}
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.clock import local
@@ -38,21 +38,33 @@ def _local(ts: datetime) -> datetime:
     return local(ts).replace(tzinfo=None)
 
 
+# Built once and run with the company and how many rows: SQLAlchemy would otherwise build and hash each statement
+# on every page view, which costs more than running these small queries.
+COMPANY, ROWS = bindparam("company_id"), bindparam("rows")
+# A visit's officers and needs are joined (one to three of each): one statement instead of three.
+VISITS = (select(Visit).where(Visit.company_id == COMPANY).order_by(Visit.visited_on.desc(), Visit.id.desc())
+          .limit(ROWS).options(joinedload(Visit.officers), joinedload(Visit.needs), selectinload(Visit.follow_ups)))
+FOLLOW_UPS = (select(FollowUp).where(FollowUp.company_id == COMPANY)
+              .order_by(FollowUp.due_on.desc(), FollowUp.id.desc()).limit(ROWS).options(joinedload(FollowUp.owner)))
+MOVES = (select(ApplicationMove).join(ApplicationMove.application).where(Application.company_id == COMPANY)
+         .order_by(ApplicationMove.moved_at.desc(), ApplicationMove.id.desc()).limit(ROWS)
+         .options(joinedload(ApplicationMove.application).joinedload(Application.round),
+                  joinedload(ApplicationMove.moved_by)))
+EDITS = (select(AuditLog).where(AuditLog.company_id == COMPANY).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+         .limit(ROWS).options(joinedload(AuditLog.user)))
+
+
+def _rows(stmt, company: Company, n: int):
+    return db.session.scalars(stmt, {"company_id": company.id, "rows": n}).unique()
+
+
 def _visits(company: Company, n: int) -> list[Entry]:
-    # Officers and needs joined (a visit has one to three of each): one statement instead of three.
-    visits = db.session.scalars(
-        select(Visit).where(Visit.company_id == company.id).order_by(Visit.visited_on.desc(), Visit.id.desc()).limit(n)
-        .options(joinedload(Visit.officers), joinedload(Visit.needs), selectinload(Visit.follow_ups))
-    ).unique()
-    return [Entry("visit", v.visited_on, datetime.combine(v.visited_on, _local(v.created_at).time()), v) for v in visits]
+    return [Entry("visit", v.visited_on, datetime.combine(v.visited_on, _local(v.created_at).time()), v)
+            for v in _rows(VISITS, company, n)]
 
 
 def _follow_ups(company: Company, n: int) -> list[Entry]:
-    items = db.session.scalars(
-        select(FollowUp).where(FollowUp.company_id == company.id).order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
-        .limit(n).options(joinedload(FollowUp.owner))
-    )
-    return [Entry("follow_up", f.due_on, None, f) for f in items]
+    return [Entry("follow_up", f.due_on, None, f) for f in _rows(FOLLOW_UPS, company, n)]
 
 
 def _certifications(company: Company, n: int) -> list[Entry]:
@@ -62,20 +74,11 @@ def _certifications(company: Company, n: int) -> list[Entry]:
 
 
 def _moves(company: Company, n: int) -> list[Entry]:
-    moves = db.session.scalars(
-        select(ApplicationMove).join(ApplicationMove.application).where(Application.company_id == company.id)
-        .order_by(ApplicationMove.moved_at.desc(), ApplicationMove.id.desc()).limit(n)
-        .options(joinedload(ApplicationMove.application).joinedload(Application.round), joinedload(ApplicationMove.moved_by))
-    )
-    return [Entry("application", _local(m.moved_at).date(), _local(m.moved_at), m) for m in moves]
+    return [Entry("application", _local(m.moved_at).date(), _local(m.moved_at), m) for m in _rows(MOVES, company, n)]
 
 
 def _edits(company: Company, n: int) -> list[Entry]:
-    entries = db.session.scalars(
-        select(AuditLog).where(AuditLog.company_id == company.id).order_by(AuditLog.at.desc(), AuditLog.id.desc())
-        .limit(n).options(joinedload(AuditLog.user))
-    )
-    return [Entry("edit", _local(e.at).date(), _local(e.at), e) for e in entries]
+    return [Entry("edit", _local(e.at).date(), _local(e.at), e) for e in _rows(EDITS, company, n)]
 
 
 SOURCES = {"visit": _visits, "follow_up": _follow_ups, "certification": _certifications,
