@@ -17,6 +17,7 @@ from crm.ladder.standing import validity_window
 from crm.models import (Application, Area, Certification, Company, CompanyYear, FollowUp, Pool, PoolMember, Round,
                         User, Visit)
 from crm.normalize import uscc_check_char
+from crm.scheduler.service import refresh_planner_statistics
 
 CHUNK = 5000
 OFFICERS_PER_AREA = 3
@@ -121,9 +122,8 @@ def generate(n: int, this_year: int, seed: int = 7) -> dict:
                            "stage": rng.choice(stages), "reason": ""} for c in companies[::20]])
     _insert(PoolMember, [{"pool_id": pool.id, "company_id": c["id"]} for c in companies[::10]])
     db.session.commit()
-    if postgres:  # planner statistics, as autovacuum would gather within a minute
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    refresh_planner_statistics()  # as the nightly housekeeping would (and autovacuum within a minute on PostgreSQL)
+    db.session.commit()
     busiest, _n = Counter(c["officer_id"] for c in companies).most_common(1)[0]
     return {"admin": admin.username, "admin_id": admin.id, "officer": db.session.get(User, busiest).username,
             "officer_id": busiest,

@@ -1,12 +1,13 @@
 """The scheduler process and the reminders command line (INTERFACES.md): jobs, times, zones, exit codes."""
 import threading
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from config import TestingConfig
 from crm import create_app
@@ -101,7 +102,27 @@ def test_nightly_housekeeping_purges_old_login_attempts(app):
     job.func(*job.args)
     assert db.session.scalars(select(LoginAttempt.username)).all() == ["recent"]
     assert db.session.scalar(select(JobRun.result).where(JobRun.job == "housekeeping")) == \
-        "purged 1 login attempts older than a day"
+        "purged 1 login attempts older than a day; planner statistics refreshed"
+
+
+def test_nightly_housekeeping_gives_the_planner_statistics(app, make):
+    make.company()
+    postgres = db.engine.dialect.name == "postgresql"
+    analyses = text("SELECT pg_stat_clear_snapshot(), (SELECT analyze_count FROM pg_stat_user_tables "
+                    "WHERE relname = 'company')")
+    before = db.session.execute(analyses).one()[1] if postgres else None
+    db.session.commit()
+    job = build_scheduler(app).get_job(HOUSEKEEPING_JOB)
+    job.func(*job.args)
+    if not postgres:
+        assert db.session.scalar(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'company'")) > 0
+        return
+    for _ in range(50):  # the server publishes a session's statistics within a second or so
+        db.session.commit()
+        if db.session.execute(analyses).one()[1] > before:
+            return
+        time.sleep(0.1)
+    raise AssertionError("ANALYZE did not run on company")
 
 
 def test_nightly_snapshot_equals_targets_progress_json(app, make, runner):

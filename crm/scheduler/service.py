@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, text
 
 from crm import clock
 from crm.clock import utcnow
@@ -54,12 +54,21 @@ def daily_reminders(app: Flask) -> None:
         log.info("reminders: %s", result.line)
 
 
+def refresh_planner_statistics() -> None:
+    """ANALYZE. SQLite gathers no statistics by itself (PostgreSQL's autovacuum does; this only refreshes them):
+    without them its planner guesses, and at 20,000 companies scanned every 高企 certificate to find one officer's
+    (5 ms instead of 0.5 on My work)."""
+    db.session.execute(text("ANALYZE"))
+
+
 def nightly_housekeeping(app: Flask) -> None:
-    """Failed logins only matter for the throttling window (minutes); keep a day for inspection.
-    Then the nightly snapshot: the day's progress against targets, kept as the record of what leaders saw."""
+    """Failed logins only matter for the throttling window (minutes); keep a day for inspection. The planner
+    statistics are refreshed. Then the nightly snapshot: the day's progress against targets, kept as the record
+    of what leaders saw."""
     with app.app_context(), recorded("housekeeping") as run:
         purged = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
-        run.result = f"purged {purged.rowcount} login attempts older than a day"
+        refresh_planner_statistics()
+        run.result = f"purged {purged.rowcount} login attempts older than a day; planner statistics refreshed"
     with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
         run.result = json.dumps(progress_snapshot(clock.today()), ensure_ascii=False)
 
