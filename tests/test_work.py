@@ -116,6 +116,15 @@ def test_my_work_lists_stale_companies_longest_first_with_days_and_threshold(mak
     assert "别人的企业" not in page
 
 
+
+def test_the_stale_list_is_capped_and_counts_them_all(make):
+    officer = make.user("officer")
+    for days in (300, 250, 200):
+        add_visit(make.company(name=f"{days} 天未走访", officer=officer), officer, days_ago=days)
+    rows, total = stale_companies(WorkScope(officer_id=officer.id), officer, today(), limit=2)
+    assert ([r.company.name for r in rows], total) == (["300 天未走访", "250 天未走访"], 3)
+    assert stale_companies(WorkScope(officer_id=make.user("officer").id), officer, today()) == ([], 0)
+
 # --- follow-ups and deadlines on My work -------------------------------------------------------------
 
 def test_my_work_shows_my_overdue_and_upcoming_follow_ups(make, auth, client):

@@ -117,16 +117,16 @@ def stale_companies(scope: WorkScope, user: User, today: date, limit: int = LIST
     base = (select(Company).outerjoin(last, last.c.company_id == Company.id)
             .where(company_scope(user), scope.companies(), stale)
             .options(load_only(Company.name, Company.created_at), lazyload(Company.park), lazyload(Company.officer)))
-    total = db.session.scalar(base.with_only_columns(func.count(Company.id)).order_by(None))
+    # How many in all comes with the first rows (a window count): the aggregate of visits is worked out once.
     rows = db.session.execute(
-        base.add_columns(last.c.last_on, threshold.label("threshold"))
+        base.add_columns(last.c.last_on, threshold.label("threshold"), func.count().over().label("total"))
         .order_by(last.c.last_on.is_not(None), last.c.last_on, Company.created_at, Company.id).limit(limit)
     ).all()
     result = []
-    for company, last_on, days in rows:
+    for company, last_on, days, _total in rows:
         since = last_on or local(company.created_at).date()
         result.append(StaleCompany(company, last_on, since, (today - since).days, int(days)))
-    return result, total
+    return result, rows[0].total if rows else 0
 
 
 def open_follow_ups(scope: WorkScope, user: User, today: date) -> tuple[list[FollowUp], list[FollowUp], int]:
