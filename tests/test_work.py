@@ -264,6 +264,19 @@ def test_the_timeline_shows_every_kind_newest_first_and_filters_by_kind(make, au
     assert set(re.findall(r'<li class="entry-(\w+)', only_visits)) == {"visit"}
 
 
+def test_a_timeline_visit_shows_its_officers_needs_and_how_many_follow_ups(make, auth, client):
+    officer = make.user("officer")
+    officer.display_name = "走访干部"
+    company = make.company(officer=officer)
+    add_visit(company, officer, days_ago=2, follow_ups=[("跟进甲", 5), ("跟进乙", 9)], needs=["资金支持"])
+    add_visit(company, officer, days_ago=1)
+    auth.login(officer)
+    visits = client.get(f"/companies/{company.id}?tl=visit").get_data(as_text=True).split('<li class="entry-visit')[1:]
+    assert len(visits) == 2
+    assert "走访干部" in visits[1] and "资金支持" in visits[1] and "跟进事项 2 项" in visits[1]
+    assert "跟进事项" not in visits[0]
+
+
 def test_the_timeline_is_paginated(make, auth, client):
     officer = make.user("officer")
     company = make.company(officer=officer)

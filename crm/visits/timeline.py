@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from crm.clock import local
 from crm.extensions import db
@@ -28,6 +28,7 @@ class Entry:
     on: date  # the day it happened (a follow-up: the day it is due)
     at: datetime | None  # local time, orders entries within a day
     item: Any  # the Visit, FollowUp, Certification, ApplicationMove or AuditLog
+    follow_ups: int = 0  # a visit's follow-ups, counted with it
 
     @property
     def sort_key(self) -> tuple[date, datetime]:
@@ -41,9 +42,10 @@ def _local(ts: datetime) -> datetime:
 # Built once and run with the company and how many rows: SQLAlchemy would otherwise build and hash each statement
 # on every page view, which costs more than running these small queries.
 COMPANY, ROWS = bindparam("company_id"), bindparam("rows")
-# A visit's officers and needs are joined (one to three of each): one statement instead of three.
-VISITS = (select(Visit).where(Visit.company_id == COMPANY).order_by(Visit.visited_on.desc(), Visit.id.desc())
-          .limit(ROWS).options(joinedload(Visit.officers), joinedload(Visit.needs), selectinload(Visit.follow_ups)))
+# A visit's officers and needs are joined (one to three of each) and its follow-ups counted: one statement, not four.
+VISITS = (select(Visit, select(func.count(FollowUp.id)).where(FollowUp.visit_id == Visit.id).scalar_subquery())
+          .where(Visit.company_id == COMPANY).order_by(Visit.visited_on.desc(), Visit.id.desc())
+          .limit(ROWS).options(joinedload(Visit.officers), joinedload(Visit.needs)))
 FOLLOW_UPS = (select(FollowUp).where(FollowUp.company_id == COMPANY)
               .order_by(FollowUp.due_on.desc(), FollowUp.id.desc()).limit(ROWS).options(joinedload(FollowUp.owner)))
 MOVES = (select(ApplicationMove).join(ApplicationMove.application).where(Application.company_id == COMPANY)
@@ -59,8 +61,9 @@ def _rows(stmt, company: Company, n: int):
 
 
 def _visits(company: Company, n: int) -> list[Entry]:
-    return [Entry("visit", v.visited_on, datetime.combine(v.visited_on, _local(v.created_at).time()), v)
-            for v in _rows(VISITS, company, n)]
+    visits = db.session.execute(VISITS, {"company_id": company.id, "rows": n}).unique()
+    return [Entry("visit", v.visited_on, datetime.combine(v.visited_on, _local(v.created_at).time()), v, follow_ups)
+            for v, follow_ups in visits]
 
 
 def _follow_ups(company: Company, n: int) -> list[Entry]:
