@@ -31,7 +31,7 @@ from config import TestingConfig
 from crm.scratch import scratch_database
 from crm import bench_plain as plain
 
-WARMUP, RUNS = 2, 7  # pages and the progress computation
+WARMUP, RUNS = 3, 15  # pages and the progress computation
 HEAVY_WARMUP, HEAVY_RUNS, HEAVY_RUNS_LARGE = 1, 5, 3  # export, import, reminders; LARGE above 20,000 companies
 LARGE = 20_000
 
