@@ -193,3 +193,18 @@ def test_english_counts_take_the_singular_for_one_and_the_plural_otherwise(app):
         text = render_template_string("{% for n in (1, 3) %}{{ ngettext('逾期 %(num)s 天', '逾期 %(num)s 天', n) }}|"
                                       "{% endfor %}")
     assert text == "1 day overdue|3 days overdue|"
+
+
+def test_a_count_repeated_down_a_list_keeps_its_own_number_and_variables(app):
+    """ngettext() keeps the messages it made during a render: a repeated count, another count and the same count
+    with other variables must each still come out right."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = ("{% for n in (3, 1, 3, 2) %}{{ ngettext('逾期 %(num)s 天', '逾期 %(num)s 天', n) }}|{% endfor %}"
+                "{% for d in ('2026-01-02', '<b>') %}"
+                "{{ ngettext('上次走访：%(d)s（%(num)s 天前）', '上次走访：%(d)s（%(num)s 天前）', 3, d=d) }}|{% endfor %}")
+    with app.test_request_context(), force_locale("en"):
+        text = render_template_string(template)
+    assert text == ("3 days overdue|1 day overdue|3 days overdue|2 days overdue|"
+                    "Last visit: 2026-01-02 (3 days ago)|Last visit: &lt;b&gt; (3 days ago)|")
