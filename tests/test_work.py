@@ -183,6 +183,23 @@ def test_an_admin_sees_an_officers_or_a_districts_work(make, auth, client):
     assert [cell.split(">")[-1] for cell in zhang_row.split("</td>")[1:6]] == ["1", "1", "1", "1", "0"]
 
 
+def test_a_districts_work_shows_each_follow_ups_company_owner_and_days_overdue(make, auth, client):
+    zhang = make.user("officer", display_name="张伟")
+    company = make.company(name="通川电子", district="511702", officer=zhang)
+    visit = add_visit(company, zhang, days_ago=10, follow_ups=[("张的事项", -3), ("无人事项", 2)])
+    ownerless = next(fu for fu in visit.follow_ups if fu.title == "无人事项")
+    ownerless.owner_id = None
+    db.session.commit()
+    auth.login(make.user("admin"))
+    page = client.get(f"/work?district={make.area('511702').id}").get_data(as_text=True)
+    items = {re.search(r'class="fu-title"[^>]*>([^<]+)', li).group(1): li
+             for li in re.findall(r'data-follow-up="\d+">(.*?)</li>', page, re.S)}
+    assert set(items) == {"张的事项", "无人事项"}
+    assert f'href="/companies/{company.id}">通川电子</a>' in items["张的事项"]
+    assert "张伟" in items["张的事项"] and "逾期 3 天" in items["张的事项"]
+    assert "（无负责人）" in items["无人事项"] and "逾期" not in items["无人事项"]
+
+
 def test_an_officer_cannot_look_at_someone_elses_work(make, auth, client):
     me, other = make.user("officer"), make.user("officer")
     add_visit(make.company(officer=other), other, follow_ups=[("别人的事项", -1)])

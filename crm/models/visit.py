@@ -80,6 +80,15 @@ class FollowUp(db.Model):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     events: Mapped[list["FollowUpEvent"]] = relationship(order_by="FollowUpEvent.at", cascade="all, delete-orphan")
 
+    # What a follow-up's list item shows, named as My work's plain rows (crm.work.service.FollowUpItem) name it.
+    @property
+    def company_name(self) -> str:
+        return self.company.name
+
+    @property
+    def owner_label(self) -> str | None:
+        return self.owner.label if self.owner else None
+
 
 class FollowUpEvent(db.Model):
     """History of a follow-up: reassignments, due-date changes, completion."""

@@ -16,12 +16,12 @@ Ladder, if never visited — reach its threshold: with 90 days, 89 days is fine 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Date, DateTime, and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
+from sqlalchemy.orm import lazyload, load_only
 
 from crm.access import company_scope
 from crm.clock import local
@@ -129,18 +129,31 @@ def stale_companies(scope: WorkScope, user: User, today: date, limit: int = LIST
     return result, rows[0].total if rows else 0
 
 
-def open_follow_ups(scope: WorkScope, user: User, today: date) -> tuple[list[FollowUp], list[FollowUp], int]:
+class FollowUpItem(NamedTuple):
+    """What My work shows of an open follow-up, as plain values: it lists up to two hundred."""
+
+    id: int
+    title: str
+    company_id: int
+    company_name: str
+    due_on: date
+    done_at: datetime | None
+    owner_label: str | None
+
+
+def open_follow_ups(scope: WorkScope, user: User, today: date) -> tuple[list[FollowUpItem], list[FollowUpItem], int]:
     """(overdue, due within UPCOMING_DAYS, count of those due later), soonest first."""
-    base = (select(FollowUp).join(FollowUp.company).where(company_scope(user), scope.follow_ups(),
-                                                          FollowUp.done_at.is_(None))
-            .options(contains_eager(FollowUp.company).options(load_only(Company.name), lazyload("*")),
-                     joinedload(FollowUp.owner)))
+    where = (company_scope(user), scope.follow_ups(), FollowUp.done_at.is_(None))
+    items = (select(FollowUp.id, FollowUp.title, FollowUp.company_id, Company.name, FollowUp.due_on, FollowUp.done_at,
+                    User.label)
+             .join(Company, Company.id == FollowUp.company_id).outerjoin(User, User.id == FollowUp.owner_id)
+             .where(*where).order_by(FollowUp.due_on, FollowUp.id).limit(LIST_CAP))
     horizon = today + timedelta(days=UPCOMING_DAYS)
-    overdue = list(db.session.scalars(base.where(overdue_clause(today)).order_by(FollowUp.due_on, FollowUp.id)
-                                      .limit(LIST_CAP)))
-    upcoming = list(db.session.scalars(base.where(FollowUp.due_on >= today, FollowUp.due_on <= horizon)
-                                       .order_by(FollowUp.due_on, FollowUp.id).limit(LIST_CAP)))
-    later = db.session.scalar(base.with_only_columns(func.count(FollowUp.id)).where(FollowUp.due_on > horizon))
+    overdue = [FollowUpItem(*row) for row in db.session.execute(items.where(overdue_clause(today)))]
+    upcoming = [FollowUpItem(*row) for row in db.session.execute(
+        items.where(FollowUp.due_on >= today, FollowUp.due_on <= horizon))]
+    later = db.session.scalar(select(func.count(FollowUp.id)).join(Company, Company.id == FollowUp.company_id)
+                              .where(*where, FollowUp.due_on > horizon))
     return overdue, upcoming, later
 
 
