@@ -42,6 +42,15 @@ def test_a_rejected_row_prints_each_problem_writes_nothing_and_exits_1(runner, t
     assert companies() == 0
 
 
+def test_a_sheet_missing_a_required_column_writes_nothing_and_exits_1(runner, tmp_path):
+    result = invoke(runner, tmp_path, {**GOOD, "资质": [["统一社会信用代码", "证书编号"]]})
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[0] == "created 0, updated 0, unchanged 0, rejected 0"
+    assert any(line.startswith("资质:1:资质类型: ") for line in result.stdout.splitlines()[1:])
+    assert len(result.stderr.strip().splitlines()) == 1 and "未写入任何数据" in result.stderr
+    assert companies() == 0
+
+
 def test_skip_invalid_imports_the_rest_and_exits_0(runner, tmp_path):
     result = invoke(runner, tmp_path, ONE_BAD, "--skip-invalid")
     assert result.exit_code == 0

@@ -36,8 +36,9 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool, username: str 
     click.echo(result.summary_line())
     for problem in result.problems + result.warnings:
         click.echo(problem.line())
-    if result.rejected and not result.applied:
-        fail(f"{result.rejected} 行有错误，未写入任何数据（可用 --skip-invalid 只导入无误的行）")
+    if result.problems and not result.applied:  # a rejected row, or a sheet that cannot be read (no row rejected)
+        fail(f"{result.rejected} 行有错误，未写入任何数据（可用 --skip-invalid 只导入无误的行）" if result.rejected
+             else f"{len(result.problems)} 处错误，未写入任何数据")
 
 
 commands = [companies_cli]
