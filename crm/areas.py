@@ -16,7 +16,7 @@ def all_areas(kind: str | None = None) -> list[Area]:
 
 def resolve_area(value: str | None, kind: str | None = None) -> Area | None:
     """An area given by its code, name or alias ('511721', '达县', '达川区' all name 达川区)."""
-    text = to_halfwidth(str(value or "")).strip()
+    text = "".join(to_halfwidth(str(value or "")).split())  # "通川 区", "通川　区" are 通川区
     if not text:
         return None
     area = db.session.scalar(select(Area).where((Area.code == text) | (Area.name == text)))

@@ -195,6 +195,12 @@ def test_a_date_may_be_today_but_not_tomorrow():
     assert ok.problems == [] and [p.column for p in late.problems] == ["成立日期"]
 
 
+def test_a_district_written_with_spaces_inside_is_found(make):
+    for written in ("通川 区", "通川\u3000区", " 511 702 "):
+        result = run({"企业": [COMPANY_HEADERS, company_row(district=written)]}, dry_run=True)
+        assert result.problems == [], written
+
+
 def test_a_problem_carries_the_value_as_written():
     result = run({"企业": [COMPANY_HEADERS, company_row(district=" 成都市 ")]})
     assert result.problems[0].value == " 成都市 "
