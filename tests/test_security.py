@@ -45,6 +45,14 @@ def test_login_with_good_and_bad_password(make, auth, client):
     assert client.get("/companies/").status_code == 200
 
 
+@pytest.mark.parametrize("role", ["admin", "officer", "viewer"])
+def test_login_sends_every_role_to_the_dashboard(make, client, role):
+    user = make.user(role)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.headers["Location"] == "/dashboard"
+    assert client.get("/dashboard").status_code == 200
+
+
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example", "http:/evil", "javascript:alert(1)"])
 def test_next_to_another_site_is_ignored(make, client, target):
     user = make.user("admin")

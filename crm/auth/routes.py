@@ -29,8 +29,8 @@ def login():
         if user is None:
             flash(_("用户名或密码错误。"), "error")
             return render_template("auth/login.html", form=form), 200
-        login_user(user)
-        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+        login_user(user)  # INTERFACES.md: to the dashboard, or a safe same-site `next`
+        return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     return render_template("auth/login.html", form=form)
 
 

@@ -9,7 +9,7 @@ def test_log_a_visit_with_two_follow_ups_from_the_company_page(phone_page, make)
     company = make.company(name="川东智能科技有限公司", officer=officer, contact_name="刘总")
     page = phone_page
     login(page, officer.username)
-    assert page.url.endswith("/work")
+    assert page.url.endswith("/dashboard")  # INTERFACES.md: signing in leads to the dashboard
 
     page.goto(f"/companies/{company.id}")
     page.get_by_role("link", name="+ 记录走访").click()
