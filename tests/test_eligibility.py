@@ -442,7 +442,7 @@ def test_check_all_shape_and_json():
 
 def test_check_all_reports_a_null_score_and_nothing_eligible_without_figures():
     out = check_all(facts(holds_valid_hnte=True), YEAR)
-    assert out["tech_sme"]["score"] is None and "score" in out["tech_sme"]["missing"]
+    assert out["tech_sme"]["score"] is None and "ip_class2" in out["tech_sme"]["missing"]
     assert not any(kind["eligible"] for kind in out.values())
 
 
@@ -557,3 +557,12 @@ def test_growth_rate_agrees_with_exact_fractions(y1, y2, y3):
     assert abs(Fraction(rate) - exact) < Fraction(1, 10**40)
     assert growth_points(rate) == next((p for limit, p in GROWTH_BANDS if exact >= Fraction(limit)),
                                        2 if exact > 0 else 0)
+
+
+def test_the_json_lists_missing_figures_and_declarations_by_field_and_failed_conditions_by_check():
+    out = check_all(facts(founded_on=None, tech_field=None, no_major_accident=None, restricted_industry=None,
+                          integrity_ok=None), YEAR)
+    missing = out["hnte"]["missing"]
+    assert {"founded_on", "tech_field", "no_major_accident", "high_tech_revenue", "est_conversion"} <= set(missing)
+    assert len(missing) == len(set(missing)) and "registered_365" not in missing
+    assert "restricted_industry" in out["tech_sme"]["missing"] and "integrity_ok" in out["tech_sme"]["missing"]

@@ -42,7 +42,7 @@ def test_cli_json_shape_and_values(make, runner):
     assert (sme["eligible"], sme["score"], sme["parts"], sme["direct"], sme["missing"], sme["failed"]) == (
         True, 74, {"tech_staff": 16, "rd": 40, "ip": 18}, False, [], [])
     hnte = out["hnte"]
-    assert (hnte["eligible"], hnte["missing"], hnte["failed"]) == (False, ["high_tech_revenue_ratio"], ["rd_domestic_ratio"])
+    assert (hnte["eligible"], hnte["missing"], hnte["failed"]) == (False, ["high_tech_revenue"], ["rd_domestic_ratio"])
     check = next(c for c in hnte["checks"] if c["name"] == "rd_domestic_ratio")
     assert (check["result"], check["value"], check["required"]) == ("fail", 0.5, 0.6)
     assert {c["result"] for c in hnte["checks"]} <= {"pass", "fail", "missing"}

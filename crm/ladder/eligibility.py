@@ -4,6 +4,7 @@ Pure functions over plain dataclasses, standard library only; amounts are 万元
 pass / fail / missing with the figures and the rule it used, and a missing figure is never a pass. Ratios are
 compared exactly (n × 100 ≥ pct × d), never through floats, so a band edge such as 10.00% always lands right.
 """
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
@@ -16,6 +17,11 @@ LABELS = {
     "high_tech_revenue": "高新技术产品收入", "ip_class1": "Ⅰ类知识产权数", "ip_class2": "Ⅱ类知识产权数",
     "est_ip_other": "知识产权其他分项估分", "est_conversion": "成果转化估分", "est_rd_management": "研发组织管理估分",
 }
+# What a missing figure or declaration is called in the JSON of `companies eligibility` (INTERFACES.md: "missing"
+# lists what is missing — figures by their field, "high_tech_revenue" — while "failed" lists checks).
+FIELD_OF_LABEL = {**{label: name for name, label in LABELS.items()}, "成立日期": "founded_on", "技术领域": "tech_field",
+                  "限制类、淘汰类产业声明": "restricted_industry", "诚信声明": "integrity_ok",
+                  "申报前一年重大事故声明": "no_major_accident"}
 # (threshold in %, points), highest first; a band includes its lower bound (§2.2).
 TECH_STAFF_BANDS = ((30, 20), (25, 16), (20, 12), (15, 8), (10, 4))
 RD_REVENUE_BANDS = ((6, 50), (5, 40), (4, 30), (3, 20), (2, 10))
@@ -119,12 +125,18 @@ class KindResult:
         return list(dict.fromkeys(f for c in self.checks for f in c.missing_figures))
 
     @property
+    def missing_fields(self) -> list[str]:
+        """The fields behind missing_figures ("2023年高新技术产品收入" → "high_tech_revenue"), each once."""
+        labels = (re.sub(r"^\d{4}年", "", f) for f in self.missing_figures)
+        return list(dict.fromkeys(FIELD_OF_LABEL.get(label, label) for label in labels))
+
+    @property
     def figures_pass(self) -> bool:
         """Passes every condition its figures can decide, officer estimates aside (§9)."""
         return self.eligible or all(c.result == PASS for c in self.checks if not c.estimate)
 
     def to_dict(self) -> dict:
-        out = {"eligible": self.eligible, "missing": self.missing, "failed": self.failed,
+        out = {"eligible": self.eligible, "missing": self.missing_fields, "failed": self.failed,
                "missing_figures": self.missing_figures, "figures_pass": self.figures_pass}
         tech_sme = self.parts is not None  # 科小 always reports score (null if it cannot be computed) and parts
         for key in ("score", "parts", "direct", "direct_grounds", "innovation", "params"):
