@@ -16,12 +16,12 @@ LABELS = {
     "rd_domestic": "境内研发费用", "total_cost": "成本费用总额", "total_assets": "资产总额", "net_assets": "净资产",
     "high_tech_revenue": "高新技术产品收入", "ip_class1": "Ⅰ类知识产权数", "ip_class2": "Ⅱ类知识产权数",
     "est_ip_other": "知识产权其他分项估分", "est_conversion": "成果转化估分", "est_rd_management": "研发组织管理估分",
+    "founded_on": "成立日期", "tech_field": "技术领域", "restricted_industry": "限制类、淘汰类产业声明",
+    "integrity_ok": "诚信声明", "no_major_accident": "申报前一年重大事故声明",
 }
 # What a missing figure or declaration is called in the JSON of `companies eligibility` (INTERFACES.md: "missing"
 # lists what is missing — figures by their field, "high_tech_revenue" — while "failed" lists checks).
-FIELD_OF_LABEL = {**{label: name for name, label in LABELS.items()}, "成立日期": "founded_on", "技术领域": "tech_field",
-                  "限制类、淘汰类产业声明": "restricted_industry", "诚信声明": "integrity_ok",
-                  "申报前一年重大事故声明": "no_major_accident"}
+FIELD_OF_LABEL = {label: name for name, label in LABELS.items()}
 # (threshold in %, points), highest first; a band includes its lower bound (§2.2).
 TECH_STAFF_BANDS = ((30, 20), (25, 16), (20, 12), (15, 8), (10, 4))
 RD_REVENUE_BANDS = ((6, 50), (5, 40), (4, 30), (3, 20), (2, 10))
@@ -278,9 +278,9 @@ def check_tech_sme(facts: CompanyFacts, year: int) -> KindResult:
         _limit("size_employees", f"{fy}年职工总数", fig.employees, SME_MAX_EMPLOYEES, "人", miss("employees")),
         _limit("size_revenue", f"{fy}年营业收入", fig.revenue, SME_MAX_AMOUNT, "万元", miss("revenue")),
         _limit("size_assets", f"{fy}年资产总额", fig.total_assets, SME_MAX_AMOUNT, "万元", miss("total_assets")),
-        _declaration("restricted_industry", facts.restricted_industry, False, "限制类、淘汰类产业声明",
+        _declaration("restricted_industry", facts.restricted_industry, False, LABELS["restricted_industry"],
                      "不属于限制类、淘汰类产业", "属于限制类或淘汰类产业"),
-        _declaration("integrity", facts.integrity_ok, True, "诚信声明",
+        _declaration("integrity", facts.integrity_ok, True, LABELS["integrity_ok"],
                      "近两年无重大事故、严重违法失信等情形", "存在重大事故、严重违法或失信等情形"),
     ]
     conditions_1_4 = all(c.result == PASS for c in checks)
@@ -365,7 +365,7 @@ def check_hnte(facts: CompanyFacts, year: int, on: date | None = None) -> KindRe
     figs, fy = facts.by_year(), year - 1
     checks = []
     if facts.founded_on is None:
-        checks.append(_missing("registered_365", 365, "", ["成立日期"]))
+        checks.append(_missing("registered_365", 365, "", [LABELS["founded_on"]]))
     else:
         days = (on - facts.founded_on).days
         checks.append(Check("registered_365", PASS if days >= 365 else FAIL, days, 365,
@@ -376,7 +376,7 @@ def check_hnte(facts: CompanyFacts, year: int, on: date | None = None) -> KindRe
                   Check("ip_owned", PASS if c1 + c2 >= 1 else FAIL, c1 + c2, 1,
                         f"{fy}年拥有Ⅰ类知识产权 {c1} 项、Ⅱ类 {c2} 项，需至少 1 项"))
     field_ = facts.tech_field
-    checks.append(_missing("tech_field", "八大领域之一", "", ["技术领域"]) if field_ is None else
+    checks.append(_missing("tech_field", "八大领域之一", "", [LABELS["tech_field"]]) if field_ is None else
                   Check("tech_field", PASS if field_ in HNTE_FIELDS else FAIL, field_, "八大领域之一",
                         f"核心技术领域为{field_}，需属于国家重点支持的八大高新技术领域"))
     miss = []
@@ -401,7 +401,7 @@ def check_hnte(facts: CompanyFacts, year: int, on: date | None = None) -> KindRe
     checks.append(_ratio_check("high_tech_revenue_ratio", f"{fy}年高新技术产品（服务）收入占营业收入", n, d, 60, miss))
     innovation, breakdown = _innovation_check(facts, figs, year)
     checks.append(innovation)
-    checks.append(_declaration("no_major_accident", facts.no_major_accident, True, "申报前一年重大事故声明",
+    checks.append(_declaration("no_major_accident", facts.no_major_accident, True, LABELS["no_major_accident"],
                                "申报前一年无重大安全、质量事故或严重环境违法行为", "申报前一年发生重大安全、质量事故或严重环境违法行为"))
     return KindResult(all(c.result == PASS for c in checks), checks, innovation=breakdown)
 
