@@ -119,16 +119,17 @@ def _earlier(kind: str, condition: str) -> str:
 
 
 # DOMAIN §5, written out by hand: a condition on company c with :year, :first_day and :as_of.
+ISSUED_BY = "COALESCE(x.issued_on, x.valid_from) <= :as_of"
 METRICS = {
     "hnte_valid": _held("hnte", "x.valid_from <= :as_of AND x.valid_until >= :as_of"),
     "hnte_new": _held("hnte", "x.valid_from BETWEEN :first_day AND :as_of AND NOT "
                       + _earlier("hnte", "e.valid_from < x.valid_from")),
     "hnte_renewed": _held("hnte", "x.valid_from BETWEEN :first_day AND :as_of AND "
                           + _earlier("hnte", "e.valid_from < x.valid_from")),
-    "tech_sme_registered": _held("tech_sme", "x.year = :year AND x.valid_from <= :as_of"),
-    "tech_sme_new": _held("tech_sme", "x.year = :year AND x.valid_from <= :as_of AND NOT "
+    "tech_sme_registered": _held("tech_sme", f"x.year = :year AND {ISSUED_BY}"),
+    "tech_sme_new": _held("tech_sme", f"x.year = :year AND {ISSUED_BY} AND NOT "
                           + _earlier("tech_sme", "e.year + 0 < :year")),
-    "gazelle_new": _held("gazelle", "x.year = :year AND x.valid_from <= :as_of"),
+    "gazelle_new": _held("gazelle", f"x.year = :year AND {ISSUED_BY}"),
 }
 KIND_OF = {"hnte_valid": "hnte", "hnte_new": "hnte", "hnte_renewed": "hnte", "tech_sme_registered": "tech_sme",
            "tech_sme_new": "tech_sme", "gazelle_new": "gazelle"}
@@ -205,7 +206,7 @@ def dashboard(conn: Connection, user_id: int, year: int, as_of: date) -> None:
         + " AND c.id NOT IN (SELECT company_id FROM annual_report WHERE year = :year - 1)"
         if as_of > date(year, 5, 31) else "1 = 0",
         _held("tech_sme", "x.year = :year - 1") + " AND NOT "
-        + _held("tech_sme", "x.year = :year AND x.valid_from <= :as_of"),
+        + _held("tech_sme", f"x.year = :year AND {ISSUED_BY}"),
     ]
     for condition in risks:
         rows(conn, COMPANY_ROW.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1)

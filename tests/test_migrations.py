@@ -54,3 +54,40 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
     with app.app_context(), db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_registration_windows_rewritten_to_their_calendar_year(database_url, tmp_path):
+    """0004: a 科小 row written under 0003 with its window from the issue date starts on 1 January."""
+    from tests.conftest import _postgres_database
+
+    if database_url.startswith("postgresql"):
+        url, drop = _postgres_database(database_url)
+    else:
+        url, drop = f"sqlite:///{tmp_path / 'old.sqlite'}", (lambda: None)
+    try:
+        app = create_app(type("C", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+        with app.app_context():
+            upgrade(revision="0003")
+            with db.engine.begin() as conn:
+                area = conn.execute(text("SELECT id FROM area WHERE code = '511702'")).scalar()
+                company = conn.execute(text(
+                    "INSERT INTO company (uscc, name, district_id, industry, contact_name, contact_phone, "
+                    "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES "
+                    "('91350100M000100Y43', '旧数据公司', :area, '', '', '', '', '', false, 1, :t, :t) RETURNING id"),
+                    {"area": area, "t": "2026-01-01 00:00:00"}).scalar()
+                for kind, year, issued, start, until in (("tech_sme", 2024, "2024-07-15", "2024-07-15", "2024-12-31"),
+                                                         ("hnte", None, "2023-03-01", "2023-03-01", "2026-02-28")):
+                    conn.execute(text(
+                        "INSERT INTO certification (company_id, kind, number, year, issued_on, status, valid_from, "
+                        "valid_until, source, created_at) VALUES (:c, :kind, '', :year, :issued, 'valid', :start, "
+                        ":until, 'import', :t)"), {"c": company, "kind": kind, "year": year, "issued": issued,
+                                                   "start": start, "until": until, "t": "2026-01-01 00:00:00"})
+                version = conn.execute(text("SELECT n FROM data_version")).scalar()
+            upgrade()
+            with db.engine.connect() as conn:
+                starts = dict(conn.execute(text("SELECT kind, valid_from FROM certification")).all())
+                assert {k: str(v) for k, v in starts.items()} == {"tech_sme": "2024-01-01", "hnte": "2023-03-01"}
+                assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1
+            db.engine.dispose()
+    finally:
+        drop()

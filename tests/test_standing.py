@@ -27,13 +27,14 @@ def test_hnte_issued_on_29_february_valid_through_28_february():
     assert validity_window("hnte", None, d("2024-02-29"), None)[1] == d("2027-02-28")
 
 
-def test_tech_sme_registration_lapses_31_december_and_counts_from_1_january_without_date():
+def test_tech_sme_registration_holds_for_its_calendar_year_whenever_issued():
     assert validity_window("tech_sme", 2024, None, None) == (d("2024-01-01"), d("2024-12-31"))
-    assert validity_window("tech_sme", 2024, d("2024-07-15"), None) == (d("2024-07-15"), d("2024-12-31"))
+    assert validity_window("tech_sme", 2024, d("2024-07-15"), None) == (d("2024-01-01"), d("2024-12-31"))
 
 
 def test_gazelle_recognition_year_and_two_following():
     assert validity_window("gazelle", 2023, None, None) == (d("2023-01-01"), d("2025-12-31"))
+    assert validity_window("gazelle", 2023, d("2023-08-08"), None) == (d("2023-01-01"), d("2025-12-31"))
 
 
 def test_hnte_without_issue_date_is_refused():
@@ -59,10 +60,12 @@ def test_revoked_certificate_never_counts(make):
 
 
 def test_tech_sme_only_in_its_year(make):
+    """§1: a registration for 2024 holds on every day of 2024, even before the day it was issued."""
     company = make.company()
     make.cert(company, "tech_sme", year=2024, issued_on=d("2024-06-01"))
-    assert standing(company, "2024-05-31").rung == "none"
-    assert standing(company, "2024-06-01").rung == "tech_sme"
+    assert standing(company, "2023-12-31").rung == "none"
+    assert standing(company, "2024-01-01").rung == "tech_sme"
+    assert standing(company, "2024-05-31").rung == "tech_sme"
     assert standing(company, "2024-12-31").rung == "tech_sme"
     assert standing(company, "2025-01-01").rung == "none"
 

@@ -6,6 +6,7 @@ for the district and park the company sits in.
 import pytest
 
 from crm.areas import all_areas
+from crm.ladder.queries import standings_for
 from crm.targets.service import progress
 from tests.conftest import d
 
@@ -177,6 +178,18 @@ def test_gazelle_recognised_on_a_date_counts_from_that_date(make):
     make.cert(company, "gazelle", year=2023, issued_on=d("2023-08-08"), number="DL2023009")
     assert actual(at("2023-08-07"), "gazelle_new") == 0
     assert actual(at("2023-08-08"), "gazelle_new") == 1
+    assert standings_for([company.id], d("2023-08-07"))[company.id].rung == "gazelle"  # §1: the whole year
+
+
+def test_registration_counts_from_its_issue_date_though_it_holds_for_the_whole_year(make):
+    """§5 counts a registration issued on or before D; §1 gives the company the rung all year."""
+    company = make.company(district="511724")
+    make.cert(company, "tech_sme", year=2023, issued_on=d("2023-07-20"), number="2023511724A0777")
+    before = at("2023-07-19")
+    assert actual(before, "tech_sme_registered", "511724") == 0
+    assert actual(before, "tech_sme_new", "511724") == 0
+    assert actual(at("2023-07-20"), "tech_sme_new", "511724") == 1
+    assert standings_for([company.id], d("2023-07-19"))[company.id].rung == "tech_sme"
 
 
 # --- the shape of the result ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, event
+from sqlalchemy import and_, event, func
 from sqlalchemy.orm import Session
 
 from crm.i18n import N_
@@ -36,16 +36,22 @@ def validity_window(
     """First and last day a certification is in force.
 
     高企: three years from the date of issue (2020-12-03 → through 2023-12-02); a stated expiry wins (§3.2).
-    科小: the registration year only, lapsing on 31 December (§2.4); unknown issue date counts from 1 January (§5).
-    瞪羚: the recognition year and the following years up to `gazelle_years` in all (§4, configurable).
+    科小: the whole calendar year it is registered for, lapsing on 31 December (§1, §2.4), whatever day in
+    the year it was issued; when it was issued matters only to counting (§5, `issued_by`).
+    瞪羚: its recognition year and the following years up to `gazelle_years` in all (§4, configurable).
     """
     if kind == HNTE:
         return issued_on, hnte_last_valid_day(issued_on, expires_on)
     if year is None:
         raise ValueError("科小和瞪羚需要年度")
-    start = issued_on or date(year, 1, 1)
     span = 1 if kind == TECH_SME else gazelle_years
-    return start, expires_on or date(year + span - 1, 12, 31)
+    return date(year, 1, 1), expires_on or date(year + span - 1, 12, 31)
+
+
+def issued_by(on: Any) -> Any:
+    """SQL condition on Certification: issued on or before `on`; without an issue date, a 科小 registration
+    or 瞪羚 recognition counts from 1 January of its year (§5), which is where its window starts."""
+    return func.coalesce(Certification.issued_on, Certification.valid_from) <= on
 
 
 def in_force_on(cert: CertLike, on: date) -> bool:

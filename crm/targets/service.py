@@ -5,8 +5,9 @@ built: the city and per-area counts (one grouped query for all metrics), the mon
 list of companies behind every number. Counts are of distinct companies; a revoked certification
 never counts, not even as the "earlier" certificate that makes a 高企 certificate a renewal, so a
 company whose only earlier certificate was revoked counts as 新认定 (hnte_new), not 重新认定.
-Validity is by date through valid_from/valid_until, derived by crm.ladder.standing.validity_window
-(a 科小 registration or 瞪羚 recognition without a date counts from 1 January of its year).
+Validity is by date through valid_from/valid_until, derived by crm.ladder.standing.validity_window; a 科小
+registration or 瞪羚 recognition counts from its issue date, or from 1 January of its year without one
+(crm.ladder.standing.issued_by).
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.i18n import N_
-from crm.ladder.standing import in_force_clause
+from crm.ladder.standing import in_force_clause, issued_by
 from crm.models import Area, Certification, Company, Target
 from crm.models.area import PARK
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME
@@ -70,14 +71,14 @@ def certification_clause(metric: str, year: Any, first_day: Any, as_of: Any) -> 
         renewal = _has_earlier(HNTE, lambda e: e.valid_from < Certification.valid_from)
         return and_(issued, renewal if metric == "hnte_renewed" else ~renewal)
     if metric in ("tech_sme_registered", "tech_sme_new"):  # registered for Y, issued on or before D
-        registered = and_(_counted(TECH_SME), Certification.year == year, Certification.valid_from <= as_of)
+        registered = and_(_counted(TECH_SME), Certification.year == year, issued_by(as_of))
         if metric == "tech_sme_new":
             # `+ 0`: SQLite would otherwise scan the (kind, year) index for every row instead of looking
             # up the company's few registrations by (company_id, kind).
             return and_(registered, ~_has_earlier(TECH_SME, lambda e: e.year + 0 < year))
         return registered
     if metric == "gazelle_new":  # recognised in Y, on or before D
-        return and_(_counted(GAZELLE), Certification.year == year, Certification.valid_from <= as_of)
+        return and_(_counted(GAZELLE), Certification.year == year, issued_by(as_of))
     raise TargetError(f"未知指标：{metric}")
 
 

@@ -72,8 +72,9 @@ def _follow_ups(company: Company, n: int) -> list[Entry]:
 
 def _certifications(company: Company, n: int) -> list[Entry]:
     # The company's certifications are few, and loaded already for its standing.
-    certs = sorted(company.certifications, key=lambda c: (c.valid_from, c.id), reverse=True)[:n]
-    return [Entry("certification", c.valid_from, None, c) for c in certs]
+    # Dated by issue: a 科小 registration's window starts on 1 January whenever it was granted.
+    certs = sorted(company.certifications, key=lambda c: (c.issued_on or c.valid_from, c.id), reverse=True)[:n]
+    return [Entry("certification", c.issued_on or c.valid_from, None, c) for c in certs]
 
 
 def _moves(company: Company, n: int) -> list[Entry]:
