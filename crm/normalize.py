@@ -53,9 +53,15 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_VALUES = {c: i for i, c in enumerate(USCC_CHARSET)}
 
 
-def normalize_uscc(raw) -> str:
-    """Half-width, whitespace removed, upper-cased (§7); None/''/NaN -> ''."""
+def normalize_code(raw) -> str:
+    """A code as compared and stored (统一社会信用代码 §7, 证书编号, 入库登记编号): half-width, whitespace
+    removed, upper-cased; None/''/NaN -> ''; a whole number (a numeric spreadsheet cell) without '.0'."""
+    if _is_number(raw) and float(raw).is_integer():
+        raw = int(raw)
     return "" if _is_blank(raw) else _text(raw).upper()
+
+
+normalize_uscc = normalize_code
 
 
 def uscc_check_char(first17: str) -> str:

@@ -111,9 +111,9 @@ def test_certification_added_revoked_and_audited(make, auth, client):
     response = client.post(f"/companies/{company.id}/certifications", data={"kind": "hnte", "number": "GR202351000001"})
     assert response.status_code == 422 and "需填写发证日期" in response.get_data(as_text=True)
     client.post(f"/companies/{company.id}/certifications",
-                data={"kind": "hnte", "number": "GR202351000001", "issued_on": "2023/11/5"})
+                data={"kind": "hnte", "number": "ＧＲ２０２３ ５１０００００１", "issued_on": "2023/11/5"})
     cert = db.session.scalar(select(Certification))
-    assert cert.valid_until.isoformat() == "2026-11-04"
+    assert (cert.number, cert.valid_until.isoformat()) == ("GR202351000001", "2026-11-04")  # typed on a phone
     client.post(f"/companies/{company.id}/certifications/{cert.id}/revoke")
     db.session.expire_all()
     assert db.session.get(Certification, cert.id).status == "revoked"

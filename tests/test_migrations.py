@@ -56,8 +56,8 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_registration_windows_rewritten_to_their_calendar_year(database_url, tmp_path):
-    """0004: a 科小 row written under 0003 with its window from the issue date starts on 1 January."""
+def test_old_rows_get_calendar_year_windows_and_normalised_numbers(database_url, tmp_path):
+    """Rows written under 0003: 0004 starts a 科小 window on 1 January, 0005 normalises a typed number."""
     from tests.conftest import _postgres_database
 
     if database_url.startswith("postgresql"):
@@ -75,18 +75,21 @@ def test_registration_windows_rewritten_to_their_calendar_year(database_url, tmp
                     "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES "
                     "('91350100M000100Y43', '旧数据公司', :area, '', '', '', '', '', false, 1, :t, :t) RETURNING id"),
                     {"area": area, "t": "2026-01-01 00:00:00"}).scalar()
-                for kind, year, issued, start, until in (("tech_sme", 2024, "2024-07-15", "2024-07-15", "2024-12-31"),
-                                                         ("hnte", None, "2023-03-01", "2023-03-01", "2026-02-28")):
+                for kind, number, year, issued, start, until in (
+                        ("tech_sme", "", 2024, "2024-07-15", "2024-07-15", "2024-12-31"),
+                        ("hnte", "ｇｒ２０２３ ５１０００１２３", None, "2023-03-01", "2023-03-01", "2026-02-28")):
                     conn.execute(text(
                         "INSERT INTO certification (company_id, kind, number, year, issued_on, status, valid_from, "
-                        "valid_until, source, created_at) VALUES (:c, :kind, '', :year, :issued, 'valid', :start, "
-                        ":until, 'import', :t)"), {"c": company, "kind": kind, "year": year, "issued": issued,
-                                                   "start": start, "until": until, "t": "2026-01-01 00:00:00"})
+                        "valid_until, source, created_at) VALUES (:c, :kind, :number, :year, :issued, 'valid', :start, "
+                        ":until, 'import', :t)"), {"c": company, "kind": kind, "number": number, "year": year,
+                                                   "issued": issued, "start": start, "until": until,
+                                                   "t": "2026-01-01 00:00:00"})
                 version = conn.execute(text("SELECT n FROM data_version")).scalar()
             upgrade()
             with db.engine.connect() as conn:
-                starts = dict(conn.execute(text("SELECT kind, valid_from FROM certification")).all())
-                assert {k: str(v) for k, v in starts.items()} == {"tech_sme": "2024-01-01", "hnte": "2023-03-01"}
+                rows = conn.execute(text("SELECT kind, number, valid_from FROM certification")).all()
+                assert {(k, n, str(v)) for k, n, v in rows} == {("tech_sme", "", "2024-01-01"),
+                                                                ("hnte", "GR202351000123", "2023-03-01")}
                 assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1
             db.engine.dispose()
     finally:

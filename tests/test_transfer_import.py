@@ -98,7 +98,7 @@ def test_a_csv_is_recognised_by_its_headers_in_utf8_and_gbk(make):
         data = csv_bytes([CERT_HEADERS, [A, "科技型中小企业", f"{encoding}-1", 2024, "", "", ""]], encoding)
         result = run_import(data, "资质.csv", None)
         assert (result.sheets[0].key, result.sheets[0].created, result.problems) == ("certifications", 1, [])
-    assert sorted(db.session.scalars(select(Certification.number))) == ["gbk-1", "utf-8-1", "utf-8-sig-1"]
+    assert sorted(db.session.scalars(select(Certification.number))) == ["GBK-1", "UTF-8-1", "UTF-8-SIG-1"]  # numbers are codes: upper-cased
 
 
 def test_the_template_example_row_is_skipped_with_a_warning():
@@ -277,6 +277,19 @@ def test_certifications_match_by_number_or_else_by_year_and_figures_by_year(make
     assert certs == {("tech_sme", 2023): ("2023-0001", "valid"), ("hnte", 2022): ("GR1", "revoked"),
                      ("tech_sme", 2024): ("", "valid")}
     assert {y.year: y.employees for y in company.years} == {2022: 40, 2023: 60}
+
+
+def test_a_number_written_full_width_spaced_or_as_a_number_is_the_same_certificate(make):
+    """ＧＲ２０２３ ５１０００１２３ from a phone and GR202351000123 from the ledger are one certificate."""
+    company = make.company(uscc=A)
+    make.cert(company, "hnte", number="gr2023 51000123", issued_on=date(2023, 12, 12))
+    make.cert(company, "tech_sme", number="2024511702A0001", year=2024)
+    result = run({"资质": [CERT_HEADERS, [A, "高企", fullwidth("GR2023 51000123"), "", "2023-12-12", "", ""],
+                          [A, "科小", " 2024511702a0001 ", 2024, "", "", ""], [A, "科小", 202511702, 2025, "", "", ""]]})
+    assert result.problems == []
+    assert (result.sheets[0].created, result.sheets[0].unchanged) == (1, 2)
+    db.session.expire_all()
+    assert sorted(c.number for c in company.certifications) == ["2024511702A0001", "202511702", "GR202351000123"]
 
 
 def test_every_change_is_in_the_audit_trail_as_made_by_that_import(make):

@@ -1,10 +1,11 @@
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.clock import utcnow
 from crm.extensions import db
+from crm.normalize import normalize_code
 
 TECH_SME, HNTE, GAZELLE = "tech_sme", "hnte", "gazelle"
 KINDS = (TECH_SME, HNTE, GAZELLE)
@@ -37,6 +38,11 @@ class Certification(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     company: Mapped["Company"] = relationship(back_populates="certifications")  # noqa: F821
+
+    @validates("number")
+    def _normalize_number(self, _key: str, number: str | None) -> str:
+        """ＧＲ２０２３… typed on a phone and GR2023… imported are one certificate."""
+        return normalize_code(number)
 
     def __repr__(self) -> str:
         return f"<Certification {self.kind} {self.number or self.year} {self.status}>"

@@ -20,6 +20,7 @@ from crm.ladder.standing import KIND_LABELS, in_force_on
 from crm.models import Application, ApplicationMove, Certification, Company, Round, User
 from crm.models.certification import HNTE, KINDS, REVOKED, TECH_SME
 from crm.models.ladder import CLOSED_STAGES, OPEN_STAGES, STAGES
+from crm.normalize import normalize_code
 
 STAGE_LABELS = {
     "intent": N_("意向"), "coaching": N_("辅导"), "preparing": N_("材料准备"), "submitted": N_("已提交"),
@@ -192,7 +193,7 @@ def move_application(
             raise ApplicationError(_("申报已%(stage)s，阶段不能再变更", stage=_(STAGE_LABELS[current])))
         raise ApplicationError(_("不能从“%(here)s”直接移到“%(there)s”", here=_(STAGE_LABELS[current]),
                                  there=_(STAGE_LABELS[to])))
-    reason, number = (reason or "").strip(), (number or "").strip()
+    reason, number = (reason or "").strip(), normalize_code(number)
     if to in NEEDS_REASON and not reason:
         raise ApplicationError(_("移到“%(stage)s”需要填写原因", stage=_(STAGE_LABELS[to])))
     note = reason

@@ -31,7 +31,7 @@ from crm.ladder.standing import KIND_LABELS, validity_window
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID
-from crm.normalize import InvalidValue, normalize_uscc, parse_date, parse_int, parse_money, parse_year, validate_uscc
+from crm.normalize import InvalidValue, normalize_code, normalize_uscc, parse_date, parse_int, parse_money, parse_year, validate_uscc
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
 from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key
@@ -518,6 +518,10 @@ def _text(cell, f: Field, ctx: Context) -> str:
     return text
 
 
+def _code(cell, f: Field, ctx: Context) -> str:
+    return _text(normalize_code(cell), f, ctx)
+
+
 def _uscc(cell, f: Field, ctx: Context) -> str:
     if isinstance(cell, (int, float)) and not isinstance(cell, bool):
         validate_uscc(float(cell))  # raises: a code stored as a number has lost its digits
@@ -599,7 +603,7 @@ def _choice(table: dict[str, str], allowed: str) -> Callable:
 
 
 PARSERS: dict[str, Callable] = {
-    "text": _text, "uscc": _uscc, "date": _past_date, "future_date": lambda c, f, ctx: parse_date(c, field=f.header),
+    "text": _text, "code": _code, "uscc": _uscc, "date": _past_date, "future_date": lambda c, f, ctx: parse_date(c, field=f.header),
     "year": _year, "money": _money, "int": _count, "district": _district, "park": _park, "officer": _officer,
     "email": _email, "cert_kind": _choice(KINDS_BY_LABEL, "科技型中小企业、高新技术企业 或 瞪羚企业"),
     "cert_status": _choice(STATUS_BY_LABEL, "有效 或 撤销"),

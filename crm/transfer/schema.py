@@ -76,7 +76,7 @@ CERT_SHEET = SheetSpec(CERTIFICATIONS, "资质", ("资质信息", "资质证书"
     USCC,
     Field("kind", "资质类型", "cert_kind", required=True, width=18,
           note="必填。科技型中小企业、高新技术企业 或 瞪羚企业。"),
-    Field("number", "编号", aliases=("入库登记编号", "证书编号", "登记编号"), max_len=60, width=20,
+    Field("number", "编号", "code", ("入库登记编号", "证书编号", "登记编号"), max_len=60, width=20,
           note="科小的入库登记编号或高企的证书编号。"),
     Field("year", "年度", "year", note="科技型中小企业和瞪羚企业必填。"),
     Field("issued_on", "发证日期", "date", note="高新技术企业必填；不能晚于今天。"),
