@@ -64,6 +64,14 @@ def test_skip_invalid_with_no_valid_row_writes_nothing_and_exits_1(runner, tmp_p
     assert result.exit_code == 1 and companies() == 0
 
 
+def test_skip_invalid_when_the_valid_rows_are_already_stored_writes_nothing_and_exits_1(runner, tmp_path):
+    """INTERFACES.md: a rejected row and nothing written is a failure, however it came about."""
+    invoke(runner, tmp_path, ONE_BAD, "--skip-invalid")
+    again = invoke(runner, tmp_path, ONE_BAD, "--skip-invalid")
+    assert again.stdout.splitlines()[0] == "created 0, updated 0, unchanged 1, rejected 1"
+    assert again.exit_code == 1 and "未写入任何数据" in again.stderr
+
+
 def test_a_dry_run_reports_what_would_happen_and_writes_nothing(runner, tmp_path):
     result = invoke(runner, tmp_path, GOOD, "--dry-run")
     assert (result.exit_code, result.stdout.splitlines()) == (0, ["created 2, updated 0, unchanged 0, rejected 0"])
