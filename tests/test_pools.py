@@ -168,6 +168,19 @@ def test_suggest_lists_companies_passing_on_figures_not_yet_pooled(make, auth, c
         assert name not in page
 
 
+def test_pool_and_suggestions_page_through_with_the_pool_kept_in_the_links(make, auth, client, app):
+    app.config["PAGE_SIZE"] = 1
+    p = pool("tech_sme")
+    for name in ("甲企业", "乙企业"):
+        pool_member(p, passing(make, name))
+        passing(make, f"{name}候选")
+    auth.login(make.user("admin"))
+    for url in (f"/pools/{p.id}", f"/pools/{p.id}/suggest"):
+        first = client.get(url)
+        assert first.status_code == 200 and f'href="{url}?page=2"' in first.text
+        assert client.get(f"{url}?page=2").status_code == 200
+
+
 def test_suggest_one_click_add_returns_to_the_suggestions(make, auth, client):
     p = pool("tech_sme")
     company = passing(make, "可推荐企业")

@@ -155,6 +155,17 @@ def test_the_more_link_leads_to_the_whole_column(make, client, auth, scene, monk
     assert "川东智能科技有限公司" in column and "第二家企业" in column
 
 
+def test_a_long_column_pages_through_within_its_round_and_stage(make, client, auth, scene, app):
+    officer, _, _, round_, _ = scene
+    application(make.company(name="第二家企业", district="511702", officer=officer), round_, by=officer)
+    app.config["PAGE_SIZE"] = 1
+    auth.login(officer)
+    url = f"/rounds/{round_.id}/stages/intent"
+    first, second = client.get(url).text, client.get(f"{url}?page=2").text
+    assert f'href="{url}?page=2"' in first
+    assert {n for n in ("第二家企业", "川东智能科技有限公司") if n in second} != {n for n in ("第二家企业", "川东智能科技有限公司") if n in first}
+
+
 # ---- moving cards -------------------------------------------------------------------------------------
 
 def test_a_plain_form_move_redirects_back_and_is_recorded(make, client, auth, scene):
