@@ -163,7 +163,9 @@ def test_a_long_column_pages_through_within_its_round_and_stage(make, client, au
     url = f"/rounds/{round_.id}/stages/intent"
     first, second = client.get(url).text, client.get(f"{url}?page=2").text
     assert f'href="{url}?page=2"' in first
-    assert {n for n in ("第二家企业", "川东智能科技有限公司") if n in second} != {n for n in ("第二家企业", "川东智能科技有限公司") if n in first}
+    names = {"第二家企业", "川东智能科技有限公司"}
+    shown = [{n for n in names if n in page} for page in (first, second)]
+    assert len(shown[0]) == len(shown[1]) == 1 and shown[0] | shown[1] == names
 
 
 # ---- moving cards -------------------------------------------------------------------------------------
