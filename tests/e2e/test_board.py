@@ -35,6 +35,9 @@ def test_cards_move_in_place_and_the_moves_show_in_the_company_history(page, mak
     card.get_by_role("button", name="移动").click()
     dialog = page.locator("[data-move-dialog]")
     expect(dialog).to_be_visible()
+    expect(dialog.locator("textarea[name=reason]")).to_be_visible()  # only what this move needs is asked for
+    expect(dialog.locator("input[name=number]")).to_be_hidden()
+    expect(dialog.locator("input[name=issued_on]")).to_be_hidden()
     dialog.get_by_role("button", name="确定").click()
     expect(dialog.locator("[data-dialog-error]")).to_have_text("移到“放弃”需要填写原因")
     dialog.locator("textarea[name=reason]").fill("企业决定明年再报")
