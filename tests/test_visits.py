@@ -67,6 +67,18 @@ def test_validation_errors_keep_everything_typed_and_point_at_the_row(make, auth
     assert db.session.scalar(select(func.count(FollowUp.id))) == 0
 
 
+def test_a_problem_only_in_a_follow_up_row_still_says_nothing_was_saved(make, auth, client):
+    """The banner at the top is what an officer on a phone sees; the row's red text is screens below."""
+    officer = make.user("officer")
+    company = make.company()
+    auth.login(officer)
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    response = client.post(f"/visits/new?company={company.id}", data=visit_form(
+        officer, visited_on=today().isoformat(), **{"follow_ups-0-title": "补交材料", "follow_ups-0-due_on": yesterday}))
+    assert response.status_code == 422
+    assert "未保存：请按红字提示修改" in response.text and "跟进期限不能早于走访日期" in response.text
+
+
 def test_a_visit_date_in_the_future_is_refused(make, auth, client):
     officer = make.user("officer")
     company = make.company()
