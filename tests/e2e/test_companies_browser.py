@@ -1,4 +1,10 @@
 """Log in, register a company, find it in the list, open it on a phone."""
+from datetime import timedelta
+
+from crm.clock import today
+from crm.extensions import db
+from crm.models import Round
+from crm.rounds.service import save_round
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
 
@@ -23,6 +29,10 @@ def test_register_find_and_open_on_phone(page, phone_page, make):
     assert uscc in page.content()
     assert page.outside == []
 
+    on = today()  # an open round: the page offers it in a select as wide as its longest name
+    save_round(Round(), "hnte", on.year, f"{on.year}年高新技术企业认定申报（第二批，含重新认定企业）",
+               on - timedelta(days=5), on + timedelta(days=20))
+    db.session.commit()
     login(phone_page, admin.username, PASSWORD)
     phone_page.goto("/companies/?q=" + uscc)
     phone_page.click("text=达州浏览器测试科技有限公司")
