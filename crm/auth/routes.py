@@ -15,7 +15,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     if request.method == "GET" and "lang" in request.args:
-        # The language switch for people not signed in yet; once signed in, User.locale decides.
+        # The language switch for people not signed in yet; signing in keeps it as User.locale.
         if request.args["lang"] in current_app.config["LANGUAGES"]:
             session["lang"] = request.args["lang"]
         return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))))
@@ -30,6 +30,10 @@ def login():
             flash(_("用户名或密码错误。"), "error")
             return render_template("auth/login.html", form=form), 200
         login_user(user)  # INTERFACES.md: to the dashboard, or a safe same-site `next`
+        picked = session.pop("lang", None)  # a language picked on this login page is the user's choice from now on
+        if picked in current_app.config["LANGUAGES"] and picked != user.locale:
+            user.locale = picked
+            db.session.commit()
         return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     return render_template("auth/login.html", form=form)
 
