@@ -98,11 +98,16 @@ def test_edit_is_audited_with_old_and_new_values(make, auth, client):
     company = make.company(name="旧名有限公司")
     user = make.user("admin")
     auth.login(user)
-    client.post(f"/companies/{company.id}/edit", data=edit_data(company, name="新名有限公司"))
+    officer = make.user("officer", display_name="张伟")
+    client.post(f"/companies/{company.id}/edit", data=edit_data(
+        company, name="新名有限公司", district_id=make.area("511703").id, officer_id=officer.id, national_award="1"))
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "update", AuditLog.entity == "company"))
     assert entry.user_id == user.id and entry.changes["name"] == ["旧名有限公司", "新名有限公司"]
     page = client.get(f"/companies/{company.id}?tl=edit").get_data(as_text=True)
-    assert "name：旧名有限公司 → 新名有限公司" in page
+    # as the edit form names the fields, areas and people by name, yes/no in words
+    for line in ("企业名称：旧名有限公司 → 新名有限公司", "所属区县：通川区 → 达川区", f"包联干部：— → {officer.label}",
+                 "近五年获国家科技奖（前三完成单位）：— → 是"):
+        assert f"<li>{line}</li>" in page
 
 
 def test_certification_added_revoked_and_audited(make, auth, client):
@@ -119,6 +124,8 @@ def test_certification_added_revoked_and_audited(make, auth, client):
     assert db.session.get(Certification, cert.id).status == "revoked"
     actions = [e.action for e in db.session.scalars(select(AuditLog).where(AuditLog.entity == "certification"))]
     assert actions == ["create", "update"]
+    page = client.get(f"/companies/{company.id}?tl=edit").text
+    assert "<li>状态：有效 → 已撤销</li>" in page and "<li>资质类型：— → 高新技术企业</li>" in page
 
 
 def test_figures_accept_wan_yuan_and_reject_more_tech_staff_than_employees(make, auth, client):

@@ -168,8 +168,8 @@ def test_suggest_lists_companies_passing_on_figures_not_yet_pooled(make, auth, c
         assert name not in page
 
 
-def test_pool_and_suggestions_page_through_with_the_pool_kept_in_the_links(make, auth, client, app):
-    app.config["PAGE_SIZE"] = 1
+def test_pool_and_suggestions_page_through_with_the_pool_kept_in_the_links(make, auth, client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 1)
     p = pool("tech_sme")
     for name in ("甲企业", "乙企业"):
         pool_member(p, passing(make, name))

@@ -155,10 +155,10 @@ def test_the_more_link_leads_to_the_whole_column(make, client, auth, scene, monk
     assert "川东智能科技有限公司" in column and "第二家企业" in column
 
 
-def test_a_long_column_pages_through_within_its_round_and_stage(make, client, auth, scene, app):
+def test_a_long_column_pages_through_within_its_round_and_stage(make, client, auth, scene, app, monkeypatch):
     officer, _, _, round_, _ = scene
     application(make.company(name="第二家企业", district="511702", officer=officer), round_, by=officer)
-    app.config["PAGE_SIZE"] = 1
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 1)
     auth.login(officer)
     url = f"/rounds/{round_.id}/stages/intent"
     first, second = client.get(url).text, client.get(f"{url}?page=2").text
