@@ -5,7 +5,7 @@ pass / fail / missing with the figures and the rule it used, and a missing figur
 compared exactly (n × 100 ≥ pct × d), never through floats, so a band edge such as 10.00% always lands right.
 """
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 
@@ -96,9 +96,10 @@ class Check:
     message: str
     estimate: bool = False
     missing_figures: tuple[str, ...] = ()  # e.g. "2023年营业收入", for the shortlist's 缺失数据 column
+    declared: bool = False  # decided by what an officer declares (技术领域, the yes/no declarations), not by figures
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "missing_figures"}
+        return {k: v for k, v in asdict(self).items() if k not in ("missing_figures", "declared")}
 
 
 @dataclass
@@ -132,8 +133,10 @@ class KindResult:
 
     @property
     def figures_pass(self) -> bool:
-        """Passes every condition its figures can decide, officer estimates aside (§9)."""
-        return self.eligible or all(c.result == PASS for c in self.checks if not c.estimate)
+        """Passes every condition its figures can decide (§9): officer estimates aside, and declarations not made
+        yet (an import cannot carry them); a declaration that is made still counts."""
+        return self.eligible or all(c.result == PASS for c in self.checks
+                                    if not c.estimate and not (c.declared and c.result == MISSING))
 
     def to_dict(self) -> dict:
         out = {"eligible": self.eligible, "missing": self.missing_fields, "failed": self.failed,
@@ -215,8 +218,9 @@ def _limit(name, what, value, limit, unit, miss) -> Check:
 
 def _declaration(name, flag, good: bool, label: str, ok_text: str, bad_text: str) -> Check:
     if flag is None:
-        return _missing(name, good, "", [label])
-    return Check(name, PASS if flag == good else FAIL, flag, good, (ok_text if flag == good else bad_text) + "（声明）")
+        return replace(_missing(name, good, "", [label]), declared=True)
+    return Check(name, PASS if flag == good else FAIL, flag, good, (ok_text if flag == good else bad_text) + "（声明）",
+                 declared=True)
 
 
 def _ratio_check(name, what, n, d, pct, miss, note="") -> Check:
@@ -376,9 +380,10 @@ def check_hnte(facts: CompanyFacts, year: int, on: date | None = None) -> KindRe
                   Check("ip_owned", PASS if c1 + c2 >= 1 else FAIL, c1 + c2, 1,
                         f"{fy}年拥有Ⅰ类知识产权 {c1} 项、Ⅱ类 {c2} 项，需至少 1 项"))
     field_ = facts.tech_field
-    checks.append(_missing("tech_field", "八大领域之一", "", [LABELS["tech_field"]]) if field_ is None else
+    checks.append(replace(_missing("tech_field", "八大领域之一", "", [LABELS["tech_field"]]), declared=True)
+                  if field_ is None else
                   Check("tech_field", PASS if field_ in HNTE_FIELDS else FAIL, field_, "八大领域之一",
-                        f"核心技术领域为{field_}，需属于国家重点支持的八大高新技术领域"))
+                        f"核心技术领域为{field_}，需属于国家重点支持的八大高新技术领域", declared=True))
     miss = []
     n, d = _get(figs, fy, "tech_staff", miss), _get(figs, fy, "employees", miss)
     checks.append(_ratio_check("tech_staff_ratio", f"{fy}年科技人员占职工总数", n, d, 10, miss))

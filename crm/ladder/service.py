@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, select, update
+from sqlalchemy import and_, exists, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
@@ -112,19 +112,22 @@ def _at_least(n: Any, d: Any, pct: int | Decimal) -> Any:
 
 
 def _tech_sme_may_pass(year: int, on: date, params: GazelleParams) -> Any:
-    """Conditions 1–4 of §2.1 (size, restricted industry, integrity), which both routes of check_tech_sme need."""
+    """Conditions 1–4 of §2.1 (size; restricted industry and integrity unless declared otherwise), which both
+    routes of check_tech_sme need."""
     y = aliased(CompanyYear)
-    return and_(Company.restricted_industry.is_(False), Company.integrity_ok.is_(True), exists().where(
+    return and_(Company.restricted_industry.is_not(True), Company.integrity_ok.is_not(False), exists().where(
         y.company_id == Company.id, y.year == year - 1, y.employees <= SME_MAX_EMPLOYEES,
         y.revenue <= SME_MAX_AMOUNT, y.total_assets <= SME_MAX_AMOUNT))
 
 
 def _hnte_may_pass(year: int, on: date, params: GazelleParams) -> Any:
     """The §3.1 conditions of check_hnte that are no officer estimate, except the R&D windows (they depend on the
-    founding year): registered 365 days, field, IP owned, tech staff ≥ 10%, high-tech revenue ≥ 60%, no accident."""
+    founding year): registered 365 days, IP owned, tech staff ≥ 10%, high-tech revenue ≥ 60%; the field and no
+    accident unless declared otherwise."""
     y = aliased(CompanyYear)
-    return and_(Company.founded_on <= on - timedelta(days=365), Company.tech_field.in_(HNTE_FIELDS),
-                Company.no_major_accident.is_(True), exists().where(
+    return and_(Company.founded_on <= on - timedelta(days=365),
+                or_(Company.tech_field.is_(None), Company.tech_field.in_(HNTE_FIELDS)),
+                Company.no_major_accident.is_not(False), exists().where(
                     y.company_id == Company.id, y.year == year - 1, y.ip_class1 + y.ip_class2 >= 1,
                     _at_least(y.tech_staff, y.employees, 10), _at_least(y.high_tech_revenue, y.revenue, 60)))
 
@@ -169,7 +172,7 @@ def excluded_clause(kind: str, year: int) -> Any:
 
 
 def verdict(result: KindResult) -> str:
-    """eligible · figures_pass (only officer estimates undecided or failing) · failed · missing."""
+    """eligible · figures_pass (only officer estimates or declarations not made yet stand between) · failed · missing."""
     if result.eligible:
         return "eligible"
     if result.figures_pass:
