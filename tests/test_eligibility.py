@@ -79,14 +79,14 @@ def test_rd_takes_the_higher_of_a_and_b(revenue, total_cost, points):
 
 
 @pytest.mark.parametrize("class1, class2, points", [
-    (1, 0, 30), (3, 9, 30), (0, 9, 24), (0, 4, 24), (0, 3, 18), (0, 2, 12), (0, 1, 6), (0, 0, 0),
+    (1, 0, 30), (3, 9, 30), (1, None, 30), (0, 9, 24), (0, 4, 24), (0, 3, 18), (0, 2, 12), (0, 1, 6), (0, 0, 0),
 ])
 def test_ip_bands(class1, class2, points):
     assert tech_sme_score(sme_fig(ip_class1=class1, ip_class2=class2))[1]["ip"] == points
 
 
 @pytest.mark.parametrize("kw, missing", [
-    (dict(ip_class1=None, ip_class2=5), ["ip_class1"]), (dict(ip_class2=None), ["ip_class2"]),
+    (dict(ip_class1=None, ip_class2=5), ["ip_class1"]), (dict(ip_class2=None), ["ip_class2"]),  # class I is 0
     (dict(rd_expense=None), ["rd_expense"]), (dict(revenue=None, total_cost=None), ["revenue", "total_cost"]),
     (dict(employees=None), ["employees"]),
 ])
@@ -240,7 +240,11 @@ def test_registered_365_days_boundary():
     assert result(hnte(founded_on=None), "registered_365").result == "missing"
 
 
-@pytest.mark.parametrize("class1, class2, outcome", [(0, 0, "fail"), (0, 1, "pass"), (1, 0, "pass"), (1, None, "missing")])
+@pytest.mark.parametrize("class1, class2, outcome", [
+    (0, 0, "fail"), (0, 1, "pass"), (1, 0, "pass"),
+    (1, None, "pass"), (None, 1, "pass"),  # one item of either class decides it, the other count unneeded
+    (0, None, "missing"), (None, 0, "missing"), (None, None, "missing"),
+])
 def test_ip_owned(class1, class2, outcome):
     assert result(hnte({2023: dict(ip_class1=class1, ip_class2=class2)}), "ip_owned").result == outcome
 
@@ -336,7 +340,7 @@ def test_growth_points_bands(rate, points):
 
 
 @pytest.mark.parametrize("class1, class2, points", [
-    (1, 0, 8), (0, 5, 6), (0, 4, 4), (0, 3, 4), (0, 2, 2), (0, 1, 2), (0, 0, 0),
+    (1, 0, 8), (1, None, 8), (0, 5, 6), (0, 4, 4), (0, 3, 4), (0, 2, 2), (0, 1, 2), (0, 0, 0), (0, None, None),
 ])
 def test_ip_quantity_points_at_band_upper_value(class1, class2, points):
     res = hnte({2023: dict(ip_class1=class1, ip_class2=class2)})
@@ -368,7 +372,7 @@ def test_missing_estimate_is_missing_but_figures_can_still_pass(estimate):
 
 @pytest.mark.parametrize("year, name", [
     *((2023, n) for n in ("employees", "tech_staff", "revenue", "rd_expense", "rd_domestic", "high_tech_revenue",
-                          "ip_class1", "ip_class2", "net_assets", "est_ip_other")),
+                          "ip_class1", "net_assets", "est_ip_other")),  # Ⅱ类: class I decides (test_ip_owned)
     *((2021, n) for n in ("revenue", "rd_expense", "rd_domestic", "net_assets")),
 ])
 def test_a_missing_hnte_figure_is_missing_and_never_eligible(year, name):
@@ -512,9 +516,10 @@ def eligible_facts(draw):
 
 NEEDED = {
     "tech_sme": [(2023, n) for n in ("employees", "revenue", "total_assets")],
-    "tech_sme_no_direct": [(2023, n) for n in ("tech_staff", "rd_expense", "ip_class1", "ip_class2")],
+    # The Ⅱ类 count is needed only without a class-I item (test_ip_owned, test_ip_bands); these companies have one.
+    "tech_sme_no_direct": [(2023, n) for n in ("tech_staff", "rd_expense", "ip_class1")],
     "hnte": [(y, n) for y in (2021, 2022, 2023) for n in ("revenue", "rd_expense", "rd_domestic", "net_assets")]
-    + [(2023, n) for n in ("employees", "tech_staff", "high_tech_revenue", "ip_class1", "ip_class2",
+    + [(2023, n) for n in ("employees", "tech_staff", "high_tech_revenue", "ip_class1",
                            "est_ip_other", "est_conversion", "est_rd_management")],
     "gazelle": [(2021, "revenue"), (2023, "revenue")],
 }

@@ -140,13 +140,13 @@ def test_every_reason_is_given_and_missing_figures_named(make):
     both = passing(make, "在库且达标")
     pool_member(p := pool("tech_sme"), both)
     apply(both, "tech_sme")
-    gap = passing(make, "在库缺数据", last={"total_assets": None, "ip_class2": None})
+    gap = passing(make, "在库缺数据", last={"total_assets": None, "ip_class1": None})
     pool_member(p, gap)
     rows = {r.name: r for r in shortlist(ShortlistFilter(kind="tech_sme", year=YEAR), today())}
     assert rows["在库且达标"].reasons == ("applying", "pooled", "eligible")
     assert rows["在库且达标"].reason_text == "申报中、培育库、条件符合"
     assert rows["在库缺数据"].reasons == ("pooled",)
-    assert rows["在库缺数据"].missing_figures == [f"{FY}年资产总额", f"{FY}年Ⅱ类知识产权数"]
+    assert rows["在库缺数据"].missing_figures == [f"{FY}年资产总额", f"{FY}年Ⅰ类知识产权数"]
 
 
 def test_ordered_by_district_code_then_name(make):

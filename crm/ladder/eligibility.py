@@ -163,9 +163,23 @@ def _band(n, d, bands) -> int | None:
 
 
 def _ip_points(class1, class2, top: int, class2_bands) -> int | None:
-    if class1 is None or class2 is None:  # both counts are needed: a missing figure is never a pass
+    """A class-I item decides alone; otherwise both counts are needed (a missing figure is never a pass)."""
+    if class1 is not None and class1 >= 1:
+        return top
+    if class1 is None or class2 is None:
         return None
-    return top if class1 >= 1 else next((p for k, p in class2_bands if class2 >= k), 0)
+    return next((p for k, p in class2_bands if class2 >= k), 0)
+
+
+def _ip_counts(figs: dict, year: int) -> tuple[int | None, int | None, list[str]]:
+    """Class-I and class-II counts of `year`, and the missing ones as labels."""
+    fig = figs.get(year)
+    counts = {n: getattr(fig, n, None) for n in ("ip_class1", "ip_class2")}
+    return *counts.values(), [f"{year}年{LABELS[n]}" for n, v in counts.items() if v is None]
+
+
+def _items(what: str, n: int | None) -> str:
+    return f"{what}未填" if n is None else f"{what} {n} 项"
 
 
 def _ratio(n, d) -> Decimal | None:
@@ -262,7 +276,8 @@ def _sme_score_check(fig: YearFigures, score, parts, missing) -> Check:
     r = lambda d: "未知" if d is None else _pct(_ratio(fig.rd_expense, d))  # noqa: E731
     msg = (f"{fy}年评价得分 {score} 分，需 ≥ {SME_MIN_SCORE} 分：科技人员占比 {_pct(_ratio(fig.tech_staff, fig.employees))}"
            f" 得 {parts['tech_staff']} 分；研发费用占营业收入 {r(fig.revenue)}、占成本费用总额 {r(fig.total_cost)}，"
-           f"取高者得 {parts['rd']} 分；Ⅰ类知识产权 {fig.ip_class1} 项、Ⅱ类 {fig.ip_class2} 项得 {parts['ip']} 分")
+           f"取高者得 {parts['rd']} 分；{_items('Ⅰ类知识产权', fig.ip_class1)}、{_items('Ⅱ类', fig.ip_class2)}"
+           f"得 {parts['ip']} 分")
     if score >= SME_MIN_SCORE:
         return Check("score", PASS, score, SME_MIN_SCORE, msg)
     # One R&D alternative is not computable: it might be the higher one. Fail only if even 50 would not help.
@@ -333,8 +348,10 @@ def growth_points(rate: Decimal | None) -> int:
 
 def _innovation_check(facts: CompanyFacts, figs: dict, year: int) -> tuple[Check, dict]:
     fy, miss, points, notes = year - 1, [], {}, {}
-    points["ip_quantity"] = _ip_points(_get(figs, fy, "ip_class1", miss), _get(figs, fy, "ip_class2", miss),
-                                       8, HNTE_IP2_BANDS)
+    class1, class2, unknown = _ip_counts(figs, fy)
+    points["ip_quantity"] = _ip_points(class1, class2, 8, HNTE_IP2_BANDS)
+    if points["ip_quantity"] is None:
+        miss += unknown
     for part, name in (("growth_net_assets", "net_assets"), ("growth_revenue", "revenue")):
         values = []  # a year before the company was founded counts as 0 (→ the y1 = 0 / y2 = 0 rules)
         for y in range(year - 3, year):
@@ -374,11 +391,11 @@ def check_hnte(facts: CompanyFacts, year: int, on: date | None = None) -> KindRe
         days = (on - facts.founded_on).days
         checks.append(Check("registered_365", PASS if days >= 365 else FAIL, days, 365,
                             f"{facts.founded_on.isoformat()} 成立，至申报日 {on.isoformat()} 已满 {days} 天，需 ≥ 365 天"))
-    miss = []
-    c1, c2 = _get(figs, fy, "ip_class1", miss), _get(figs, fy, "ip_class2", miss)
-    checks.append(_missing("ip_owned", 1, f"{fy}年拥有知识产权", miss) if miss else
-                  Check("ip_owned", PASS if c1 + c2 >= 1 else FAIL, c1 + c2, 1,
-                        f"{fy}年拥有Ⅰ类知识产权 {c1} 项、Ⅱ类 {c2} 项，需至少 1 项"))
+    c1, c2, unknown = _ip_counts(figs, fy)
+    owned = (c1 or 0) + (c2 or 0)  # one item of either class decides it
+    checks.append(_missing("ip_owned", 1, f"{fy}年拥有知识产权", unknown) if unknown and not owned else
+                  Check("ip_owned", PASS if owned >= 1 else FAIL, owned, 1,
+                        f"{fy}年拥有{_items('Ⅰ类知识产权', c1)}、{_items('Ⅱ类', c2)}，需至少 1 项"))
     field_ = facts.tech_field
     checks.append(replace(_missing("tech_field", "八大领域之一", "", [LABELS["tech_field"]]), declared=True)
                   if field_ is None else

@@ -128,7 +128,7 @@ def _hnte_may_pass(year: int, on: date, params: GazelleParams) -> Any:
     return and_(Company.founded_on <= on - timedelta(days=365),
                 or_(Company.tech_field.is_(None), Company.tech_field.in_(HNTE_FIELDS)),
                 Company.no_major_accident.is_not(False), exists().where(
-                    y.company_id == Company.id, y.year == year - 1, y.ip_class1 + y.ip_class2 >= 1,
+                    y.company_id == Company.id, y.year == year - 1, or_(y.ip_class1 >= 1, y.ip_class2 >= 1),
                     _at_least(y.tech_staff, y.employees, 10), _at_least(y.high_tech_revenue, y.revenue, 60)))
 
 
