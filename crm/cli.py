@@ -8,8 +8,26 @@ from flask.cli import AppGroup
 
 from crm.extensions import db
 
-users_cli = AppGroup("users", help="用户管理")
-demo_cli = AppGroup("demo", help="演示数据")
+class OneLineCommand(click.Command):
+    """A usage error (a bad option value, a missing argument) is one line on stderr like every other failure
+    (INTERFACES.md), not click's usage text, hint and error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.ctx = None  # without a context click prints "Error: …" alone
+            raise
+
+
+class LadderGroup(AppGroup):
+    """A command group whose commands report usage errors on one line."""
+
+    command_class = OneLineCommand
+
+
+users_cli = LadderGroup("users", help="用户管理")
+demo_cli = LadderGroup("demo", help="演示数据")
 
 
 def fail(message: str) -> None:
@@ -61,7 +79,7 @@ def bench_data_command(companies):
     click.echo(f"generated {companies} companies; log in as {ids['admin']} / {BENCH_PASSWORD}")
 
 
-@click.command("backup")
+@click.command("backup", cls=OneLineCommand)
 @click.argument("path")
 def backup_command(path):
     """Back up the database to PATH (SQLite online backup; PostgreSQL pg_dump custom format)."""
@@ -75,7 +93,7 @@ def backup_command(path):
         fail(str(exc))
 
 
-@click.command("restore")
+@click.command("restore", cls=OneLineCommand)
 @click.argument("path")
 @click.option("--yes", is_flag=True, help="confirm that the current data will be replaced")
 def restore_command(path, yes):

@@ -20,12 +20,36 @@ def test_users_create_old_district_code_means_dachuan(runner):
     assert [a.name for a in db.session.scalar(select(User)).areas] == ["达川区"]
 
 
+def test_users_create_with_one_district_named_twice_gives_it_once(runner):
+    result = runner.invoke(args=["users", "create", "k6", "--role", "viewer", "--email", "k6@x.cn", "--password",
+                                 "long-enough-1", "--area", "511703", "--area", "511721", "--area", "达川区"])
+    assert result.exit_code == 0, result.output
+    assert [a.name for a in db.session.scalar(select(User)).areas] == ["达川区"]
+
+
+def test_usage_errors_are_one_line_on_stderr(runner, tmp_path):
+    """INTERFACES.md: every failure is non-zero with a one-line reason — click's own usage errors too."""
+    for args, reason in [
+        (["shortlist", "export", "--kind", "foo", "--year", "2024", "--out", str(tmp_path / "x.csv")], "--kind"),
+        (["companies", "import", str(tmp_path / "nonexistent.xlsx")], "nonexistent.xlsx"),
+        (["users", "create", "dave", "--role", "boss", "--email", "d@x.cn", "--password", "long-enough-1"], "--role"),
+        (["targets", "set", "--year", "2023", "--metric", "hnte_valid", "--value", "1.5"], "--value"),
+        (["rounds", "create", "--kind", "hnte"], "--year"),
+        (["db", "backup"], "PATH"),
+    ]:
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0, args
+        assert len(result.stderr.strip().splitlines()) == 1 and reason in result.stderr, (args, result.stderr)
+
+
 def test_users_create_errors_exit_non_zero_with_one_line(runner):
     runner.invoke(args=["users", "create", "dup", "--role", "admin", "--email", "d@x.cn", "--password", "long-enough-1"])
     for args, reason in [
         (["users", "create", "dup", "--role", "admin", "--email", "d@x.cn", "--password", "long-enough-1"], "已存在"),
         (["users", "create", "x", "--role", "officer", "--email", "d@x.cn", "--password", "short"], "至少 8 位"),
         (["users", "create", "y", "--role", "officer", "--email", "d@x.cn", "--password", "long-enough-1", "--area", "火星"], "未知区域"),
+        (["users", "create", "z", "--role", "officer", "--email", "bad", "--password", "long-enough-1"], "邮箱格式不正确"),
+        (["users", "create", "王 五", "--role", "officer", "--email", "w@x.cn", "--password", "long-enough-1"], "空格"),
     ]:
         result = runner.invoke(args=args)
         assert result.exit_code != 0 and reason in result.output

@@ -3,15 +3,14 @@ import json
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 from crm.extensions import db
 from crm.models.certification import KINDS
 
-companies_cli = AppGroup("companies", help="企业")
-shortlist_cli = AppGroup("shortlist", help="申报名单")
+companies_cli = LadderGroup("companies", help="企业")
+shortlist_cli = LadderGroup("shortlist", help="申报名单")
 
 
 @companies_cli.command("eligibility")

@@ -1,10 +1,9 @@
 """`flask reminders run [--today DATE]` (INTERFACES.md)."""
 import click
-from flask.cli import AppGroup
 
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 
-reminders_cli = AppGroup("reminders", help="到期提醒")
+reminders_cli = LadderGroup("reminders", help="到期提醒")
 
 
 @reminders_cli.command("run")

@@ -1,15 +1,14 @@
 """`flask --app wsgi rounds create ...` (INTERFACES.md)."""
 import click
-from flask.cli import AppGroup
 
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 from crm.extensions import db
 from crm.models import Round
 from crm.models.certification import KINDS
 from crm.normalize import InvalidValue, parse_date, parse_year
 from crm.rounds.service import RoundError, save_round
 
-rounds_cli = AppGroup("rounds", help="申报批次")
+rounds_cli = LadderGroup("rounds", help="申报批次")
 
 
 @rounds_cli.command("create")

@@ -5,11 +5,10 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 
-scheduler_cli = AppGroup("scheduler", help="定时任务")
+scheduler_cli = LadderGroup("scheduler", help="定时任务")
 
 
 @scheduler_cli.command("run")

@@ -2,17 +2,16 @@
 import json
 
 import click
-from flask.cli import AppGroup
 
 from crm.areas import all_areas, resolve_area
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 from crm.clock import today
 from crm.extensions import db
 from crm.models.target import METRICS
 from crm.normalize import InvalidValue, parse_date
 from crm.targets.service import METRIC_LABELS, TargetError, default_as_of, progress, set_target
 
-targets_cli = AppGroup("targets", help="目标与进度")
+targets_cli = LadderGroup("targets", help="目标与进度")
 
 
 @targets_cli.command("set")

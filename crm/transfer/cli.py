@@ -2,14 +2,13 @@
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 from crm.extensions import db
 from crm.models import User
 
-companies_cli = AppGroup("companies", help="企业数据")
+companies_cli = LadderGroup("companies", help="企业数据")
 
 
 @companies_cli.command("import")

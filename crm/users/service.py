@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from crm.areas import resolve_area
 from crm.extensions import db
+from crm.fields import EMAIL
 from crm.models import User
 from crm.models.user import ROLES
 
@@ -19,6 +20,10 @@ def create_user(username: str, role: str, email: str, password: str, area_keys: 
         raise UserError(_("角色必须是 %(roles)s 之一", roles="、".join(ROLES)))
     if not username:
         raise UserError(_("用户名不能为空"))
+    if any(c.isspace() for c in username):
+        raise UserError(_("用户名不能含空格"))
+    if not EMAIL.match(email.strip()):
+        raise UserError(_("邮箱格式不正确：%(email)s", email=email))
     if len(password) < 8:
         raise UserError(_("密码至少 8 位"))
     if db.session.scalar(select(User.id).where(User.username == username)):
@@ -36,7 +41,8 @@ def resolve_areas(keys) -> list:
         area = resolve_area(key)
         if area is None:
             raise UserError(_("未知区域：%(key)s（区县代码或园区名称）", key=key))
-        areas.append(area)
+        if area not in areas:  # 511721 and 达川区 name one district
+            areas.append(area)
     return areas
 
 

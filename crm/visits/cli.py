@@ -1,10 +1,9 @@
 """`flask --app wsgi visits export` (INTERFACES.md): the visit ledger (走访台账) as .xlsx or .csv."""
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from crm.areas import resolve_area
-from crm.cli import fail
+from crm.cli import LadderGroup, fail
 from crm.clock import today
 from crm.extensions import db
 from crm.models import User
@@ -12,7 +11,7 @@ from crm.normalize import InvalidValue, parse_date
 from crm.transfer.spreadsheet import write_table
 from crm.visits.service import LEDGER_COLUMNS, VisitFilter, ledger
 
-visits_cli = AppGroup("visits", help="走访记录")
+visits_cli = LadderGroup("visits", help="走访记录")
 
 
 def _date(value: str, option: str):
