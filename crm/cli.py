@@ -5,12 +5,13 @@ Each capability contributes its own click group; failures exit non-zero with a o
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from crm.extensions import db
 
 class OneLineCommand(click.Command):
-    """A usage error (a bad option value, a missing argument) is one line on stderr like every other failure
-    (INTERFACES.md), not click's usage text, hint and error."""
+    """A usage error (a bad option value, a missing argument) or a database that cannot be used is one line on
+    stderr like every other failure (INTERFACES.md), not click's usage text or a traceback."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -18,6 +19,13 @@ class OneLineCommand(click.Command):
         except click.UsageError as exc:
             exc.ctx = None  # without a context click prints "Error: …" alone
             raise
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:  # no server, no such database, no schema
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(f"数据库不可用或尚未建表（先运行 flask --app wsgi db upgrade）：{reason}") from exc
 
 
 class LadderGroup(AppGroup):

@@ -1,8 +1,15 @@
 """CLI contract (INTERFACES.md): users create, demo seed; exit codes and one-line errors."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.models import Certification, Company, User
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_users_create_with_areas(runner):
@@ -76,3 +83,13 @@ def test_users_create_takes_several_areas_after_one_flag(runner):
                                  "long-enough-1", "--area", "511702", "511725", "达州东部经开区"])
     assert result.exit_code == 0, result.output
     assert sorted(a.name for a in db.session.scalar(select(User)).areas) == ["渠县", "达州东部经开区", "通川区"]
+
+
+
+def test_a_database_without_the_schema_is_one_line_not_a_traceback(tmp_path):
+    """As an operator meets it: a fresh SQLite file, `db upgrade` not run yet."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}", "LADDER_ENV": "development"}
+    run = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "targets", "progress", "--year", "2024",
+                          "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stdout == ""
+    assert len(run.stderr.strip().splitlines()) == 1 and "db upgrade" in run.stderr and "no such table" in run.stderr
