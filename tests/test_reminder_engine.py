@@ -127,6 +127,8 @@ def test_hnte_expiry_suppressed_by_later_certificate():
                    kind="hnte_expiry")) == 1
     assert len(run("2023-12-01", certs=[hnte(), hnte(id=2, issued="2023-11-20", revoked=True)],
                    kind="hnte_expiry")) == 1
+    # ...nor, on a day before it was issued, by a certificate issued later (a run for a past day)
+    assert len(run("2023-11-19", certs=[hnte(), later], kind="hnte_expiry")) == 1
 
 
 def test_revoked_certificate_ignored():
@@ -327,7 +329,7 @@ def test_deadlines_list_due_dates_in_the_period_whatever_the_leads():
 
 
 def test_deadlines_apply_the_suppressions():
-    certs = [hnte(1, 1, issued="2021-02-01"), hnte(2, 1, issued="2024-01-10")]
+    certs = [hnte(1, 1, issued="2021-02-01"), hnte(2, 1, issued="2023-12-10")]
     found = deadlines(D("2024-01-01"), D("2024-06-30"), [ACME], certs, (), (), (), [AnnualReport(1, 2023)], ())
     assert found == []
 

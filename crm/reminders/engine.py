@@ -223,12 +223,14 @@ def deadlines(
         if start <= due <= until:
             out.append(Due(kind, subject, cid, due, recipient, text))
 
-    # hnte_expiry: last valid day of each certificate, unless a later one is held.
+    # hnte_expiry: last valid day of each certificate, unless a later one is held — issued by `start` (today),
+    # so a run for a past day sends what was due then.
     hnte_by_company: dict[int, list[Cert]] = {}
     for cert in hnte:
         hnte_by_company.setdefault(cert.company_id, []).append(cert)
     for cert in hnte:
-        if any(_later_cert(o, cert) for o in hnte_by_company[cert.company_id]):
+        if any(_later_cert(o, cert) and (o.issued_on is None or o.issued_on <= start)
+               for o in hnte_by_company[cert.company_id]):
             continue
         due = hnte_last_valid_day(cert.issued_on, cert.expires_on)
         add(HNTE_EXPIRY, f"cert:{cert.id}", cert.company_id, due, officer_of.get(cert.company_id),
