@@ -11,7 +11,7 @@ from crm.transfer.spreadsheet import Column, neutralise, write_table
 COLUMNS = [Column("企业名称", 30), Column("成立日期"), Column("营业收入（万元）", number_format="0.00"), Column("人数")]
 ROWS = [["=HYPERLINK(\"http://x\")", date(2021, 3, 5), Decimal("1234.50"), 12],
         ["-1 公司", None, None, None], ["@SUM(A1)", date(2020, 1, 1), Decimal("0"), 0],
-        ["\t制表符", None, None, None], ["正常企业", None, None, None]]
+        ["\t制表符", None, None, None], ["正常企业", "", None, None]]
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+86", "-5", "@x", "\tx", "\rx"])
@@ -33,6 +33,7 @@ def test_xlsx_has_real_cells_and_frozen_bold_header(tmp_path):
     assert ws["C2"].value == 1234.5 and ws["C2"].number_format == "0.00"
     assert [ws[f"A{i}"].value for i in range(2, 7)] == ["'=HYPERLINK(\"http://x\")", "'-1 公司", "'@SUM(A1)", "'\t制表符", "正常企业"]
     assert ws["A2"].data_type == "s"
+    assert ws["B6"].value is None and ws["D2"].value == 12  # nothing written for None or "", zero kept
 
 
 def test_csv_is_utf8_with_bom_and_neutralised(tmp_path):

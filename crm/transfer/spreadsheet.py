@@ -78,7 +78,7 @@ def write_xlsx(out: IO[bytes] | str | Path, sheets: Sequence[tuple[str, Sequence
         for r, row in enumerate(rows, start=1):
             for i, value in enumerate(row):
                 value = _cell(value)
-                if value is None:
+                if value is None or value == "":  # a blank cell, not an empty string
                     continue
                 if isinstance(value, str):
                     ws.write_string(r, i, value)
