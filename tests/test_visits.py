@@ -24,7 +24,7 @@ def test_a_visit_with_two_follow_ups_and_needs_is_created_in_one_form(make, auth
         **{"follow_ups-0-title": "推送研发费用后补助通知", "follow_ups-1-title": "协助准备高企申报材料",
            "follow_ups-1-due_on": due.isoformat()}))
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/companies/{company.id}#timeline")
+    assert response.headers["Location"].endswith(f"/companies/{company.id}")
     visit = db.session.scalar(select(Visit))
     assert (visit.company_id, visit.visited_on, visit.kind, visit.officer_id) == (company.id, today(), "onsite", officer.id)
     assert [u.id for u in visit.officers] == [officer.id]

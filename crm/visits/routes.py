@@ -68,7 +68,7 @@ def new():
             flash(ngettext("已记录走访，含 %(num)s 项跟进。", "已记录走访，含 %(num)s 项跟进。", len(draft.follow_ups)), "success")
         else:
             flash(_("已记录走访。"), "success")
-        return redirect(url_for("companies.show", company_id=company.id, _anchor="timeline"))
+        return redirect(url_for("companies.show", company_id=company.id))  # the confirmation shows at the top
     return render_template("visits/new.html", form=form, company=company), 200 if request.method == "GET" else 422
 
 

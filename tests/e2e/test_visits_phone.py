@@ -12,7 +12,9 @@ def test_log_a_visit_with_two_follow_ups_from_the_company_page(phone_page, make)
     assert page.url.endswith("/dashboard")  # INTERFACES.md: signing in leads to the dashboard
 
     page.goto(f"/companies/{company.id}")
-    page.get_by_role("link", name="+ 记录走访").click()
+    log_visit = page.get_by_role("link", name="+ 记录走访").first  # in the page head; the visits panel has one too
+    assert log_visit.bounding_box()["y"] + log_visit.bounding_box()["height"] <= 667  # on the first screen
+    log_visit.click()
     page.wait_for_url(f"**/visits/new?company={company.id}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
     expect(page.locator("[data-follow-up-row]:visible")).to_have_count(1)
@@ -25,8 +27,9 @@ def test_log_a_visit_with_two_follow_ups_from_the_company_page(phone_page, make)
     page.fill("input[name='follow_ups-1-title']", "对接银行办理天府科创贷")
     page.get_by_role("button", name="保存走访").click()
 
-    page.wait_for_url(f"**/companies/{company.id}#timeline")
+    page.wait_for_url(f"**/companies/{company.id}")
     expect(page.locator(".flash-success")).to_contain_text("含 2 项跟进")
+    expect(page.locator(".flash-success")).to_be_in_viewport()  # the officer sees that it was saved
     timeline = page.locator("#timeline")
     expect(timeline.locator(".entry-visit")).to_contain_text("座谈研发投入")
     expect(timeline.locator(".entry-visit")).to_contain_text("认定辅导")
