@@ -39,7 +39,8 @@ def admin_items() -> list[tuple[str, str, str]]:
 def nav_items() -> list[tuple[str, str, bool]]:
     """(endpoint, label, active) for the entries the current user may open in this app.
 
-    An entry is active on its own page, or on any page of its blueprint that no other entry claims.
+    An entry is active on its own page, 管理 on the pages listed behind it, and otherwise an entry on any page of
+    its blueprint that no other entry claims.
     """
     endpoints = current_app.view_functions
     items = [(e, label) for e, label, roles in NAV if current_user.role in roles and e in endpoints]
@@ -47,7 +48,12 @@ def nav_items() -> list[tuple[str, str, bool]]:
     claimed = {e for e, _ in items}
     blueprint = here.split(".")[0]
     owners = [e for e, _ in items if e.split(".")[0] == blueprint]
-    active = here if here in claimed else (owners[0] if len(owners) == 1 else None)
+    if here in claimed:
+        active = here
+    elif "admin.index" in claimed and here in {e for e, *_ in ADMIN_PAGES}:
+        active = "admin.index"
+    else:
+        active = owners[0] if len(owners) == 1 else None
     return [(e, label, e == active) for e, label in items]
 
 

@@ -146,7 +146,7 @@ def test_admin_page_shows_the_last_run_and_the_outbox(city, client, auth, make, 
     run_reminders(d("2023-11-28"))
     auth.login(admin)
     page = client.get("/reminders/admin").get_data(as_text=True)
-    assert "sent 3 e-mails, 3 items; failed 0" in page  # zhang, li, and the orphan to the only admin
+    assert "发出 3 封邮件、3 项提醒，失败 0 封" in page  # zhang, li, and the orphan to the only admin
     assert page.count("已发送") >= 3 and "1 项提醒" in page
     assert "08:30（Asia/Shanghai）" in page
 
@@ -186,6 +186,24 @@ def test_admin_sets_lead_times(city, client, auth, make):
     response = client.post("/reminders/admin/leads", data={**form, "hnte_expiry": "90, soon"}, follow_redirects=True)
     assert "请填写以逗号分隔的天数" in response.get_data(as_text=True)
     assert lead_times()["hnte_expiry"] == (90, 30, 7)
+
+
+def test_job_runs_are_described_in_the_readers_language(city, client, auth, make):
+    db.session.add_all([
+        JobRun(job="reminders", ok=True, result='{"sent": 2, "items": 5, "failed": 1, "queued": 3, "day": "2026-11-28"}'),
+        JobRun(job="housekeeping", ok=True, result='{"purged": 4}'),
+        JobRun(job="snapshot", ok=False, result="OperationalError: database is locked")])
+    db.session.commit()
+    auth.login(make.user("admin"))
+    page = client.get("/reminders/admin").text
+    assert "发出 2 封邮件、5 项提醒，失败 1 封；2026-11-28 新增 3 项" in page and "到期提醒" in page
+    assert "清理一天前的登录失败记录 4 条" in page and "夜间维护" in page
+    assert "OperationalError: database is locked" in page  # a failure's reason as recorded
+    assert 'href="/admin/" class="active" aria-current="page"' in page  # the page sits behind 管理
+    auth.logout()
+    auth.login(make.user("admin", locale="en"))
+    page = client.get("/reminders/admin").text
+    assert "发出" not in page and "2 e-mails" in page
 
 
 def test_overdue_scheduler_is_flagged(city, client, auth, make):

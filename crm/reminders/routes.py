@@ -9,12 +9,13 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from crm import clock
+from crm import clock, jobs
 from crm.access import admin_required, area_ids, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.companies.panels import register_panel
 from crm.companies.routes import officer_choices
 from crm.extensions import db
+from crm.i18n import translated
 from crm.models import AnnualReport, JobRun, ReminderDigest
 from crm.models.area import DISTRICT, PARK
 from crm.models.reminder import FAILED, PENDING, SENDING, SENT
@@ -121,6 +122,7 @@ def admin():
         "reminders/admin.html", digests=digests, item_counts=service.item_counts([d.id for d in digests.items]),
         counts=service.digest_counts(), status=status, statuses=STATUSES, runs=service.recent_runs(),
         last_run=last_run, next_run=next_run, overdue=overdue, leads_form=leads_form, kind_labels=KIND_LABELS,
+        describe_run=jobs.describe, job_labels=translated(jobs.JOB_LABELS),
     )
 
 

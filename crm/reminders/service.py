@@ -1,4 +1,5 @@
 """Reminders: the daily run (DOMAIN §6), lead times, the outbox as admins see it, and 年报 records (§3.3)."""
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -98,7 +99,8 @@ def run_reminders(today: date) -> RunResult:
         db.session.commit()  # end the read transaction before the outbox takes the write lock
         queued = enqueue(today, items, people)
         result = RunResult(*send_pending(today), queued=queued)
-        run.result = f"{result.line}; {queued} new items for {today.isoformat()}"
+        run.result = json.dumps({"sent": result.sent, "items": result.items, "failed": result.failed,
+                                 "queued": queued, "day": today.isoformat()})
         run.ok = result.failed == 0
     return result
 

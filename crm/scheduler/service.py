@@ -68,7 +68,7 @@ def nightly_housekeeping(app: Flask) -> None:
     with app.app_context(), recorded("housekeeping") as run:
         purged = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
         refresh_planner_statistics()
-        run.result = f"purged {purged.rowcount} login attempts older than a day; planner statistics refreshed"
+        run.result = json.dumps({"purged": purged.rowcount})
     with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
         run.result = json.dumps(progress_snapshot(clock.today()), ensure_ascii=False)
 
