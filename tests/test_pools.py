@@ -1,4 +1,6 @@
 """Cultivation pools (培育库): admin keeps the pools, officers add and remove companies in their areas."""
+from datetime import date
+
 from sqlalchemy import func, select
 
 from crm.extensions import db
@@ -150,6 +152,16 @@ def test_pool_page_shows_standing_and_verdict(make, auth, client):
     assert "达标企业" in page and "符合" in page and "100 分" in page
     assert "数据不全" in page and f"{YEAR - 1}年资产总额" in page
     assert "移出" not in page
+
+
+def test_a_company_qualifying_by_direct_route_shows_the_waived_checks_as_waived(make, auth, client):
+    p = pool("tech_sme")
+    direct = passing(make, "直通车企业", last={"rd_expense": 0, "ip_class1": 0, "ip_class2": 0})
+    make.cert(direct, "hnte", issued_on=date(YEAR - 1, 3, 1))  # a valid 高企 certificate: 直通车 (§2.3)
+    pool_member(p, direct)
+    auth.login(make.user("viewer"))
+    page = client.get(f"/pools/{p.id}").text
+    assert "符合" in page and "直通车，不计：" in page and "result-fail" not in page
 
 
 def test_suggest_lists_companies_passing_on_figures_not_yet_pooled(make, auth, client):
