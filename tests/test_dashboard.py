@@ -95,6 +95,15 @@ def test_every_number_on_the_dashboard_lists_exactly_that_many_companies(client,
         assert rows == int(text), href
 
 
+def test_the_area_chart_draws_the_areas_in_the_tables_order_worst_gap_first(client, auth, make, data):
+    auth.login(make.user("admin"))
+    html = client.get("/dashboard?year=2023&as_of=2023-12-02").text
+    chart = json.loads(re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S)[1])
+    table = html[html.index("分区进度（差距最大的在前）"):]
+    rows = re.findall(r'<td data-label="区域"><a [^>]*>([^<]+)</a>', table)
+    assert chart["areas"]["names"] == rows and len(rows) == 9
+
+
 def test_the_list_behind_a_number_names_the_companies_counted(client, auth, make, data):
     auth.login(make.user("admin"))
     page = client.get("/dashboard/companies?list=hnte_new&year=2023&as_of=2023-12-31").get_data(as_text=True)

@@ -117,7 +117,7 @@ def _chart_data(sel: Selection, data, trend: dict, scope_id: int | None) -> dict
         return url_for("dashboard.companies", list=sel.metric, year=year, as_of=as_of.isoformat(), area=area or None)
 
     months = [_("%(m)s月", m=m) for m in range(1, 13)]
-    figures = [(area, data.figures(sel.metric, area.id)) for area in data.areas]
+    figures = data.by_gap(sel.metric)  # the same order as the table under the chart
     return {
         "metric": _(METRIC_LABELS[sel.metric]),
         "trend": {
