@@ -1,4 +1,6 @@
 """Districts and parks: lookup by code, name or alias (DOMAIN §7)."""
+import re
+
 from sqlalchemy import select
 
 from crm.extensions import db
@@ -14,9 +16,15 @@ def all_areas(kind: str | None = None) -> list[Area]:
     return list(db.session.scalars(stmt))
 
 
+# Written before a district or park name in addresses and ledgers: "四川省达州市达川区" is 达川区.
+_PLACE_PREFIX = re.compile(r"^(四川省)?(达州市)?")
+_CODE_AS_NUMBER = re.compile(r"^(\d{6})\.0*$")  # 511703.0: a code cell that went through a number
+
+
 def resolve_area(value: str | None, kind: str | None = None) -> Area | None:
     """An area given by its code, name or alias ('511721', '达县', '达川区' all name 达川区)."""
     text = "".join(to_halfwidth(str(value or "")).split())  # "通川 区", "通川　区" are 通川区
+    text = _CODE_AS_NUMBER.sub(r"\1", _PLACE_PREFIX.sub("", text)) or text
     if not text:
         return None
     area = db.session.scalar(select(Area).where((Area.code == text) | (Area.name == text)))

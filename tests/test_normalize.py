@@ -149,7 +149,7 @@ def test_any_single_substitution_is_caught(prefix, position, shift):
 @pytest.mark.parametrize("text", [
     "2021-03-05", "2021/3/5", "2021.3.5", "2021年3月5日", "20210305", "2021-3-5", "2021/03/05",
     "2021年03月05日", "2021年3月5", "2021 年 3 月 5 日", "2021-03-05 00:00:00", "2021/3/5 8:30",
-    "2021-03-05T08:30:15", "2021-03-05 00:00:00.000",
+    "2021-03-05T08:30:15", "2021-03-05 00:00:00.000", "2021年3月5号",
 ])
 def test_parse_date_accepted_strings(text):
     assert parse_date(text) == date(2021, 3, 5)

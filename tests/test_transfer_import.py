@@ -195,8 +195,8 @@ def test_a_date_may_be_today_but_not_tomorrow():
     assert ok.problems == [] and [p.column for p in late.problems] == ["成立日期"]
 
 
-def test_a_district_written_with_spaces_inside_is_found(make):
-    for written in ("通川 区", "通川\u3000区", " 511 702 "):
+def test_a_district_written_with_spaces_inside_or_the_city_before_it_is_found(make):
+    for written in ("通川 区", "通川\u3000区", " 511 702 ", "达州市通川区", "四川省达州市通川区", "511702.0"):
         result = run({"企业": [COMPANY_HEADERS, company_row(district=written)]}, dry_run=True)
         assert result.problems == [], written
 
