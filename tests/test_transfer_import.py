@@ -133,7 +133,7 @@ ERROR_CASES = {
     "unknown park": (
         {"企业": [COMPANY_HEADERS, company_row(park="天府新区")]}, ("企业", 2, "所在园区", "未知的园区“天府新区”")),
     "unknown officer": (
-        {"企业": [COMPANY_HEADERS, company_row(officer="nobody")]}, ("企业", 2, "包联干部", "未知的包联干部用户名“nobody”")),
+        {"企业": [COMPANY_HEADERS, company_row(officer="nobody")]}, ("企业", 2, "包联干部", "未知的包联干部“nobody”")),
     "duplicate code in the sheet": (
         {"企业": [COMPANY_HEADERS, company_row(), company_row(name="另一家")]},
         ("企业", 3, "统一社会信用代码", "与本表第2行重复")),
@@ -199,6 +199,19 @@ def test_a_district_written_with_spaces_inside_or_the_city_before_it_is_found(ma
     for written in ("通川 区", "通川\u3000区", " 511 702 ", "达州市通川区", "四川省达州市通川区", "511702.0"):
         result = run({"企业": [COMPANY_HEADERS, company_row(district=written)]}, dry_run=True)
         assert result.problems == [], written
+
+
+def test_an_officer_is_found_by_username_in_any_case_or_by_name_when_only_one_has_it(make):
+    zhang = make.user("officer", username="zhangwei", display_name="张伟")
+    make.user("officer", username="liping", display_name="李萍")
+    make.user("officer", username="liping2", display_name="李萍")
+    rows = [company_row(name=f"企业{i}", uscc=code(f"91511702MA6C4X3{i:02d}"), officer=written)
+            for i, written in enumerate((" ZhangWei ", "张 伟", "zhangwei"))]
+    result = run({"企业": [COMPANY_HEADERS, *rows]})
+    assert result.problems == []
+    assert set(db.session.scalars(select(Company.officer_id))) == {zhang.id}
+    ambiguous = run({"企业": [COMPANY_HEADERS, company_row(officer="李萍")]}, dry_run=True)
+    assert [p.reason for p in ambiguous.problems] == ["有 2 名用户都叫“李萍”：请填写干部在 Ladder 中的用户名"]
 
 
 def test_a_problem_carries_the_value_as_written():

@@ -151,8 +151,14 @@ class Context:
         self.gazelle_years = int(get_setting("gazelle")["validity_years"])
         self.area_names = {a.id: a.name for a in all_areas()}
         self.park_names = [a.name for a in all_areas(PARK)]
-        self.users = {u.username: u for u in db.session.execute(select(User.id, User.username, User.role, User.active))}
-        self.user_names = {u.id: u.username for u in self.users.values()}
+        users = db.session.execute(select(User.id, User.username, User.display_name, User.role, User.active)).all()
+        self.users = {u.username: u for u in users}
+        self.user_names = {u.id: u.username for u in users}
+        # A ledger may name the officer as people write it: 张伟, or the username in another case.
+        self.users_by_name: dict[str, set] = defaultdict(set)
+        for u in users:
+            for name in filter(None, (u.username, u.display_name)):
+                self.users_by_name["".join(name.split()).casefold()].add(u)
         self.companies = _rows_by(Company, Company.uscc, codes, key=lambda r: r.uscc)
         self.certs: dict[str, list] = defaultdict(list)
         self.figures: dict[tuple[str, int], Any] = {}
@@ -578,9 +584,16 @@ def _park(cell, f: Field, ctx: Context) -> int:
 
 
 def _officer(cell, f: Field, ctx: Context) -> int:
-    user = ctx.users.get(str(cell).strip())
+    """By username; else by a username in another case or by the officer's name, when only one user has it."""
+    written = "".join(str(cell).split())
+    user = ctx.users.get(written)
     if user is None:
-        raise InvalidValue(f"未知的包联干部用户名“{cell}”：请填写干部在 Ladder 中的用户名")
+        found = ctx.users_by_name.get(written.casefold(), set())
+        if len(found) > 1:
+            raise InvalidValue(f"有 {len(found)} 名用户都叫“{cell}”：请填写干部在 Ladder 中的用户名")
+        user = next(iter(found), None)
+    if user is None:
+        raise InvalidValue(f"未知的包联干部“{cell}”：请填写干部在 Ladder 中的用户名或姓名")
     if user.role not in ("admin", "officer") or not user.active:
         raise InvalidValue(f"用户“{cell}”不是在岗的包联干部，不能分配企业")
     return user.id

@@ -68,7 +68,7 @@ COMPANY_SHEET = SheetSpec(COMPANIES, "企业", ("企业信息", "企业名单"),
     Field("contact_name", "联系人", max_len=60),
     Field("contact_phone", "联系电话", max_len=40),
     Field("contact_email", "联系邮箱", "email", max_len=254),
-    Field("officer_id", "包联干部", "officer", ("负责人",), note="包联干部在 Ladder 中的用户名。"),
+    Field("officer_id", "包联干部", "officer", ("负责人",), note="包联干部在 Ladder 中的用户名，或其姓名（仅一人同名时）。"),
 ), ("示例科技有限公司", EXAMPLE_USCC, "通川区", "达州高新区", "电子信息", date(2018, 6, 1), "张三", "13800000000",
     "contact@example.com", ""))
 
