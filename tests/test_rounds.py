@@ -55,6 +55,14 @@ def test_a_round_closing_before_it_opens_is_refused():
         save_round(Round(), "tech_sme", 2025, "倒置批次", d("2025-09-30"), d("2025-06-30"))
 
 
+def test_a_second_round_of_the_same_kind_year_and_name_is_refused():
+    first = make_round(name="2025年科小评价")
+    with pytest.raises(RoundError, match="2025 年已有同类型的批次“2025年科小评价”"):
+        save_round(Round(), "tech_sme", 2025, " 2025年科小评价 ", d("2025-07-01"), d("2025-09-30"))
+    assert save_round(first, "tech_sme", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")) is first  # editing it
+    assert save_round(Round(), "hnte", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")).id
+
+
 def test_a_round_of_an_unknown_kind_is_refused():
     with pytest.raises(RoundError, match="资质类型"):
         save_round(Round(), "unicorn", 2025, "独角兽", d("2025-06-30"), d("2025-09-30"))

@@ -89,6 +89,9 @@ def save_round(round_: Round, kind: str, year: int | None, name: str, opens_on: 
         select(func.count()).select_from(Application).where(Application.round_id == round_.id)
     ):
         raise RoundError("该批次已有申报，不能修改资质类型或年度")
+    if db.session.scalar(select(Round.id).where(Round.kind == kind, Round.year == year, Round.name == name.strip(),
+                                                Round.id != (round_.id or 0))):
+        raise RoundError(_("%(year)s 年已有同类型的批次“%(name)s”", year=year, name=name.strip()))
     round_.kind, round_.year, round_.name = kind, year, name.strip()
     round_.opens_on, round_.closes_on = opens_on, closes_on
     db.session.add(round_)
