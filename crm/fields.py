@@ -2,8 +2,9 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import SelectMultipleField, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.clock import today
 from crm.normalize import InvalidValue, parse_date, parse_money
@@ -60,3 +61,10 @@ class MoneyField(ParsedField):
 def not_in_future(form, field):
     if field.data and field.data > today():
         raise ValidationError(_l("日期不能晚于今天"))
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice as a list of checkboxes: a plain click on a multi-select drops the other choices."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectMultipleField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.companies.forms import ChineseDateField, not_in_future
+from crm.fields import CheckboxesField
 from crm.reminders.engine import KIND_ORDER
 
 MAX_LEAD_DAYS = 730
@@ -20,11 +20,6 @@ KIND_LABELS = {
 class AnnualReportForm(FlaskForm):
     year = IntegerField(_l("报表年度"), validators=[InputRequired(_l("请填写报表年度")), NumberRange(2000, 2100, _l("年度不正确"))])
     filed_on = ChineseDateField(_l("填报日期"), validators=[InputRequired(_l("请填写填报日期")), not_in_future])
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class PreferencesForm(FlaskForm):
