@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from crm.extensions import db
 
+
 class OneLineCommand(click.Command):
     """A usage error (a bad option value, a missing argument) or a database that cannot be used is one line on
     stderr like every other failure (INTERFACES.md), not click's usage text or a traceback."""
