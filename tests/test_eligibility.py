@@ -151,13 +151,17 @@ def test_tech_staff_exactly_10_percent_scores_4_and_passes_the_nonzero_rule():
 
 @pytest.mark.parametrize("name, kw, outcome", [
     ("restricted_industry", dict(restricted_industry=True), "fail"),
-    ("restricted_industry", dict(restricted_industry=None), "missing"),
+    ("restricted_industry", dict(restricted_industry=None), "pass"),
     ("integrity", dict(integrity_ok=False), "fail"),
-    ("integrity", dict(integrity_ok=None), "missing"),
+    ("integrity", dict(integrity_ok=None), "pass"),
 ])
-def test_declarations(name, kw, outcome):
+def test_declarations_decide_when_made_and_hold_until_then(name, kw, outcome):
+    """§2.1 conditions 3–4 are an officer's declarations: one made against fails; one not made yet holds (the
+    rule that nothing missing passes is about figures) and stays listed for the officer to confirm."""
     res = check_tech_sme(facts(sme_fig(), **kw), YEAR)
-    assert result(res, name).result == outcome and not res.eligible
+    assert result(res, name).result == outcome and res.eligible is (outcome == "pass")
+    label = el.LABELS["restricted_industry" if name == "restricted_industry" else "integrity_ok"]
+    assert (label in res.missing_figures) is (None in kw.values())
 
 
 def test_figures_come_from_the_previous_fiscal_year():
@@ -201,7 +205,7 @@ def test_direct_qualification_still_needs_the_size_conditions(kw):
     assert res.direct is False and not res.eligible
 
 
-@pytest.mark.parametrize("kw", [dict(restricted_industry=True), dict(integrity_ok=None)])
+@pytest.mark.parametrize("kw", [dict(restricted_industry=True), dict(integrity_ok=False)])
 def test_direct_qualification_still_needs_the_declarations(kw):
     res = check_tech_sme(facts(sme_fig(**ZERO), holds_valid_hnte=True, **kw), YEAR)
     assert res.direct is False and not res.eligible
@@ -313,7 +317,7 @@ def test_high_tech_revenue_60_percent(high_tech, outcome):
     assert result(hnte({2023: dict(high_tech_revenue=D(high_tech))}), "high_tech_revenue_ratio").result == outcome
 
 
-@pytest.mark.parametrize("flag, outcome", [(True, "pass"), (False, "fail"), (None, "missing")])
+@pytest.mark.parametrize("flag, outcome", [(True, "pass"), (False, "fail"), (None, "pass")])  # None: not declared yet
 def test_no_major_accident(flag, outcome):
     res = hnte(no_major_accident=flag)
     assert result(res, "no_major_accident").result == outcome and res.eligible is (outcome == "pass")
@@ -537,14 +541,23 @@ def test_never_eligible_when_a_needed_figure_is_missing(f, kind, year, name):
     assert out["eligible"] is False and out["missing"]
 
 
-@pytest.mark.parametrize("name", ["founded_on", "tech_field", "no_major_accident", "restricted_industry", "integrity_ok"])
+@pytest.mark.parametrize("name", ["founded_on", "tech_field"])
 @settings(PROPERTY, max_examples=30)
 @given(f=eligible_facts())
-def test_never_eligible_when_a_declaration_is_missing(f, name):
-    kind = "hnte" if name in ("founded_on", "tech_field", "no_major_accident") else "tech_sme"
-    assert check_all(f, YEAR)[kind]["eligible"] is True
+def test_never_eligible_without_the_founding_date_or_the_field(f, name):
+    assert check_all(f, YEAR)["hnte"]["eligible"] is True
     out = check_all(replace(f, **{name: None}), YEAR)
-    assert out[kind]["eligible"] is False and out[kind]["missing"]
+    assert out["hnte"]["eligible"] is False and name in out["hnte"]["missing"]
+
+
+@pytest.mark.parametrize("name", ["no_major_accident", "restricted_industry", "integrity_ok"])
+@settings(PROPERTY, max_examples=30)
+@given(f=eligible_facts())
+def test_a_declaration_not_made_yet_changes_no_verdict(f, name):
+    before = check_all(f, YEAR)
+    after = check_all(replace(f, **{name: None}), YEAR)
+    for kind in ("tech_sme", "hnte"):
+        assert after[kind]["eligible"] == before[kind]["eligible"] and name not in after[kind]["missing"]
 
 
 amounts = st.decimals(min_value=-100000, max_value=100000, places=2, allow_nan=False, allow_infinity=False)
@@ -564,10 +577,12 @@ def test_growth_rate_agrees_with_exact_fractions(y1, y2, y3):
                                        2 if exact > 0 else 0)
 
 
-def test_the_json_lists_missing_figures_and_declarations_by_field_and_failed_conditions_by_check():
+def test_the_json_lists_missing_figures_and_entries_by_field_and_failed_conditions_by_check():
     out = check_all(facts(founded_on=None, tech_field=None, no_major_accident=None, restricted_industry=None,
                           integrity_ok=None), YEAR)
     missing = out["hnte"]["missing"]
-    assert {"founded_on", "tech_field", "no_major_accident", "high_tech_revenue", "est_conversion"} <= set(missing)
+    assert {"founded_on", "tech_field", "high_tech_revenue", "est_conversion"} <= set(missing)
     assert len(missing) == len(set(missing)) and "registered_365" not in missing
-    assert "restricted_industry" in out["tech_sme"]["missing"] and "integrity_ok" in out["tech_sme"]["missing"]
+    # declarations not made yet decide nothing, so they are not what the verdict is missing
+    assert "no_major_accident" not in missing
+    assert not {"restricted_industry", "integrity_ok"} & set(out["tech_sme"]["missing"])

@@ -31,14 +31,14 @@ def test_tech_sme_figures_pass_versus_one_figure_missing(make):
 
 
 def test_declarations_not_yet_made_are_set_aside_but_one_declared_against_excludes(make):
-    """§9 lists on what the figures decide: an imported company has no declarations yet (the workbook cannot
-    carry them) and is listed, with the declarations among what is missing; one declared in a restricted
-    industry is not."""
+    """§9 lists on what the figures decide: an imported company has no declarations or 技术领域 yet (the
+    workbook cannot carry them) and is listed, with the declarations among what is missing; one declared in a
+    restricted industry, or in a field outside the eight, is not."""
     passing(make, "刚导入科小", integrity_ok=None, restricted_industry=None)
     passing(make, "限制类企业", restricted_industry=True)
     rows = {r.name: r for r in shortlist(ShortlistFilter(kind="tech_sme", year=YEAR), today())}
     assert set(rows) == {"刚导入科小"} and rows["刚导入科小"].reasons == ("eligible",)
-    assert rows["刚导入科小"].verdict == "figures_pass"
+    assert rows["刚导入科小"].verdict == "eligible"  # declarations not made yet hold (test_eligibility)
     assert {"限制类、淘汰类产业声明", "诚信声明"} <= set(rows["刚导入科小"].missing_figures)
     years = (YEAR - 3, YEAR - 2, FY)
     passing(make, "刚导入高企", years=years, tech_field=None, no_major_accident=None)

@@ -96,7 +96,7 @@ class Check:
     message: str
     estimate: bool = False
     missing_figures: tuple[str, ...] = ()  # e.g. "2023年营业收入", for the shortlist's 缺失数据 column
-    declared: bool = False  # decided by what an officer declares (技术领域, the yes/no declarations), not by figures
+    declared: bool = False  # decided by what an officer enters (技术领域, the yes/no declarations), not by figures
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("missing_figures", "declared")}
@@ -127,14 +127,15 @@ class KindResult:
 
     @property
     def missing_fields(self) -> list[str]:
-        """The fields behind missing_figures ("2023年高新技术产品收入" → "high_tech_revenue"), each once."""
-        labels = (re.sub(r"^\d{4}年", "", f) for f in self.missing_figures)
+        """The fields behind the missing checks' figures ("2023年高新技术产品收入" → "high_tech_revenue"), each once;
+        a declaration not made yet is listed in missing_figures for the officer, but decides nothing."""
+        labels = (re.sub(r"^\d{4}年", "", f) for c in self.checks if c.result == MISSING for f in c.missing_figures)
         return list(dict.fromkeys(FIELD_OF_LABEL.get(label, label) for label in labels))
 
     @property
     def figures_pass(self) -> bool:
-        """Passes every condition its figures can decide (§9): officer estimates aside, and declarations not made
-        yet (an import cannot carry them); a declaration that is made still counts."""
+        """Passes every condition its figures can decide (§9): officer estimates aside, and a 技术领域 not entered
+        yet (an import cannot carry it); one that is entered still counts."""
         return self.eligible or all(c.result == PASS for c in self.checks
                                     if not c.estimate and not (c.declared and c.result == MISSING))
 
@@ -231,8 +232,10 @@ def _limit(name, what, value, limit, unit, miss) -> Check:
 
 
 def _declaration(name, flag, good: bool, label: str, ok_text: str, bad_text: str) -> Check:
+    """An officer's yes/no declaration (§2.1 conditions 3–4, §3.1 condition 8). One not made yet holds — the rule
+    that nothing missing passes is about figures — and stays listed for the officer to confirm."""
     if flag is None:
-        return replace(_missing(name, good, "", [label]), declared=True)
+        return Check(name, PASS, None, good, f"{ok_text}（尚未声明，暂按此计）", missing_figures=(label,), declared=True)
     return Check(name, PASS if flag == good else FAIL, flag, good, (ok_text if flag == good else bad_text) + "（声明）",
                  declared=True)
 
