@@ -5,6 +5,7 @@ from flask import Flask, current_app, has_request_context, render_template, requ
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 
 from config import Config, config_from_env
 from crm.extensions import babel, cache, csrf, db, login_manager, migrate
@@ -137,6 +138,15 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, handler)
+
+    def out_of_range(_error):
+        """A number in the URL too large for the database (?page=99999999999999999999): a bad request, not a crash."""
+        db.session.rollback()
+        return render_template("errors/error.html", code=400), 400
+
+    # SQLite refuses to bind the integer (OverflowError); PostgreSQL reports it (DataError).
+    for error in (OverflowError, DataError):
+        app.register_error_handler(error, out_of_range)
 
 
 def register_commands(app: Flask) -> None:

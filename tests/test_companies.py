@@ -94,6 +94,16 @@ def test_concurrent_edit_second_save_refused_first_survives(make, app):
     assert db.session.get(Company, company.id).name == "甲改的名称有限公司"
 
 
+def test_a_company_is_assigned_only_to_an_officer_who_may_open_it(make, auth, client):
+    company = make.company(district="511702")
+    elsewhere = make.user("officer", areas=["511703"], display_name="达川干部")
+    auth.login(make.user("admin"))
+    response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, officer_id=elsewhere.id))
+    assert response.status_code == 422 and "达川干部 不负责该企业所在的区县或园区" in response.text
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).officer_id is None
+
+
 def test_edit_is_audited_with_old_and_new_values(make, auth, client):
     company = make.company(name="旧名有限公司")
     user = make.user("admin")

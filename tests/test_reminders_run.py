@@ -220,6 +220,17 @@ def test_company_without_officer_falls_to_every_active_admin(make):
     assert fired("2023-12-02") == [("hnte_expiry", 7, "admin_a", True), ("hnte_expiry", 7, "admin_b", True)]
 
 
+def test_a_company_outside_its_officers_areas_falls_to_the_admins(make):
+    """An officer moved to other areas while still assigned: the e-mail never names a company they cannot open."""
+    staff("admin", username="admin_a")
+    moved = staff("officer", username="moved", areas=[make.area("511703")])
+    hnte_certificate(make, moved)  # a company in 511702
+    assert fired("2023-12-02") == [("hnte_expiry", 7, "admin_a", True)]
+    kept = staff("officer", username="kept", areas=[make.area("511702")])
+    hnte_certificate(make, kept)
+    assert ("hnte_expiry", 7, "kept", False) in fired("2023-12-02")
+
+
 def test_inactive_officer_falls_to_the_admins(make):
     staff("admin", username="admin_a")
     hnte_certificate(make, staff("officer", username="left_bureau", active=False))

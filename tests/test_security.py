@@ -67,6 +67,25 @@ def test_same_site_next_is_followed(make, client):
     assert response.headers["Location"] == "/companies/?q=abc"
 
 
+def test_a_number_too_large_for_the_database_is_a_bad_request_not_a_crash(make, auth, client):
+    auth.login(make.user("admin"))
+    huge = "99999999999999999999"
+    for url in (f"/companies/?page={huge}", f"/companies/?district={huge}", f"/visits/new?company={huge}",
+                f"/work?officer={huge}"):
+        assert client.get(url).status_code in (400, 404), url
+
+
+def test_an_unknown_username_costs_a_password_check_too(make, client, monkeypatch):
+    """So the time a failed login takes does not tell whether the account exists."""
+    import crm.auth.service as service
+
+    checked = []
+    real = service.check_password_hash
+    monkeypatch.setattr(service, "check_password_hash", lambda *args: checked.append(args) or real(*args))
+    client.post("/login", data={"username": "nobody-here", "password": "guess-1234"})
+    assert len(checked) == 1 and checked[0][1] == "guess-1234"
+
+
 def test_login_throttled_after_five_failures_across_workers(make, client, app):
     user = make.user("officer")
     for _ in range(5):

@@ -214,6 +214,15 @@ def test_an_officer_is_found_by_username_in_any_case_or_by_name_when_only_one_ha
     assert [p.reason for p in ambiguous.problems] == ["有 2 名用户都叫“李萍”：请填写干部在 Ladder 中的用户名"]
 
 
+def test_an_officer_limited_to_other_areas_cannot_be_assigned_a_company(make):
+    make.user("officer", username="dachuan", areas=["511703"])
+    make.user("admin", username="boss", areas=["511703"])  # an admin's areas limit nothing
+    result = run({"企业": [COMPANY_HEADERS, company_row(officer="dachuan"),
+                          company_row(name="另一家", uscc=B, district="达川区", officer="dachuan"),
+                          company_row(name="第三家", uscc=C, officer="boss")]}, dry_run=True)
+    assert [(p.row, p.column, p.reason) for p in result.problems] == [(2, "包联干部", "包联干部“dachuan”不负责通川区")]
+
+
 def test_a_problem_carries_the_value_as_written():
     result = run({"企业": [COMPANY_HEADERS, company_row(district=" 成都市 ")]})
     assert result.problems[0].value == " 成都市 "

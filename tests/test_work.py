@@ -7,7 +7,7 @@ import pytest
 
 from crm.clock import today
 from crm.extensions import db
-from crm.models import Application, ApplicationMove, AuditLog, Pool, PoolMember, Round
+from crm.models import Application, ApplicationMove, AuditLog, FollowUp, Pool, PoolMember, Round
 from crm.reminders.deadlines import Deadline
 from crm.settings import get_setting, set_setting
 from crm.work.service import WorkScope, stale_companies, threshold_for
@@ -155,8 +155,21 @@ def test_my_work_shows_my_companies_deadlines_for_the_next_60_days(make, auth, c
     monkeypatch.setattr("crm.work.routes.upcoming_deadlines", deadlines)
     auth.login(officer)
     page = client.get("/work").get_data(as_text=True)
-    assert calls == [(officer.id, today(), 60)]
+    assert calls == [(officer.id, today(), 60)]  # the officer is not limited to areas: area_ids None
     assert "高企证书 GR2023 到期（最后有效日）" in page and "川东电子有限公司" in page and "30 天后" in page
+
+
+def test_my_work_names_no_company_outside_my_areas_even_one_still_assigned_to_me(make, auth, client):
+    officer = make.user("officer", areas=["511703"])
+    outside = make.company(name="区外企业", district="511702", officer_id=officer.id)
+    inside = make.company(name="区内企业", district="511703", officer_id=officer.id)
+    for company in (outside, inside):
+        db.session.add(FollowUp(company_id=company.id, title=f"{company.name}的事项", owner_id=officer.id,
+                                due_on=today() + timedelta(days=10)))
+    db.session.commit()
+    auth.login(officer)
+    page = client.get("/work").text
+    assert "区内企业" in page and "区外企业" not in page
 
 
 def test_the_officer_home_page_is_my_work(make, auth, client):

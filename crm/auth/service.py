@@ -1,9 +1,11 @@
 """Login throttling and safe redirects."""
 from datetime import timedelta
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.clock import utcnow
 from crm.extensions import db
@@ -19,9 +21,17 @@ def is_throttled(username: str) -> bool:
     return failures >= current_app.config["LOGIN_MAX_FAILURES"]
 
 
+@cache
+def _no_user_hash() -> str:
+    """Checked when the username is unknown, so a failed login takes as long whether or not the account exists."""
+    return generate_password_hash("no such user", method="scrypt")
+
+
 def authenticate(username: str, password: str, ip: str) -> User | None:
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is not None and user.active and user.check_password(password):
+    if user is None:
+        check_password_hash(_no_user_hash(), password)
+    elif user.active and user.check_password(password):
         db.session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         db.session.commit()
         return user

@@ -52,10 +52,15 @@ def _company_form(company: Company | None = None) -> CompanyForm:
 
 
 def _allowed_areas_ok(form: CompanyForm) -> bool:
-    """An officer limited to areas may only place companies inside them."""
+    """An officer limited to areas may only place companies inside them, and only assign them to an officer
+    who may open them."""
     probe = Company(district_id=form.district_id.data, park_id=form.park_id.data or None)
     if not can_see(current_user, probe):
         form.district_id.errors.append(_("只能登记您负责区域内的企业"))
+        return False
+    officer = db.session.get(User, form.officer_id.data) if form.officer_id.data else None
+    if officer is not None and not can_see(officer, probe):
+        form.officer_id.errors.append(_("%(name)s 不负责该企业所在的区县或园区", name=officer.label))
         return False
     return True
 

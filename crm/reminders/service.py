@@ -1,6 +1,6 @@
 """Reminders: the daily run (DOMAIN §6), lead times, the outbox as admins see it, and 年报 records (§3.3)."""
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from flask import current_app
@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.jobs import collector_paused, recorded
-from crm.models import AnnualReport, Certification, JobRun, ReminderDigest, ReminderItem, User
+from crm.models import AnnualReport, Certification, Company, JobRun, ReminderDigest, ReminderItem, User
 from crm.models.certification import HNTE, REVOKED
-from crm.models.user import ADMIN
+from crm.models.user import ADMIN, user_area
 from crm.reminders import engine
 from crm.reminders.inputs import load_inputs
 from crm.reminders.mail import Mailer, MailError, digest_writer
@@ -51,7 +51,24 @@ def due_today(today: date) -> list[engine.DueItem]:
     leads = lead_times()
     horizons = {kind: today + timedelta(days=max(days)) for kind, days in leads.items() if days}
     inputs = load_inputs(today, horizons)
-    return engine.due_items(today, *inputs.engine_args(), leads=leads)
+    return _within_areas(engine.due_items(today, *inputs.engine_args(), leads=leads))
+
+
+def _within_areas(items: list[engine.DueItem]) -> list[engine.DueItem]:
+    """An item about a company outside its recipient's areas (an officer whose areas changed, still assigned)
+    goes to the admins instead: an e-mail never names a company its reader could not open."""
+    limited: dict[int, set[int]] = {}
+    for user_id, area_id in db.session.execute(
+            select(user_area.c.user_id, user_area.c.area_id).join(User, User.id == user_area.c.user_id)
+            .where(User.role != ADMIN)):
+        limited.setdefault(user_id, set()).add(area_id)
+    company_ids = {i.company_id for i in items if i.recipient_id in limited and i.company_id is not None}
+    if not company_ids:
+        return items
+    places = {cid: {district, park} for cid, district, park in db.session.execute(
+        select(Company.id, Company.district_id, Company.park_id).where(Company.id.in_(company_ids)))}
+    return [replace(i, recipient_id=None) if i.company_id in places and not places[i.company_id] & limited[i.recipient_id]
+            else i for i in items]
 
 
 def send_pending(today: date) -> tuple[int, int, int]:

@@ -30,6 +30,7 @@ from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, validity_window
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
+from crm.models.user import ADMIN, user_area
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID
 from crm.normalize import InvalidValue, normalize_code, normalize_uscc, parse_date, parse_int, parse_money, parse_year, validate_uscc
 from crm.settings import get_setting
@@ -153,7 +154,11 @@ class Context:
         self.park_names = [a.name for a in all_areas(PARK)]
         users = db.session.execute(select(User.id, User.username, User.display_name, User.role, User.active)).all()
         self.users = {u.username: u for u in users}
-        self.user_names = {u.id: u.username for u in users}
+        self.users_by_id = {u.id: u for u in users}
+        self.officer_areas: dict[int, set[int]] = defaultdict(set)  # the areas each limited officer covers
+        for user_id, area_id in db.session.execute(select(user_area.c.user_id, user_area.c.area_id)):
+            if self.users_by_id[user_id].role != ADMIN:  # an admin's areas limit nothing (crm.access.area_ids)
+                self.officer_areas[user_id].add(area_id)
         # A ledger may name the officer as people write it: 张伟, or the username in another case.
         self.users_by_name: dict[str, set] = defaultdict(set)
         for u in users:
@@ -327,6 +332,7 @@ class Batch:
                 CERTIFICATIONS: "统一社会信用代码、资质类型和编号（无编号时为年度）"}[self.key]
 
     def _company_rules(self, row: Row) -> None:
+        self._officer_covers(row)
         if not row.code or self.ctx.scope is None:
             return
         existing = self.ctx.companies.get(row.code)
@@ -337,6 +343,17 @@ class Batch:
         park = row.values.get("park_id") or (existing.park_id if existing else None)
         if district is not None and not self.ctx.in_scope(district, park):
             self.add(row, "district_id", "该企业不在您负责的区域内，不能导入")
+
+    def _officer_covers(self, row: Row) -> None:
+        """The 包联干部 must be someone who may open the company (an officer limited to other areas could not)."""
+        officer = row.values.get("officer_id")
+        areas = self.ctx.officer_areas.get(officer)
+        existing = self.ctx.companies.get(row.code)
+        district = row.values.get("district_id") or (existing.district_id if existing else None)
+        park = row.values.get("park_id") or (existing.park_id if existing else None)
+        if areas and district is not None and not {district, park} & areas:
+            self.add(row, "officer_id", f"包联干部“{self.ctx.users_by_id[officer].username}”不负责"
+                                        f"{self.ctx.area_names[district]}" + (f"或{self.ctx.area_names[park]}" if park else ""))
 
     def _cert_rules(self, row: Row) -> None:
         v, kind = row.values, row.values.get("kind")
@@ -410,7 +427,7 @@ class Batch:
         if f.kind in ("district", "park"):
             return self.ctx.area_names.get(value, "")
         if f.kind == "officer":
-            return self.ctx.user_names.get(value, "")
+            return self.ctx.users_by_id[value].username if value in self.ctx.users_by_id else ""
         if f.kind == "cert_kind":
             return KIND_LABELS[value]
         if f.kind == "cert_status":

@@ -2,7 +2,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.access import admin_required
+from crm.access import admin_required, area_ids
 from crm.areas import all_areas
 from crm.clock import today
 from crm.extensions import db
@@ -42,7 +42,8 @@ def index():
     if scope.district_id:
         deadlines = upcoming_deadlines(None, on, DEADLINE_DAYS, area_ids=[scope.district_id])
     else:
-        deadlines = upcoming_deadlines(scope.officer_id, on, DEADLINE_DAYS)
+        # Only companies the reader may open: an officer can be left assigned to one outside their areas.
+        deadlines = upcoming_deadlines(scope.officer_id, on, DEADLINE_DAYS, area_ids=area_ids(current_user))
     return render_template(
         "work/index.html", on=on, subject=subject, scope=scope, overdue=overdue, upcoming=upcoming, later=later,
         stale=stale, stale_total=stale_total, deadlines=deadlines, deadline_days=DEADLINE_DAYS,
