@@ -69,6 +69,13 @@ def test_every_message_in_the_code_is_in_the_catalogue():
     assert in_code - {m.id for m in english_catalogue()} == set()
 
 
+def test_no_source_folder_is_hidden_from_extraction():
+    """pybabel (and the test above) skip folders named _*: strings in templates/_macros went untranslated."""
+    hidden = [p for root in (ROOT / "templates", ROOT / "crm") for p in root.rglob("_*")
+              if p.is_dir() and p.name != "__pycache__"]
+    assert hidden == []
+
+
 def test_every_translation_keeps_the_placeholders_of_its_message():
     for message, translation in translations():
         assert set(PLACEHOLDER.findall(translation)) == set(PLACEHOLDER.findall(message)), message
