@@ -89,6 +89,7 @@ def test_concurrent_edit_second_save_refused_first_survives(make, app):
     page = second.get_data(as_text=True)
     assert second.status_code == 409
     assert alice.label in page and "保存未成功" in page
+    assert "<li>企业名称：原名有限公司 → 甲改的名称有限公司</li>" in page  # what Alice changed, as the form names it
     assert "乙改的名称有限公司" in page  # Bob's typing is not lost
     db.session.expire_all()
     assert db.session.get(Company, company.id).name == "甲改的名称有限公司"

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from crm.access import can_see, editor_required, get_company_or_404
 from crm.areas import all_areas
+from crm.changes import described
 from crm.clock import today
 from crm.companies.panels import panels_for
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
@@ -142,7 +143,9 @@ def edit(company_id: int):
             db.session.refresh(company)
             form.version.data = str(company.version)  # resubmitting now overwrites, knowingly
     status = 200 if request.method == "GET" else (409 if conflict else 422)
-    return render_template("companies/form.html", form=form, company=company, conflict=conflict), status
+    lines = described([conflict.changes])[0] if conflict else ()
+    return render_template("companies/form.html", form=form, company=company, conflict=conflict,
+                           conflict_lines=lines), status
 
 
 @bp.route("/<int:company_id>/certifications", methods=["POST"])

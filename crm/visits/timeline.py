@@ -10,27 +10,17 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
-from flask_babel import gettext, lazy_gettext as _l
-from wtforms.fields.core import UnboundField
-
+from crm.changes import Change, described
 from crm.clock import local
-from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm
 from crm.extensions import db
 from crm.i18n import N_
-from crm.ladder.standing import KIND_LABELS
-from crm.models import Application, ApplicationMove, Area, AuditLog, Company, FollowUp, User, Visit
+from crm.models import Application, ApplicationMove, AuditLog, Company, FollowUp, Visit
 
 KINDS = {
     "visit": N_("走访"), "follow_up": N_("跟进事项"), "certification": N_("资质"), "application": N_("申报"),
     "edit": N_("修改记录"),
 }
 PER_PAGE = 20
-# What an edit changed, named as the forms that edit it name it (the audit log keeps column names and values).
-FIELD_LABELS = {name: field.args[0] for form in (FiguresForm, CertificationForm, CompanyForm)
-                for name, field in vars(form).items() if isinstance(field, UnboundField) and field.args}
-FIELD_LABELS |= {"status": _l("状态"), "uscc_check_waived": FIELD_LABELS.pop("confirm_bad_check")}
-VALUE_LABELS = {"kind": KIND_LABELS, "status": {"valid": N_("有效"), "revoked": N_("已撤销")}}
-NAMED_BY_ID = {"district_id": Area, "park_id": Area, "officer_id": User}  # shown by name, not by id
 
 
 @dataclass(frozen=True)
@@ -40,7 +30,7 @@ class Entry:
     at: datetime | None  # local time, orders entries within a day
     item: Any  # the Visit, FollowUp, Certification, ApplicationMove or AuditLog
     follow_ups: int = 0  # a visit's follow-ups, counted with it
-    changes: tuple[tuple[str, str, str], ...] = ()  # an edit's (field, old, new), as a reader names them
+    changes: tuple[Change, ...] = ()  # an edit's lines, as a reader names them
 
     @property
     def sort_key(self) -> tuple[date, datetime]:
@@ -95,36 +85,8 @@ def _moves(company: Company, n: int) -> list[Entry]:
 
 def _edits(company: Company, n: int) -> list[Entry]:
     edits = _rows(EDITS, company, n).all()
-    names = _names_of_ids(edits)
-    return [Entry("edit", _local(e.at).date(), _local(e.at), e,
-                  changes=tuple((str(FIELD_LABELS.get(k, k)),
-                                 _shown(k, old, names), _shown(k, new, names))
-                                for k, (old, new) in (e.changes or {}).items()))
-            for e in edits]
-
-
-def _names_of_ids(edits: list[AuditLog]) -> dict[tuple[type, int], str]:
-    """The areas and officers the edits refer to by id: at most one query for each."""
-    wanted = {(NAMED_BY_ID[k], v) for e in edits for k, pair in (e.changes or {}).items() if k in NAMED_BY_ID
-              for v in pair if v is not None}
-    names = {}
-    for model, column in ((Area, Area.name), (User, User.label)):
-        ids = {i for m, i in wanted if m is model}
-        if ids:
-            names |= {(model, i): name for i, name in db.session.execute(select(model.id, column).where(model.id.in_(ids)))}
-    return names
-
-
-def _shown(key: str, value: Any, names: dict[tuple[type, int], str]) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return gettext("是") if value else gettext("否")
-    if key in NAMED_BY_ID:
-        return names.get((NAMED_BY_ID[key], value), f"#{value}")
-    if key in VALUE_LABELS and value in VALUE_LABELS[key]:
-        return gettext(VALUE_LABELS[key][value])
-    return str(value)
+    return [Entry("edit", _local(e.at).date(), _local(e.at), e, changes=lines)
+            for e, lines in zip(edits, described(e.changes for e in edits))]
 
 
 SOURCES = {"visit": _visits, "follow_up": _follow_ups, "certification": _certifications,
