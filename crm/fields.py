@@ -2,8 +2,8 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField
-from wtforms.validators import ValidationError
+from wtforms import IntegerField, SelectMultipleField, StringField
+from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.clock import today
@@ -63,8 +63,22 @@ def not_in_future(form, field):
         raise ValidationError(_l("日期不能晚于今天"))
 
 
+def not_in_past(form, field):
+    if field.data and field.data < today():
+        raise ValidationError(_l("日期不能早于今天"))
+
+
 class CheckboxesField(SelectMultipleField):
     """A multiple choice as a list of checkboxes: a plain click on a multi-select drops the other choices."""
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class WholeNumberField(IntegerField):
+    """An integer field that, when what was typed is no whole number ("12.5"), says only that — not also what its
+    range check makes of the missing number ("不能为负数")."""
+
+    def pre_validate(self, form):
+        if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
+            raise StopValidation()

@@ -58,6 +58,7 @@ def test_gazelle_parameters_are_typed_and_stored_as_the_rule_reads_them(admin, c
 def test_gazelle_validation(admin, client, field, value, message):
     response = client.post("/admin/settings/gazelle", data={**GAZELLE, field: value})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert "未保存" in response.text and 'action="/admin/settings/gazelle#setting-gazelle"' in response.text
     assert db.session.get(Setting, "gazelle") is None
 
 

@@ -198,6 +198,8 @@ def test_marking_done_reassigning_and_rescheduling_keep_history(make, auth, clie
     follow_up = visit.follow_ups[0]
     auth.login(officer)
     new_due = today() + timedelta(days=20)
+    past = client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": (today() - timedelta(days=1)).isoformat()})
+    assert past.status_code == 422 and "日期不能早于今天" in past.text
     assert client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": new_due.isoformat(),
                                                                           "reason": "企业材料未齐"}).status_code == 302
     assert client.post(f"/visits/follow-ups/{follow_up.id}/owner", data={"owner_id": colleague.id}).status_code == 302

@@ -5,6 +5,7 @@ from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, Rad
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.companies.forms import ChineseDateField, not_in_future
+from crm.fields import not_in_past
 from crm.visits.service import KIND_LABELS, FollowUpDraft, VisitDraft
 
 KIND_CHOICES = [(key, _l(label)) for key, label in KIND_LABELS.items()]
@@ -82,7 +83,7 @@ class ReassignForm(FlaskForm):
 
 
 class RescheduleForm(FlaskForm):
-    due_on = ChineseDateField(_l("新期限"), validators=[InputRequired(_l("请填写新的期限"))])
+    due_on = ChineseDateField(_l("新期限"), validators=[InputRequired(_l("请填写新的期限")), not_in_past])
     reason = StringField(_l("原因（可选）"), validators=[Length(max=500)])
 
 
