@@ -11,13 +11,10 @@ from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from crm.fields import MoneyField
 from crm.normalize import to_halfwidth
+from crm.reminders.forms import KIND_LABELS
 from crm.settings import DEFAULTS
 
 MAX_DAYS = 3650
-REMINDER_LABELS = {
-    "hnte_expiry": _l("高企证书到期"), "hnte_annual_report": _l("高企年度发展报表"),
-    "tech_sme_renewal": _l("科小年度评价"), "round_deadline": _l("申报截止"), "follow_up_due": _l("跟进事项到期"),
-}
 STALENESS_LABELS = {"pooled": _l("培育库企业（天）"), "default": _l("其他企业（天）")}
 
 
@@ -91,7 +88,8 @@ class LeadsForm(FlaskForm):
 
 
 for _kind in DEFAULTS["reminder_leads"]:
-    setattr(LeadsForm, _kind, StringField(REMINDER_LABELS.get(_kind, _kind), validators=[_leads_validator]))
+    # named as the reminders pages name them
+    setattr(LeadsForm, _kind, StringField(KIND_LABELS.get(_kind, _kind), validators=[_leads_validator]))
 
 
 class StalenessForm(FlaskForm):
