@@ -68,6 +68,9 @@ def test_reminder_leads_accept_chinese_separators_and_are_sorted(admin, client):
     assert response.status_code == 302
     assert get_setting("reminder_leads")["hnte_expiry"] == [180, 90, 30, 7]
     assert get_setting("reminder_leads")["follow_up_due"] == [3, 0]
+    client.post("/admin/settings/reminder_leads", data={**LEADS, "reminder_leads-hnte_expiry": "90, 30"})
+    page = client.get("/admin/settings").text  # the change log names the setting as the page does
+    assert "<li>提醒提前天数 · 高企证书到期：180、90、30、7 → 90、30</li>" in page
 
 
 @pytest.mark.parametrize("value, message", [("", "至少填写一个"), ("30, -1", "不是 0 到 3650"), ("7, 两周", "不是 0 到 3650"),

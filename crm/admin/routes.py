@@ -26,8 +26,11 @@ def _page(forms: dict, status: int = 200):
     overridden = set(db.session.scalars(select(Setting.key)))
     history = db.session.scalars(select(AuditLog).where(AuditLog.entity == "setting")
                                  .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)).all()
+    # "gazelle.min_cagr" as the page names it: the section, then the field
+    field_labels = {f"{key}.{f.short_name}": f"{_(LABELS[key]) if key in LABELS else key} · {f.label.text}"
+                    for key, form in forms.items() for f in form if f.type not in ("CSRFTokenField", "HiddenField")}
     return render_template("admin/settings.html", forms=forms, labels=translated(LABELS), overridden=overridden,
-                           defaults=DEFAULTS, history=history), status
+                           defaults=DEFAULTS, history=history, field_labels=field_labels), status
 
 
 @bp.route("/settings")
