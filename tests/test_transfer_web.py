@@ -49,6 +49,15 @@ def test_upload_shows_a_preview_and_only_confirming_writes(client, auth, make):
     assert again.status_code == 302 and companies() == 2
 
 
+def test_the_preview_of_an_update_shows_what_blank_cells_keep(client, auth, make):
+    officer = make.user("officer", username="zhangwei", display_name="张伟")
+    make.company("川东智能科技有限公司", uscc=A, park="达州高新区", industry="电子信息", officer_id=officer.id)
+    auth.login(make.user("admin"))
+    row = ["川东智能科技有限公司", A, "通川区", "", "", "", "刘经理", "", "", ""]  # only 联系人 filled in
+    html = client.get(post_file(client, xlsx({"企业": [COMPANY_HEADERS, row]})).location).text
+    assert "刘经理" in html and "达州高新区" in html and "电子信息" in html and "张伟" in html
+
+
 def test_the_preview_lists_every_error_and_confirming_all_writes_nothing(client, auth, make):
     auth.login(make.user("admin"))
     location = post_file(client, xlsx(ONE_BAD)).location

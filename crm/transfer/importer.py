@@ -415,11 +415,16 @@ class Batch:
             key=self.key, title=self.table.title, headers=self.table.headers, fields=[f.header for f in fields],
             created=sum(r.action == "create" for r in valid), updated=sum(r.action == "update" for r in valid),
             unchanged=sum(r.action == "unchanged" for r in valid), rejected=len(bad),
-            preview=[[r.action] + [self._stored(f, r.values.get(f.key)) for f in fields]
-                     for r in valid[:PREVIEW_ROWS]],
+            preview=[[r.action] + [self._stored(f, self._after(r, f.key)) for f in fields] for r in valid[:PREVIEW_ROWS]],
             bad_rows=[[r.number] + [shown(c) for c in (r.cells + [""] * width)[:width]]
                       + ["；".join(f"{p.column}：{p.reason}" for p in r.problems) or missing] for r in bad],
         )
+
+    @staticmethod
+    def _after(row: Row, key: str):
+        """The value once written: a blank cell keeps what is stored."""
+        value = row.values.get(key)
+        return getattr(row.target, key, None) if value is None and row.target is not None else value
 
     def _stored(self, f: Field, value) -> str:
         if value is None:
@@ -427,7 +432,8 @@ class Batch:
         if f.kind in ("district", "park"):
             return self.ctx.area_names.get(value, "")
         if f.kind == "officer":
-            return self.ctx.users_by_id[value].username if value in self.ctx.users_by_id else ""
+            user = self.ctx.users_by_id.get(value)
+            return (user.display_name or user.username) if user else ""
         if f.kind == "cert_kind":
             return KIND_LABELS[value]
         if f.kind == "cert_status":
