@@ -115,6 +115,12 @@ def test_bulk_add_ticked_companies_after_choosing_the_pool(make, auth, client):
     assert response.status_code == 302 and members(p) == {"甲公司", "乙公司"}
 
 
+def test_bulk_add_with_nothing_ticked_returns_to_the_list_as_filtered(make, auth, client):
+    auth.login(make.user("officer"))
+    response = client.post("/pools/bulk", data={"q": "万源", "district": "3", "sort": ""})
+    assert response.status_code == 302 and response.headers["Location"] == "/companies/?q=%E4%B8%87%E6%BA%90&district=3"
+
+
 def test_bulk_add_refuses_a_company_outside_the_areas(make, auth, client):
     p = pool("tech_sme")
     mine, theirs = make.company(district="511702"), make.company(district="511703")

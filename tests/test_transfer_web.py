@@ -63,9 +63,13 @@ def test_the_preview_lists_every_error_and_confirming_all_writes_nothing(client,
     location = post_file(client, xlsx(ONE_BAD)).location
     html = client.get(location).get_data(as_text=True)
     assert "未知的区县“火星区”" in html and "下载错误报告" in html and "确认导入" not in html
+    assert "只导入无误的 1 行" in html
     token = location.rsplit("/", 1)[1]
     client.post(f"/transfer/import/{token}/confirm", data={"mode": "all"})
     assert companies() == 0
+    make.company("川东智能科技有限公司", uscc=A, district="511702")  # the good row is stored already
+    html = client.get(post_file(client, xlsx(ONE_BAD)).location).text
+    assert 'value="valid"' not in html and "没有需要写入的内容" in html  # nothing would be written
 
 
 def test_the_error_report_holds_the_bad_rows_with_a_reason_column(client, auth, make):

@@ -247,6 +247,9 @@ def pool_remove(pool_id: int, company_id: int):
     return _back(url_for("ladder.pool", pool_id=pool.id))
 
 
+LIST_ARGS = ("q", "district", "park", "standing", "officer", "sort")  # the company list's, posted back with it
+
+
 def _list_filter(form) -> CompanyFilter:
     """The company list's filter as posted back from its page (crm.companies.routes.index)."""
     officer = form.get("officer", "")
@@ -267,8 +270,9 @@ def pool_bulk():
         ids = {i for i in map(_int, request.form.getlist("company_ids")) if i}
         chosen = select(Company.id).where(Company.id.in_(ids), company_scope(current_user))
         if not ids:
-            flash(_("请先勾选企业。"), "warning")
-            return redirect(url_for("companies.index"))
+            flash(_("请先勾选企业。"), "warning")  # back to the list as it was filtered
+            kept = {k: v for k in LIST_ARGS if (v := request.form.get(k, "").strip())}
+            return redirect(url_for("companies.index", **kept))
         if len(db.session.scalars(chosen).all()) != len(ids):
             abort(404)  # a company outside the user's areas is not found, never hinted at
     count = db.session.scalar(select(func.count()).select_from(chosen.order_by(None).subquery()))
