@@ -18,7 +18,7 @@ from crm.models import JobRun
 JOB_LABELS = {"reminders": N_("到期提醒"), "housekeeping": N_("夜间维护"), "snapshot": N_("进度快照")}
 # Each job's result in words, filled from the object it records.
 RESULT_MESSAGES = {
-    "reminders": N_("发出 %(sent)s 封邮件、%(items)s 项提醒，失败 %(failed)s 封；%(day)s 新增 %(queued)s 项"),
+    "reminders": N_("发出 %(sent)s 封邮件、%(items)s 项提醒，未能发出 %(failed)s 封；%(day)s 新增 %(queued)s 项"),
     "housekeeping": N_("清理一天前的登录失败记录 %(purged)s 条，更新查询统计"),
     "snapshot": N_("保存 %(year)s 年目标进度（截至 %(as_of)s）"),
 }

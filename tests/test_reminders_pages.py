@@ -146,7 +146,7 @@ def test_admin_page_shows_the_last_run_and_the_outbox(city, client, auth, make, 
     run_reminders(d("2023-11-28"))
     auth.login(admin)
     page = client.get("/reminders/admin").get_data(as_text=True)
-    assert "发出 3 封邮件、3 项提醒，失败 0 封" in page  # zhang, li, and the orphan to the only admin
+    assert "发出 3 封邮件、3 项提醒，未能发出 0 封" in page  # zhang, li, and the orphan to the only admin
     assert page.count("已发送") >= 3 and "1 项提醒" in page
     assert "08:30（Asia/Shanghai）" in page
 
@@ -196,7 +196,7 @@ def test_job_runs_are_described_in_the_readers_language(city, client, auth, make
     db.session.commit()
     auth.login(make.user("admin"))
     page = client.get("/reminders/admin").text
-    assert "发出 2 封邮件、5 项提醒，失败 1 封；2026-11-28 新增 3 项" in page and "到期提醒" in page
+    assert "发出 2 封邮件、5 项提醒，未能发出 1 封；2026-11-28 新增 3 项" in page and "到期提醒" in page
     assert "清理一天前的登录失败记录 4 条" in page and "夜间维护" in page
     assert "OperationalError: database is locked" in page  # a failure's reason as recorded
     assert 'href="/admin/" class="active" aria-current="page"' in page  # the page sits behind 管理

@@ -82,7 +82,8 @@ class Mailer:
         except (OSError, smtplib.SMTPException) as exc:
             # Refused or timed-out connection, TLS or login failure: this run cannot send anything, and
             # a wrong password must not fail every digest for good, so all stay pending.
-            self.unavailable = _describe(exc)
+            server = f"{self.config['MAIL_SERVER']}:{self.config['MAIL_PORT']}"
+            self.unavailable = f"无法使用邮件服务器 {server}，下次运行时重试：{_describe(exc)}"
             raise MailError(self.unavailable) from exc
         try:
             self.smtp.send_message(message)
