@@ -1,4 +1,5 @@
 """The schema comes only from migrations: one head, upgrades an empty database, matches the models."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,8 +24,9 @@ def test_models_match_migrations(app):
         assert compare_metadata(context, db.metadata) == []
 
 
-def test_upgrade_empty_database_then_downgrade_and_again(database_url, tmp_path):
-    """Run on a second, empty database of the same kind as the suite's (SQLite or PostgreSQL)."""
+@pytest.fixture
+def empty_app(database_url, tmp_path):
+    """An app on a second, empty database of the same kind as the suite's (SQLite or PostgreSQL), in context."""
     from tests.conftest import _postgres_database
 
     if database_url.startswith("postgresql"):
@@ -34,19 +36,23 @@ def test_upgrade_empty_database_then_downgrade_and_again(database_url, tmp_path)
     try:
         app = create_app(type("C", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
         with app.app_context():
-            upgrade()
-            tables = set(inspect(db.engine).get_table_names())
-            assert {"company", "certification", "user", "audit_log", "application", "visit"} <= tables
-            with db.engine.connect() as conn:
-                assert conn.execute(text("SELECT name FROM area WHERE code = '511703'")).scalar() == "达川区"
-                assert conn.execute(text("SELECT a.name FROM area_alias x JOIN area a ON a.id = x.area_id "
-                                         "WHERE x.alias = '511721'")).scalar() == "达川区"
-            downgrade(revision="base")
-            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-            upgrade()
+            yield app
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_upgrade_empty_database_then_downgrade_and_again(empty_app):
+    upgrade()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"company", "certification", "user", "audit_log", "application", "visit"} <= tables
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM area WHERE code = '511703'")).scalar() == "达川区"
+        assert conn.execute(text("SELECT a.name FROM area_alias x JOIN area a ON a.id = x.area_id "
+                                 "WHERE x.alias = '511721'")).scalar() == "达川区"
+    downgrade(revision="base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    upgrade()
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
@@ -56,41 +62,28 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_old_rows_get_calendar_year_windows_and_normalised_numbers(database_url, tmp_path):
+def test_old_rows_get_calendar_year_windows_and_normalised_numbers(empty_app):
     """Rows written under 0003: 0004 starts a 科小 window on 1 January, 0005 normalises a typed number."""
-    from tests.conftest import _postgres_database
-
-    if database_url.startswith("postgresql"):
-        url, drop = _postgres_database(database_url)
-    else:
-        url, drop = f"sqlite:///{tmp_path / 'old.sqlite'}", (lambda: None)
-    try:
-        app = create_app(type("C", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
-        with app.app_context():
-            upgrade(revision="0003")
-            with db.engine.begin() as conn:
-                area = conn.execute(text("SELECT id FROM area WHERE code = '511702'")).scalar()
-                company = conn.execute(text(
-                    "INSERT INTO company (uscc, name, district_id, industry, contact_name, contact_phone, "
-                    "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES "
-                    "('91350100M000100Y43', '旧数据公司', :area, '', '', '', '', '', false, 1, :t, :t) RETURNING id"),
-                    {"area": area, "t": "2026-01-01 00:00:00"}).scalar()
-                for kind, number, year, issued, start, until in (
-                        ("tech_sme", "", 2024, "2024-07-15", "2024-07-15", "2024-12-31"),
-                        ("hnte", "ｇｒ２０２３ ５１０００１２３", None, "2023-03-01", "2023-03-01", "2026-02-28")):
-                    conn.execute(text(
-                        "INSERT INTO certification (company_id, kind, number, year, issued_on, status, valid_from, "
-                        "valid_until, source, created_at) VALUES (:c, :kind, :number, :year, :issued, 'valid', :start, "
-                        ":until, 'import', :t)"), {"c": company, "kind": kind, "number": number, "year": year,
-                                                   "issued": issued, "start": start, "until": until,
-                                                   "t": "2026-01-01 00:00:00"})
-                version = conn.execute(text("SELECT n FROM data_version")).scalar()
-            upgrade()
-            with db.engine.connect() as conn:
-                rows = conn.execute(text("SELECT kind, number, valid_from FROM certification")).all()
-                assert {(k, n, str(v)) for k, n, v in rows} == {("tech_sme", "", "2024-01-01"),
-                                                                ("hnte", "GR202351000123", "2023-03-01")}
-                assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1
-            db.engine.dispose()
-    finally:
-        drop()
+    upgrade(revision="0003")
+    with db.engine.begin() as conn:
+        area = conn.execute(text("SELECT id FROM area WHERE code = '511702'")).scalar()
+        company = conn.execute(text(
+            "INSERT INTO company (uscc, name, district_id, industry, contact_name, contact_phone, contact_email, "
+            "notes, uscc_check_waived, version, created_at, updated_at) VALUES "
+            "('91350100M000100Y43', '旧数据公司', :area, '', '', '', '', '', false, 1, :t, :t) RETURNING id"),
+            {"area": area, "t": "2026-01-01 00:00:00"}).scalar()
+        for kind, number, year, issued, start, until in (
+                ("tech_sme", "", 2024, "2024-07-15", "2024-07-15", "2024-12-31"),
+                ("hnte", "ｇｒ２０２３ ５１０００１２３", None, "2023-03-01", "2023-03-01", "2026-02-28")):
+            conn.execute(text(
+                "INSERT INTO certification (company_id, kind, number, year, issued_on, status, valid_from, "
+                "valid_until, source, created_at) VALUES (:c, :kind, :number, :year, :issued, 'valid', :start, "
+                ":until, 'import', :t)"), {"c": company, "kind": kind, "number": number, "year": year,
+                                           "issued": issued, "start": start, "until": until, "t": "2026-01-01 00:00:00"})
+        version = conn.execute(text("SELECT n FROM data_version")).scalar()
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, number, valid_from FROM certification")).all()
+        assert {(k, n, str(v)) for k, n, v in rows} == {("tech_sme", "", "2024-01-01"),
+                                                        ("hnte", "GR202351000123", "2023-03-01")}
+        assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1

@@ -352,8 +352,9 @@ class Batch:
         district = row.values.get("district_id") or (existing.district_id if existing else None)
         park = row.values.get("park_id") or (existing.park_id if existing else None)
         if areas and district is not None and not {district, park} & areas:
+            names = self.ctx.area_names
             self.add(row, "officer_id", f"包联干部“{self.ctx.users_by_id[officer].username}”不负责"
-                                        f"{self.ctx.area_names[district]}" + (f"或{self.ctx.area_names[park]}" if park else ""))
+                                        f"{names.get(district, district)}" + (f"或{names.get(park, park)}" if park else ""))
 
     def _cert_rules(self, row: Row) -> None:
         v, kind = row.values, row.values.get("kind")
