@@ -49,7 +49,8 @@ def _names_of_ids(change_sets: list[dict]) -> dict[tuple[type, Any], str]:
     for model, column in ((Area, Area.name), (User, User.label)):
         ids = {i for m, i in wanted if m is model}
         if ids:
-            names |= {(model, i): name for i, name in db.session.execute(select(model.id, column).where(model.id.in_(ids)))}
+            rows = db.session.execute(select(model.id, column).where(model.id.in_(ids)))
+            names |= {(model, i): name for i, name in rows}
     return names
 
 

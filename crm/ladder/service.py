@@ -172,7 +172,8 @@ def excluded_clause(kind: str, year: int) -> Any:
 
 
 def verdict(result: KindResult) -> str:
-    """eligible · figures_pass (only officer estimates or declarations not made yet stand between) · failed · missing."""
+    """eligible · figures_pass (only officer estimates or a 技术领域 not entered yet stand between) · failed ·
+    missing."""
     if result.eligible:
         return "eligible"
     if result.figures_pass:

@@ -67,8 +67,9 @@ def _within_areas(items: list[engine.DueItem]) -> list[engine.DueItem]:
         return items
     places = {cid: {district, park} for cid, district, park in db.session.execute(
         select(Company.id, Company.district_id, Company.park_id).where(Company.id.in_(company_ids)))}
-    return [replace(i, recipient_id=None) if i.company_id in places and not places[i.company_id] & limited[i.recipient_id]
-            else i for i in items]
+    outside = {i for i, item in enumerate(items)
+               if item.company_id in places and not places[item.company_id] & limited[item.recipient_id]}
+    return [replace(item, recipient_id=None) if i in outside else item for i, item in enumerate(items)]
 
 
 def send_pending(today: date) -> tuple[int, int, int]:

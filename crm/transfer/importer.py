@@ -30,9 +30,10 @@ from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, validity_window
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
-from crm.models.user import ADMIN, user_area
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID
-from crm.normalize import InvalidValue, normalize_code, normalize_uscc, parse_date, parse_int, parse_money, parse_year, validate_uscc
+from crm.models.user import ADMIN, user_area
+from crm.normalize import (InvalidValue, normalize_code, normalize_uscc, parse_date, parse_int, parse_money, parse_year,
+                           validate_uscc)
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
 from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key
