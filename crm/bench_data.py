@@ -16,7 +16,7 @@ from crm.extensions import db
 from crm.ladder.standing import validity_window
 from crm.models import (Application, Area, Certification, Company, CompanyYear, FollowUp, Pool, PoolMember, Round,
                         User, Visit)
-from crm.normalize import uscc_check_char
+from crm.normalize import name_sort_key, uscc_check_char
 from crm.scheduler.service import refresh_planner_statistics
 
 CHUNK = 5000
@@ -73,6 +73,7 @@ def generate(n: int, this_year: int, seed: int = 7) -> dict:
         officer_id = rng.choice(by_area[(park or district).id])
         companies.append({
             "id": cid, "uscc": body + uscc_check_char(body), "name": f"基准测试{i:06d}科技有限公司",
+            "name_sort": name_sort_key(f"基准测试{i:06d}科技有限公司"),
             "district_id": district.id, "park_id": park.id if park else None, "industry": "电子信息",
             "founded_on": date(rng.randint(2000, this_year - 2), rng.randint(1, 12), rng.randint(1, 28)),
             "officer_id": officer_id, "tech_field": "电子信息", "restricted_industry": False, "integrity_ok": True,

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from crm.ladder.eligibility import HNTE_FIELDS
 from crm.ladder.standing import validity_window
+from crm.normalize import name_sort_key
 from crm.reminders.engine import DEFAULT_LEADS as LEADS, due_lead
 
 OPEN = "('intent', 'coaching', 'preparing', 'submitted', 'publicised')"
@@ -68,7 +69,7 @@ def company_list(conn: Connection, user_id: int, district_id: int, q: str, on: d
     where = "WHERE c.district_id = :d AND (c.name LIKE :q OR c.uscc LIKE :code) "
     params = {"d": district_id, "q": f"%{q}%", "code": f"{q}%"}
     rows(conn, "SELECT count(*) FROM company c " + where, **params)
-    page = rows(conn, COMPANY_ROW + where + "ORDER BY c.name, c.id LIMIT 50", **params)
+    page = rows(conn, COMPANY_ROW + where + "ORDER BY c.name_sort, c.id LIMIT 50", **params)
     in_force(conn, [r.id for r in page], on)
     areas(conn)
     rows(conn, 'SELECT id, username, display_name FROM "user" WHERE role IN (\'admin\', \'officer\') AND active = :yes '
@@ -210,7 +211,7 @@ def dashboard(conn: Connection, user_id: int, year: int, as_of: date) -> None:
     ]
     for condition in risks:
         rows(conn, COMPANY_ROW.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1)
-             + f"WHERE {condition} ORDER BY c.name, c.id LIMIT 10",
+             + f"WHERE {condition} ORDER BY c.name_sort, c.id LIMIT 10",
              year=year, as_of=as_of, start=date(year - 1, 12, 31), jan1=date(year, 1, 1), dec31=date(year, 12, 31))
 
 
@@ -338,10 +339,11 @@ def import_workbook(conn: Connection, data: bytes, now: datetime) -> int:
     companies, certs, figures = sheets["企业"], sheets["资质"], sheets["年度数据"]
     district_ids = {name: id_ for id_, name in rows(conn, "SELECT id, name FROM area WHERE kind = 'district'")}
     conn.execute(text(
-        "INSERT INTO company (uscc, name, district_id, industry, founded_on, contact_name, contact_phone, "
-        "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES (:uscc, :name, "
+        "INSERT INTO company (uscc, name, name_sort, district_id, industry, founded_on, contact_name, contact_phone, "
+        "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES (:uscc, :name, :name_sort, "
         ":district_id, :industry, :founded_on, :contact_name, :contact_phone, '', '', :no, 1, :now, :now)"),
-        [{"uscc": r["统一社会信用代码"], "name": r["企业名称"], "district_id": district_ids[r["所属区县"]],
+        [{"uscc": r["统一社会信用代码"], "name": r["企业名称"], "name_sort": name_sort_key(r["企业名称"]),
+          "district_id": district_ids[r["所属区县"]],
           "industry": r["产业领域"], "founded_on": _day(r["成立日期"]), "contact_name": r["联系人"],
           "contact_phone": str(r["联系电话"]), "no": False, "now": now} for r in companies.to_dict("records")])
     ids = dict(rows(conn, "SELECT uscc, id FROM company WHERE uscc IN :codes", codes=list(companies["统一社会信用代码"])))

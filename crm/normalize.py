@@ -1,12 +1,14 @@
-"""Normalising and validating imported cell values (DOMAIN §7, §8). Pure, standard library only;
+"""Normalising and validating imported cell values (DOMAIN §7, §8), and the sort key of names. Pure functions;
 every rejection raises InvalidValue carrying the Chinese reason shown in the import report."""
 import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from numbers import Real
 
-__all__ = ["InvalidValue", "to_halfwidth", "normalize_uscc", "uscc_check_char", "validate_uscc",
-           "parse_date", "parse_money", "parse_int", "parse_year"]
+from pypinyin import lazy_pinyin
+
+__all__ = ["InvalidValue", "to_halfwidth", "normalize_code", "normalize_uscc", "uscc_check_char", "validate_uscc",
+           "parse_date", "parse_money", "parse_int", "parse_year", "name_sort_key"]
 
 
 class InvalidValue(ValueError):
@@ -62,6 +64,11 @@ def normalize_code(raw) -> str:
 
 
 normalize_uscc = normalize_code
+
+
+def name_sort_key(name: str) -> str:
+    """A name as Chinese readers order names: by its pinyin (重庆 → chongqing), digits and Latin letters as they are."""
+    return "".join(lazy_pinyin(to_halfwidth(name or ""))).lower()[:400]
 
 
 def uscc_check_char(first17: str) -> str:

@@ -1,4 +1,5 @@
 """The company register: forms, validation, optimistic locking, audit trail, list (issue 2 §3)."""
+import re
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -170,6 +171,15 @@ def test_list_search_filter_and_pagination(make, auth, client, app):
     assert "第 1 / 2 页" in first
     second = client.get("/companies/?page=2").get_data(as_text=True)
     assert "分页企业049有限公司" in second or "凤凰山" in second
+
+
+def test_by_name_is_pinyin_order_as_chinese_readers_expect(make, auth, client):
+    for name in ("万源信息实业有限公司", "重庆长安达州分公司", "巴山新材有限公司", "川东智能科技有限公司"):
+        make.company(name=name)
+    auth.login(make.user("viewer"))
+    page = client.get("/companies/?sort=name").text
+    names = re.findall(r'<td data-label="企业名称"><a [^>]*>([^<]+)</a>', page)
+    assert names == ["巴山新材有限公司", "重庆长安达州分公司", "川东智能科技有限公司", "万源信息实业有限公司"]  # ba, chong, chuan, wan
 
 
 def test_list_query_count_does_not_grow_with_companies(make, auth, client, count_queries):

@@ -63,7 +63,8 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
 
 
 def test_old_rows_get_calendar_year_windows_and_normalised_numbers(empty_app):
-    """Rows written under 0003: 0004 starts a 科小 window on 1 January, 0005 normalises a typed number."""
+    """Rows written under 0003: 0004 starts a 科小 window on 1 January, 0005 normalises a typed number, 0006 gives
+    a company its name's sort key."""
     upgrade(revision="0003")
     with db.engine.begin() as conn:
         area = conn.execute(text("SELECT id FROM area WHERE code = '511702'")).scalar()
@@ -87,3 +88,4 @@ def test_old_rows_get_calendar_year_windows_and_normalised_numbers(empty_app):
         assert {(k, n, str(v)) for k, n, v in rows} == {("tech_sme", "", "2024-01-01"),
                                                         ("hnte", "GR202351000123", "2023-03-01")}
         assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1
+        assert conn.execute(text("SELECT name_sort FROM company")).scalar() == "jiushujugongsi"  # 0006: 旧数据公司

@@ -223,6 +223,15 @@ def test_an_officer_limited_to_other_areas_cannot_be_assigned_a_company(make):
     assert [(p.row, p.column, p.reason) for p in result.problems] == [(2, "包联干部", "包联干部“dachuan”不负责通川区")]
 
 
+def test_imported_names_sort_by_pinyin_and_a_renamed_company_moves(make):
+    run({"企业": [COMPANY_HEADERS, company_row(name="万源信息实业有限公司"), company_row(name="巴山新材有限公司", uscc=B)]})
+    keys = dict(db.session.execute(select(Company.name, Company.name_sort)).all())
+    assert keys == {"万源信息实业有限公司": "wanyuanxinxishiyeyouxiangongsi", "巴山新材有限公司": "bashanxincaiyouxiangongsi"}
+    run({"企业": [COMPANY_HEADERS, company_row(name="川东智能科技有限公司")]})  # A renamed
+    db.session.expire_all()
+    assert db.session.scalar(select(Company.name_sort).where(Company.uscc == A)) == "chuandongzhinengkejiyouxiangongsi"
+
+
 def test_a_problem_carries_the_value_as_written():
     result = run({"企业": [COMPANY_HEADERS, company_row(district=" 成都市 ")]})
     assert result.problems[0].value == " 成都市 "

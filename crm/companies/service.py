@@ -16,7 +16,7 @@ from crm.models import AuditLog, Company, User
 from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
 
 SORTS = {
-    "name": Company.name, "uscc": Company.uscc, "district": Company.district_id,
+    "name": Company.name_sort, "uscc": Company.uscc, "district": Company.district_id,
     "founded": Company.founded_on, "updated": Company.updated_at.desc(),
 }
 
@@ -66,7 +66,7 @@ def company_query(user: User, f: CompanyFilter, on: date) -> Select:
         stmt = stmt.where(Company.officer_id.is_(None) if f.officer_id == 0 else Company.officer_id == f.officer_id)
     if f.standing:
         stmt = stmt.where(standing_clause(f.standing, on))
-    return stmt.order_by(SORTS.get(f.sort, Company.name), Company.id)
+    return stmt.order_by(SORTS.get(f.sort, Company.name_sort), Company.id)
 
 
 def check_uscc(raw: str, *, allow_bad_check: bool, exclude_id: int | None = None) -> tuple[str, bool]:

@@ -162,7 +162,7 @@ def companies():
     stmt = select(Company).where(company_scope(current_user), list_condition(key, year, as_of))
     if area is not None:
         stmt = stmt.where(area_condition(area))
-    page = db.paginate(stmt.order_by(Company.name, Company.id), per_page=current_app.config["PAGE_SIZE"],
+    page = db.paginate(stmt.order_by(Company.name_sort, Company.id), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     return render_template("dashboard/companies.html", page=page, label=label, area=area, year=year, as_of=as_of,
                            key=key)

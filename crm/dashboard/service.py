@@ -285,7 +285,7 @@ def company_list(condition: Any, where: Any = None, limit: int = 10) -> tuple[li
     district, park = aliased(Area), aliased(Area)
     stmt = (select(Company.id, Company.name, district.name, park.name, func.count().over())
             .join(district, district.id == Company.district_id).outerjoin(park, park.id == Company.park_id)
-            .where(condition).order_by(Company.name, Company.id).limit(limit))
+            .where(condition).order_by(Company.name_sort, Company.id).limit(limit))
     if where is not None:
         stmt = stmt.where(where)
     rows = db.session.execute(stmt).all()

@@ -64,4 +64,4 @@ def members_query(pool: Pool, scope: Any) -> Select:
     """The members of a pool the user may see, by district then name."""
     return (select(Company).join(PoolMember, PoolMember.company_id == Company.id)
             .join(Area, Area.id == Company.district_id)
-            .where(PoolMember.pool_id == pool.id, scope).order_by(Area.code, Company.name, Company.id))
+            .where(PoolMember.pool_id == pool.id, scope).order_by(Area.code, Company.name_sort, Company.id))

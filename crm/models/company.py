@@ -2,25 +2,27 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.models.area import Area
 from crm.models.user import User
+from crm.normalize import name_sort_key
 
 Money = Numeric(14, 2)  # 万元 with two decimals, as on Chinese forms
 
 
 class Company(db.Model):
     __table_args__ = (
-        Index("ix_company_district_name", "district_id", "name"),
-        Index("ix_company_park_name", "park_id", "name"),
+        Index("ix_company_district_name_sort", "district_id", "name_sort"),
+        Index("ix_company_park_name_sort", "park_id", "name_sort"),
         Index("ix_company_officer_id", "officer_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uscc: Mapped[str] = mapped_column(String(18), unique=True)  # 统一社会信用代码, normalised
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_sort: Mapped[str] = mapped_column(String(400), default="", server_default="", index=True)  # lists sort by it
     district_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     park_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
     industry: Mapped[str] = mapped_column(String(100), default="")
@@ -42,6 +44,11 @@ class Company(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)  # optimistic locking
+
+    @validates("name")
+    def _keep_sort_key(self, _key: str, name: str) -> str:
+        self.name_sort = name_sort_key(name)
+        return name
 
     district: Mapped[Area] = relationship(foreign_keys=[district_id], lazy="joined")
     park: Mapped[Area | None] = relationship(foreign_keys=[park_id], lazy="joined")

@@ -32,8 +32,8 @@ from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID
 from crm.models.user import ADMIN, user_area
-from crm.normalize import (InvalidValue, normalize_code, normalize_uscc, parse_date, parse_int, parse_money, parse_year,
-                           validate_uscc)
+from crm.normalize import (InvalidValue, name_sort_key, normalize_code, normalize_uscc, parse_date, parse_int,
+                           parse_money, parse_year, validate_uscc)
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
 from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key
@@ -486,7 +486,8 @@ def _insert_params(key: str, row: Row, company_ids: dict[str, int], ctx: Context
     if key == COMPANIES:
         return {"uscc": row.code, "park_id": None, "industry": "", "founded_on": None, "contact_name": "",
                 "contact_phone": "", "contact_email": "", "officer_id": None, "uscc_check_waived": False,
-                "notes": "", "version": 1, "created_at": now, "updated_at": now, **row.changes}
+                "notes": "", "version": 1, "created_at": now, "updated_at": now, **row.changes,
+                "name_sort": name_sort_key(row.changes["name"])}  # as Company keeps it on every ORM write
     if key == FIGURES:
         return {"company_id": company_ids[row.code], **dict.fromkeys(CompanyYear.FIGURES), "updated_at": now,
                 **row.changes}
@@ -499,6 +500,8 @@ def _update_params(key: str, row: Row, ctx: Context, now: datetime) -> dict:
     params = {"_id": row.target.id, **row.changes}
     if key == COMPANIES:
         params.update(version=row.target.version + 1, updated_at=now)
+        if "name" in row.changes:
+            params["name_sort"] = name_sort_key(row.changes["name"])
     elif key == FIGURES:
         params["updated_at"] = now
     else:
