@@ -76,7 +76,7 @@ def pick_company():
     """Which company? Mine first, then the rest the user may see, by name."""
     q = request.args.get("q", "").strip()[:100]
     stmt = company_query(current_user, CompanyFilter(q=q), today()).order_by(None).order_by(
-        case((Company.officer_id == current_user.id, 0), else_=1), Company.name, Company.id)
+        case((Company.officer_id == current_user.id, 0), else_=1), Company.name_sort, Company.id)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("visits/pick_company.html", page=page, q=q)
 
