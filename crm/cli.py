@@ -5,7 +5,7 @@ Each capability contributes its own click group; failures exit non-zero with a o
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
 from crm.extensions import db
 
@@ -24,9 +24,11 @@ class OneLineCommand(click.Command):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (OperationalError, ProgrammingError) as exc:  # no server, no such database, no schema
+        except DatabaseError as exc:  # no server, no such database, no schema, a file that is no database
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise click.ClickException(f"数据库不可用或尚未建表（先运行 flask --app wsgi db upgrade）：{reason}") from exc
+            hint = "数据库不可用或尚未建表（先运行 flask --app wsgi db upgrade）" if isinstance(
+                exc, (OperationalError, ProgrammingError)) else "数据库错误"
+            raise click.ClickException(f"{hint}：{reason}") from exc
 
 
 class LadderGroup(AppGroup):

@@ -55,12 +55,17 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_VALUES = {c: i for i, c in enumerate(USCC_CHARSET)}
 
 
+# A whole number that went through a float on its way here: 123.0 in a CSV written by pandas or Excel.
+_WHOLE_AS_FLOAT = re.compile(r"(\d+)\.0+")
+
+
 def normalize_code(raw) -> str:
     """A code as compared and stored (统一社会信用代码 §7, 证书编号, 入库登记编号): half-width, whitespace
-    removed, upper-cased; None/''/NaN -> ''; a whole number (a numeric spreadsheet cell) without '.0'."""
+    removed, upper-cased; None/''/NaN -> ''; a whole number (a numeric cell, or its text '123.0') without '.0'."""
     if _is_number(raw) and float(raw).is_integer():
         raw = int(raw)
-    return "" if _is_blank(raw) else _text(raw).upper()
+    text = "" if _is_blank(raw) else _text(raw).upper()
+    return m[1] if (m := _WHOLE_AS_FLOAT.fullmatch(text)) else text
 
 
 normalize_uscc = normalize_code
@@ -132,6 +137,8 @@ def parse_date(value, *, field: str = "日期") -> date | None:
             text = str(int(value))  # perhaps a YYYYMMDD number
     elif _SERIAL_TEXT.fullmatch(text):  # an Excel serial that arrived as text (CSV saved from Excel)
         return _EXCEL_EPOCH + timedelta(days=int(float(text)))
+    elif m := _WHOLE_AS_FLOAT.fullmatch(text):  # 20210305.0: a YYYYMMDD number written out as a float
+        text = m[1]
     for pattern in _DATE_FORMATS:
         m = pattern.fullmatch(text)
         if m:

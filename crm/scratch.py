@@ -5,12 +5,14 @@ from collections.abc import Callable
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from config import with_driver
+
 
 def scratch_database(server_url: str, prefix: str, durable: bool = True) -> tuple[str, Callable[[], None]]:
     """Create a uniquely named database on the server of `server_url`; return its URL and a function that drops it.
 
     `durable=False` turns off synchronous commit: nothing in a throwaway database needs to wait for the disk."""
-    url = make_url(server_url)
+    url = make_url(with_driver(server_url))
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -93,3 +93,17 @@ def test_a_database_without_the_schema_is_one_line_not_a_traceback(tmp_path):
                           "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stdout == ""
     assert len(run.stderr.strip().splitlines()) == 1 and "db upgrade" in run.stderr and "no such table" in run.stderr
+    (tmp_path / "notes.sqlite").write_text("not a database")
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'notes.sqlite'}"
+    run = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "targets", "progress", "--year", "2024"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stderr.strip().splitlines() == ["Error: 数据库错误：file is not a database"]
+
+
+def test_a_postgresql_url_as_operators_write_it_gets_the_installed_driver():
+    from config import with_driver
+
+    assert with_driver("postgresql://u:p@db:5432/ladder") == "postgresql+psycopg://u:p@db:5432/ladder"
+    assert with_driver("postgres://db/ladder") == "postgresql+psycopg://db/ladder"
+    assert with_driver("postgresql+psycopg://db/ladder") == "postgresql+psycopg://db/ladder"
+    assert with_driver("sqlite:///x.sqlite") == "sqlite:///x.sqlite"

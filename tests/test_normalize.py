@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm.normalize import (
-    InvalidValue, normalize_uscc, parse_date, parse_int, parse_money, parse_year, to_halfwidth,
+    InvalidValue, normalize_code, normalize_uscc, parse_date, parse_int, parse_money, parse_year, to_halfwidth,
     uscc_check_char, validate_uscc,
 )
 
@@ -149,7 +149,7 @@ def test_any_single_substitution_is_caught(prefix, position, shift):
 @pytest.mark.parametrize("text", [
     "2021-03-05", "2021/3/5", "2021.3.5", "2021年3月5日", "20210305", "2021-3-5", "2021/03/05",
     "2021年03月05日", "2021年3月5", "2021 年 3 月 5 日", "2021-03-05 00:00:00", "2021/3/5 8:30",
-    "2021-03-05T08:30:15", "2021-03-05 00:00:00.000", "2021年3月5号",
+    "2021-03-05T08:30:15", "2021-03-05 00:00:00.000", "2021年3月5号", "20210305.0",
 ])
 def test_parse_date_accepted_strings(text):
     assert parse_date(text) == date(2021, 3, 5)
@@ -344,3 +344,11 @@ def test_excel_serial_as_text_from_a_csv():
     assert parse_date("４５０００.0") == date(2023, 3, 15)
     with pytest.raises(InvalidValue):
         parse_date("2021")  # a bare year is not a date
+
+
+@pytest.mark.parametrize("raw, code", [
+    ("2024511703000123.0", "2024511703000123"), (123.0, "123"), ("ｇｒ２０２３ ５１０００１２３", "GR202351000123"),
+    ("V1.0", "V1.0"), ("123.5", "123.5"),
+])
+def test_a_code_is_compared_as_written_without_the_float_a_spreadsheet_made_of_it(raw, code):
+    assert normalize_code(raw) == code

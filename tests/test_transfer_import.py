@@ -221,6 +221,9 @@ def test_an_officer_limited_to_other_areas_cannot_be_assigned_a_company(make):
                           company_row(name="另一家", uscc=B, district="达川区", officer="dachuan"),
                           company_row(name="第三家", uscc=C, officer="boss")]}, dry_run=True)
     assert [(p.row, p.column, p.reason) for p in result.problems] == [(2, "包联干部", "包联干部“dachuan”不负责通川区")]
+    run({"企业": [COMPANY_HEADERS, company_row(name="另一家", uscc=B, district="达川区", officer="dachuan")]})
+    moved = run({"企业": [COMPANY_HEADERS, company_row(name="另一家", uscc=B, district="通川区")]}, dry_run=True)
+    assert [p.reason for p in moved.problems] == ["包联干部“dachuan”不负责通川区"]  # the officer a blank cell keeps
 
 
 def test_imported_names_sort_by_pinyin_and_a_renamed_company_moves(make):

@@ -346,10 +346,11 @@ class Batch:
             self.add(row, "district_id", "该企业不在您负责的区域内，不能导入")
 
     def _officer_covers(self, row: Row) -> None:
-        """The 包联干部 must be someone who may open the company (an officer limited to other areas could not)."""
-        officer = row.values.get("officer_id")
-        areas = self.ctx.officer_areas.get(officer)
+        """The 包联干部 — the one named, or the one a blank cell keeps — must be someone who may open the company
+        where the row puts it (an officer limited to other areas could not)."""
         existing = self.ctx.companies.get(row.code)
+        officer = row.values.get("officer_id") or (existing.officer_id if existing else None)
+        areas = self.ctx.officer_areas.get(officer)
         district = row.values.get("district_id") or (existing.district_id if existing else None)
         park = row.values.get("park_id") or (existing.park_id if existing else None)
         if areas and district is not None and not {district, park} & areas:
