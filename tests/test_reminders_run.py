@@ -124,6 +124,8 @@ def test_a_skipped_window_fires_only_the_nearest_lead(make):
     hnte_certificate(make, staff("officer"))
     assert leads_fired("2023-11-20", "hnte_expiry") == [30]  # 180 and 90 passed without a run
     assert leads_fired("2023-11-21", "hnte_expiry") == []
+    assert leads_fired("2023-06-05", "hnte_expiry") == []  # a run for an earlier day: 180 was passed over for good
+    assert leads_fired("2023-11-25", "hnte_expiry") == [7]  # a nearer lead still fires
 
 
 # --- suppression (DOMAIN §6, last column) ------------------------------------------------------------

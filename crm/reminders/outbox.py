@@ -94,6 +94,23 @@ def _insert_new(conn: Connection, rows: list[dict]) -> None:
     conn.execute(insert(ReminderItem).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
+def _not_superseded(conn: Connection, rows: list[dict]) -> list[dict]:
+    """Leave out a lead when a nearer one of the same reminder already fired (DOMAIN §6: of the leads passed
+    since the last run only the nearest fires, and a lead it passed over never fires later — not even in a run
+    for an earlier day)."""
+    nearest: dict[tuple, int] = {}
+    keys = sorted({r["subject_key"] for r in rows})
+    for start in range(0, len(keys), 500):
+        for kind, subject, due, recipient, lead in conn.execute(
+                select(ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on, ReminderItem.recipient_id,
+                       func.min(ReminderItem.lead))
+                .where(ReminderItem.subject_key.in_(keys[start:start + 500]))
+                .group_by(ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on, ReminderItem.recipient_id)):
+            nearest[(kind, subject, due, recipient)] = lead
+    return [r for r in rows if nearest.get((r["kind"], r["subject_key"], r["due_on"], r["recipient_id"]), r["lead"] + 1)
+            > r["lead"]]
+
+
 def item_key(item: DueItem, recipient_id: int) -> str:
     return f"{item.kind}|{item.subject_key}|{item.due_on.isoformat()}|{item.lead}|{recipient_id}"
 
@@ -124,6 +141,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
     unassigned = and_(ReminderItem.status == PENDING, ReminderItem.digest_id.is_(None),
                       ReminderItem.recipient_id.isnot(None))
     with write_transaction(exclusive=True) as conn:
+        rows = _not_superseded(conn, rows)
         if rows:
             _insert_new(conn, rows)
         waiting = dict(conn.execute(
