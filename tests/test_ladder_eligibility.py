@@ -56,6 +56,15 @@ def test_cli_normalises_the_code_and_defaults_to_this_year(make, runner):
     assert eligibility(runner, "91350100m000100y43", "--json")["name"] == "达州川东智能科技有限公司"
 
 
+def test_a_registration_revoked_for_the_year_rules_out_applying_again_that_year(make, runner):  # DOMAIN §2.4
+    company = passing(make, "撤销企业", years=(FY, YEAR))
+    make.cert(company, "hnte", issued_on=date(YEAR - 1, 3, 1))  # even by 直通车
+    make.cert(company, "tech_sme", year=YEAR, number="2024R", status="revoked")
+    out = eligibility(runner, company.uscc, "--year", str(YEAR), "--json")["tech_sme"]
+    assert (out["eligible"], out["direct"], out["failed"]) == (False, False, ["not_revoked"])
+    assert eligibility(runner, company.uscc, "--year", str(YEAR + 1), "--json")["tech_sme"]["eligible"] is True
+
+
 def test_cli_unknown_code_exits_1_with_one_line(runner):
     result = runner.invoke(args=["companies", "eligibility", "91350100M000100Y43", "--json"])
     assert result.exit_code == 1 and "未找到" in result.output and len(result.output.strip().splitlines()) == 1
@@ -106,6 +115,8 @@ def test_facts_for_many_companies_in_two_queries(make):
     assert statements_run(lambda: load_facts(few, YEAR, date(YEAR, 1, 1), params)) == 2
     assert statements_run(lambda: facts.update(load_facts(many, YEAR, date(YEAR, 1, 1), params))) == 2
     assert facts[many[-1].id].holds_valid_hnte and not facts[many[0].id].holds_valid_hnte
+    make.cert(many[0], "tech_sme", year=YEAR, number="R", status="revoked")
+    assert load_facts(few, YEAR, date(YEAR, 1, 1), params)[many[0].id].tech_sme_revoked
     assert [f.year for f in facts[many[-1].id].figures] == [YEAR - 3, FY]
     assert facts[many[0].id].tech_field == "电子信息"
 

@@ -73,6 +73,7 @@ class CompanyFacts:
     led_standard: bool | None
     holds_valid_hnte: bool
     figures: tuple[YearFigures, ...]
+    tech_sme_revoked: bool = False  # its 科小 registration for the application year was revoked (§2.4)
 
     def by_year(self) -> dict[int, YearFigures]:
         return {f.year: f for f in self.figures}
@@ -321,6 +322,9 @@ def check_tech_sme(facts: CompanyFacts, year: int) -> KindResult:
     ) if flag]
     direct = conditions_1_4 and bool(grounds)
     eligible = direct or all(c.result == PASS for c in checks)
+    if facts.tech_sme_revoked:  # §2.4: no second application that year, whatever the figures
+        checks.append(Check("not_revoked", FAIL, True, False, f"{year}年的入库登记已被撤销，当年不能再次申请"))
+        eligible = direct = False
     return KindResult(eligible, checks, score=score, parts=parts, direct=direct, direct_grounds=grounds)
 
 

@@ -23,7 +23,7 @@ from crm.ladder.eligibility import HNTE_FIELDS, SME_MAX_AMOUNT, SME_MAX_EMPLOYEE
 from crm.ladder.queries import standing_of
 from crm.ladder.standing import RUNGS, Standing, in_force_clause, in_force_on, validity_window
 from crm.models import Certification, Company, CompanyYear
-from crm.models.certification import GAZELLE, HNTE, KINDS, TECH_SME
+from crm.models.certification import GAZELLE, HNTE, KINDS, REVOKED, TECH_SME
 from crm.settings import get_setting
 
 DECLARATIONS = ("founded_on", "tech_field", "restricted_industry", "integrity_ok", "no_major_accident",
@@ -39,7 +39,7 @@ CHECK_LABELS = {
     "tech_staff_ratio": N_("科技人员占比 ≥ 10%"), "rd_ratio": N_("研发费用占比达标"),
     "rd_domestic_ratio": N_("境内研发费用占比 ≥ 60%"), "high_tech_revenue_ratio": N_("高新技术产品收入占比 ≥ 60%"),
     "innovation_score": N_("创新能力评价 ≥ 71 分"), "no_major_accident": N_("无重大安全、质量事故"),
-    "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入达标"), "revenue_cagr": N_("营业收入增长率达标"),
+    "not_revoked": N_("当年入库登记未被撤销"), "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入达标"), "revenue_cagr": N_("营业收入增长率达标"),
 }
 CHECKERS = {TECH_SME: "tech_sme", HNTE: "hnte", GAZELLE: "gazelle"}
 
@@ -74,23 +74,32 @@ def load_facts(companies: Sequence[Any], year: int, on: date, params: GazellePar
         .where(CompanyYear.company_id.in_(ids), CompanyYear.year.between(years.start, years.stop - 1))
     ):
         figures[company_id].append(YearFigures(*values))  # positional: 100,000 companies are read this way
-    hnte = set(db.session.scalars(
-        select(Certification.company_id).where(Certification.company_id.in_(ids), in_force_clause(on, HNTE))
-    ))
-    return {c.id: _facts(c, c.id in hnte, figures[c.id]) for c in companies}
+    held = db.session.execute(select(Certification.company_id, Certification.kind).where(
+        Certification.company_id.in_(ids),
+        or_(in_force_clause(on, HNTE), and_(*_revoked_registration(year)))))
+    hnte, revoked = set(), set()
+    for company_id, kind in held:
+        (hnte if kind == HNTE else revoked).add(company_id)
+    return {c.id: _facts(c, c.id in hnte, figures[c.id], c.id in revoked) for c in companies}
+
+
+def _revoked_registration(year: int) -> tuple:
+    return Certification.kind == TECH_SME, Certification.year == year, Certification.status == REVOKED
 
 
 def company_facts(company: Company, year: int, on: date, params: GazelleParams) -> CompanyFacts:
     """load_facts() for one Company, from its figures and certifications: no query of its own when its page
     has loaded them already (the page shows both)."""
     years = fiscal_years(year, params)
-    return _facts(company, any(c.kind == HNTE and in_force_on(c, on) for c in company.certifications),
-                  (YearFigures(y.year, *(getattr(y, f) for f in FIGURES)) for y in company.years if y.year in years))
+    certs = company.certifications
+    return _facts(company, any(c.kind == HNTE and in_force_on(c, on) for c in certs),
+                  (YearFigures(y.year, *(getattr(y, f) for f in FIGURES)) for y in company.years if y.year in years),
+                  any(c.kind == TECH_SME and c.year == year and c.status == REVOKED for c in certs))
 
 
-def _facts(company: Any, holds_valid_hnte: bool, figures: Iterable[YearFigures]) -> CompanyFacts:
+def _facts(company: Any, holds_valid_hnte: bool, figures: Iterable[YearFigures], tech_sme_revoked: bool) -> CompanyFacts:
     return CompanyFacts(**{k: getattr(company, k) for k in DECLARATIONS}, holds_valid_hnte=holds_valid_hnte,
-                        figures=tuple(figures))
+                        figures=tuple(figures), tech_sme_revoked=tech_sme_revoked)
 
 
 def check_kind(kind: str, facts: CompanyFacts, year: int, on: date, params: GazelleParams) -> KindResult:
@@ -155,7 +164,7 @@ def figures_may_pass_clause(kind: str, year: int, on: date, params: GazelleParam
 def holds_through(certs: Iterable[Any], kind: str, year: int) -> bool:
     """Already holds `kind` through `year` (DOMAIN §9): 科小 registered for it; 高企 / 瞪羚 in force on 31 December."""
     if kind == TECH_SME:
-        return any(c.kind == TECH_SME and c.year == year and c.status != "revoked" for c in certs)
+        return any(c.kind == TECH_SME and c.year == year and c.status != REVOKED for c in certs)
     end = date(year, 12, 31)
     return any(c.kind == kind and in_force_on(c, end) for c in certs)
 
