@@ -39,7 +39,8 @@ CHECK_LABELS = {
     "tech_staff_ratio": N_("科技人员占比 ≥ 10%"), "rd_ratio": N_("研发费用占比达标"),
     "rd_domestic_ratio": N_("境内研发费用占比 ≥ 60%"), "high_tech_revenue_ratio": N_("高新技术产品收入占比 ≥ 60%"),
     "innovation_score": N_("创新能力评价 ≥ 71 分"), "no_major_accident": N_("无重大安全、质量事故"),
-    "not_revoked": N_("当年入库登记未被撤销"), "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入达标"), "revenue_cagr": N_("营业收入增长率达标"),
+    "not_revoked": N_("当年入库登记未被撤销"),
+    "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入达标"), "revenue_cagr": N_("营业收入增长率达标"),
 }
 CHECKERS = {TECH_SME: "tech_sme", HNTE: "hnte", GAZELLE: "gazelle"}
 
@@ -97,7 +98,8 @@ def company_facts(company: Company, year: int, on: date, params: GazelleParams) 
                   any(c.kind == TECH_SME and c.year == year and c.status == REVOKED for c in certs))
 
 
-def _facts(company: Any, holds_valid_hnte: bool, figures: Iterable[YearFigures], tech_sme_revoked: bool) -> CompanyFacts:
+def _facts(company: Any, holds_valid_hnte: bool, figures: Iterable[YearFigures],
+           tech_sme_revoked: bool) -> CompanyFacts:
     return CompanyFacts(**{k: getattr(company, k) for k in DECLARATIONS}, holds_valid_hnte=holds_valid_hnte,
                         figures=tuple(figures), tech_sme_revoked=tech_sme_revoked)
 
