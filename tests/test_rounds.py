@@ -59,6 +59,8 @@ def test_a_second_round_of_the_same_kind_year_and_name_is_refused():
     first = make_round(name="2025年科小评价")
     with pytest.raises(RoundError, match="2025 年已有同类型的批次“2025年科小评价”"):
         save_round(Round(), "tech_sme", 2025, " 2025年科小评价 ", d("2025-07-01"), d("2025-09-30"))
+    with pytest.raises(RoundError, match="已有同类型的批次"):
+        save_round(Round(), "tech_sme", 2025, "２０２５年科小评价", d("2025-07-01"), d("2025-09-30"))
     assert save_round(first, "tech_sme", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")) is first  # editing it
     assert save_round(Round(), "hnte", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")).id
 
