@@ -26,8 +26,12 @@ class OneLineCommand(click.Command):
             return super().invoke(ctx)
         except DatabaseError as exc:  # no server, no such database, no schema, a file that is no database
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            hint = "数据库不可用或尚未建表（先运行 flask --app wsgi db upgrade）" if isinstance(
-                exc, (OperationalError, ProgrammingError)) else "数据库错误"
+            if not isinstance(exc, (OperationalError, ProgrammingError)):
+                hint = "数据库错误"
+            elif ctx.parent is not None and ctx.parent.info_name == "db":  # `db upgrade` itself: no schema hint
+                hint = "数据库不可用"
+            else:
+                hint = "数据库不可用或尚未建表（先运行 flask --app wsgi db upgrade）"
             raise click.ClickException(f"{hint}：{reason}") from exc
 
 
@@ -135,6 +139,10 @@ def register(app: Flask) -> None:
 
     db_group.add_command(backup_command)
     db_group.add_command(restore_command)
+    for name, command in list(db_group.commands.items()):  # Flask-Migrate's own commands fail on one line too
+        if not isinstance(command, OneLineCommand):
+            db_group.commands[name] = OneLineCommand(name, params=command.params, callback=command.callback,
+                                                     help=command.help, short_help=command.short_help)
     for group in commands + [g for module in capability_modules("cli") for g in module.commands]:
         existing = app.cli.commands.get(group.name)
         if existing is None:

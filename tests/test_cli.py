@@ -85,7 +85,6 @@ def test_users_create_takes_several_areas_after_one_flag(runner):
     assert sorted(a.name for a in db.session.scalar(select(User)).areas) == ["渠县", "达州东部经开区", "通川区"]
 
 
-
 def test_a_database_without_the_schema_is_one_line_not_a_traceback(tmp_path):
     """As an operator meets it: a fresh SQLite file, `db upgrade` not run yet."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}", "LADDER_ENV": "development"}
@@ -98,6 +97,16 @@ def test_a_database_without_the_schema_is_one_line_not_a_traceback(tmp_path):
     run = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "targets", "progress", "--year", "2024"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stderr.strip().splitlines() == ["Error: 数据库错误：file is not a database"]
+
+
+def test_db_upgrade_on_an_unusable_database_is_one_line_not_a_traceback(tmp_path):
+    """Flask-Migrate's own `db upgrade` keeps the contract too: a path that cannot be opened, a server not there."""
+    for url in (f"sqlite:///{tmp_path / 'no-such-dir' / 'ladder.sqlite'}", "postgresql://postgres@127.0.0.1:1/x"):
+        env = {**os.environ, "DATABASE_URL": url, "LADDER_ENV": "development"}
+        run = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 1, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and run.stderr.startswith("Error: 数据库不可用："), run.stderr
 
 
 def test_a_postgresql_url_as_operators_write_it_gets_the_installed_driver():
