@@ -9,6 +9,7 @@ from sqlalchemy.exc import DataError
 
 from config import Config, config_from_env
 from crm.extensions import babel, cache, csrf, db, login_manager, migrate
+from crm.i18n import N_
 from crm.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,20 +130,45 @@ def register_blueprints(app: Flask) -> None:
         return None
 
 
+ERROR_MESSAGES = {
+    400: N_("请求无效，请返回重试。"), 403: N_("您没有权限进行此操作。"), 404: N_("页面不存在，或您无权查看。"),
+    405: N_("不支持此操作方式。"), 413: N_("上传的文件太大。"), 500: N_("服务器出错了，已记录，请稍后再试。"),
+}
+
+
+def error_response(code: int, message: str | None = None):
+    """The error page, or {"ok": false, "error": …} for a script that asked for JSON (the board's moves)."""
+    from flask import jsonify
+    from flask_babel import gettext
+
+    message = message or gettext(ERROR_MESSAGES.get(code, N_("出错了。")))
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(ok=False, error=message), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
 def register_errorhandlers(app: Flask) -> None:
+    from flask_babel import gettext
+    from flask_wtf.csrf import CSRFError
+
     def handler(error):
         code = getattr(error, "code", 500)
         if code == 500:
             db.session.rollback()
-        return render_template("errors/error.html", code=code), code
+        return error_response(code)
+
+    def expired_form(_error):
+        """The form's CSRF token is missing or out of date: most often a page left open past the session."""
+        return error_response(400, gettext("页面已过期，请刷新后再试。"))
 
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, handler)
+    app.register_error_handler(CSRFError, expired_form)
 
     def out_of_range(_error):
         """A number in the URL too large for the database (?page=99999999999999999999): a bad request, not a crash."""
         db.session.rollback()
-        return render_template("errors/error.html", code=400), 400
+        return error_response(400)
 
     # SQLite refuses to bind the integer (OverflowError); PostgreSQL reports it (DataError).
     for error in (OverflowError, DataError):

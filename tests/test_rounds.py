@@ -200,6 +200,51 @@ def test_approving_a_hnte_application_needs_the_certificate_number_and_issue_dat
     assert application.stage == "publicised" and application.certification_id is None
 
 
+def test_a_move_made_meanwhile_by_another_request_makes_this_one_stale(make):
+    """Two people approve and withdraw the same application at once: the later one is refused, whatever its
+    page said, and leaves no certification behind (the stage is claimed in the database, not only in Python)."""
+    application, officer = opened(make, make_round())
+    at = walk(application, ["submitted"], officer) + timedelta(days=1)
+    assert application.stage == "submitted"  # this request has read the application
+    with db.engine.begin() as other:  # the other request's move, committed before this one writes
+        other.execute(Application.__table__.update().where(Application.id == application.id).values(stage="withdrawn"))
+    with pytest.raises(StaleMove, match="已被移动到“放弃”"):
+        move_application(application, "approved", by=officer, now=at, on=at.date(), expected_from="submitted")
+    db.session.rollback()
+    assert db.session.scalars(select(Certification)).all() == []
+    assert [m.to_stage for m in db.session.get(Application, application.id).moves] == ["intent", "submitted"]
+
+
+def test_approving_refuses_a_company_that_already_holds_the_kind_for_the_year(make):
+    """Recorded meanwhile by an import, or approved in another round: no second registration, no double count."""
+    application, officer = opened(make, make_round())
+    make.cert(application.company, "tech_sme", year=2025, issued_on=d("2025-07-05"))
+    at = walk(application, ["submitted"], officer) + timedelta(days=1)
+    with pytest.raises(ApplicationError, match="已持有 2025 年有效的科技型中小企业资质"):
+        move_application(application, "approved", by=officer, now=at, on=at.date(), number="KX-2")
+    db.session.rollback()
+    assert len(db.session.scalars(select(Certification)).all()) == 1
+
+
+def test_one_open_application_per_kind_and_year_whichever_round(make):
+    first = make_round(kind="hnte", name="2025年第一批高企认定")
+    application, officer = opened(make, first)
+    second = make_round(kind="hnte", name="2025年第二批高企认定")
+    with pytest.raises(ApplicationError, match="已在“2025年第一批高企认定”中申报2025年高新技术企业"):
+        open_application(application.company, second, by=officer, now=T0, on=ON)
+    walk(application, ["withdrawn"], officer, reason="转入第二批")
+    assert open_application(application.company, second, by=officer, now=T0, on=ON).round_id == second.id
+    assert open_application(application.company, make_round(kind="tech_sme"), by=officer, now=T0, on=ON)
+
+
+def test_a_hnte_certificate_from_an_approval_is_issued_in_the_round_s_year(make):
+    application, officer = opened(make, make_round(kind="hnte"))
+    at = walk(application, ["submitted", "publicised"], officer) + timedelta(days=1)
+    with pytest.raises(ApplicationError, match="发证日期应在 2025 年内"):
+        move_application(application, "approved", by=officer, now=at, on=at.date(), number="GR201951000001",
+                         issued_on=d("2019-01-05"))
+
+
 def test_approving_a_hnte_application_records_a_three_year_certificate(make):
     application, officer = opened(make, make_round(kind="hnte", year=2025))
     at = walk(application, ["submitted", "publicised"], officer) + timedelta(days=1)

@@ -141,8 +141,12 @@ def test_csrf_is_enforced(app, make):
     assert client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}).status_code == 302
     district = make.area("511702")
     data = {"uscc": make.uscc(), "name": "无令牌企业", "district_id": district.id, "park_id": 0, "officer_id": 0}
-    assert client.post("/companies/new", data=data).status_code == 400
+    refused = client.post("/companies/new", data=data)
+    assert refused.status_code == 400 and "页面已过期，请刷新后再试。" in refused.get_data(as_text=True)
     assert db.session.scalar(select(Company).where(Company.name == "无令牌企业")) is None
+    # The board's script asks for JSON and shows the reason, not a page of HTML it cannot read.
+    moved = client.post("/rounds/applications/1/move", data={"to": "coaching"}, headers={"Accept": "application/json"})
+    assert moved.status_code == 400 and moved.get_json() == {"ok": False, "error": "页面已过期，请刷新后再试。"}
 
 
 # --- roles × actions ---------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def board(round_id: int):
     f = _board_filter()
     return render_template(
         "rounds/board.html", round=round_, f=f, columns=board_columns(current_user, round_.id, f),
-        areas=all_areas(), officers=board_officers(round_.id), now=utcnow(), on=today(), back=request.full_path.rstrip("?"),
+        areas=all_areas(), officers=board_officers(round_.id, current_user), now=utcnow(), on=today(), back=request.full_path.rstrip("?"),
     )
 
 
@@ -176,9 +176,7 @@ def move(application_id: int):
         abort(404)
     form = MoveForm()
     back = safe_next(form.next.data) or url_for("rounds.board", round_id=application.round_id)
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            return _move_failed(application, form, _("页面已过期，请刷新后再试。"), 400)
+    if not form.validate_on_submit():  # a missing or stale CSRF token never gets here (crm.error_response)
         return _move_failed(application, form, next(iter(form.errors.values()))[0], 422)
     try:
         move_application(

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
@@ -88,7 +88,7 @@ def save_round(round_: Round, kind: str, year: int | None, name: str, opens_on: 
     if round_.id is not None and (kind, year) != (round_.kind, round_.year) and db.session.scalar(
         select(func.count()).select_from(Application).where(Application.round_id == round_.id)
     ):
-        raise RoundError("该批次已有申报，不能修改资质类型或年度")
+        raise RoundError(_("该批次已有申报，不能修改资质类型或年度"))
     name = " ".join(to_halfwidth(name).split())  # ２０２５年 as 2025年, so a twin name is seen as one
     if db.session.scalar(select(Round.id).where(Round.kind == kind, Round.year == year, Round.name == name,
                                                 Round.id != (round_.id or 0))):
@@ -160,10 +160,15 @@ def open_application(company: Company, round_: Round, *, by: User | None, now: d
     if barrier:
         raise ApplicationError(barrier)
     duplicate = _("“%(company)s”在“%(round)s”中已有进行中的申报，不能重复新建", company=company.name, round=round_.name)
-    if db.session.scalar(select(Application.id).where(
-        Application.company_id == company.id, Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES)
-    )) is not None:
-        raise ApplicationError(duplicate)
+    elsewhere = db.session.scalar(  # one open application per kind and year, whichever round (批次) it is in
+        select(Round).join(Application, Application.round_id == Round.id)
+        .where(Application.company_id == company.id, Application.stage.in_(OPEN_STAGES),
+               Round.kind == round_.kind, Round.year == round_.year)
+    )
+    if elsewhere is not None:
+        raise ApplicationError(duplicate if elsewhere.id == round_.id else _(
+            "“%(company)s”已在“%(round)s”中申报%(year)s年%(kind)s，请先在该批次结束申报再新建", company=company.name,
+            round=elsewhere.name, year=round_.year, kind=_(KIND_LABELS[round_.kind])))
     officer_id = company.officer_id or (by.id if by is not None and by.role == "officer" else None)
     application = Application(company_id=company.id, round_id=round_.id, officer_id=officer_id, stage="intent",
                               stage_since=now, created_at=now, created_by_id=by.id if by else None)
@@ -189,7 +194,7 @@ def move_application(
     """
     current = application.stage
     if expected_from and expected_from != current:
-        raise StaleMove(_("该申报已被移动到“%(stage)s”，请刷新后再试", stage=_(STAGE_LABELS[current])))
+        raise _stale(current)
     if to not in STAGES:
         raise ApplicationError(_("未知的阶段：%(stage)s", stage=to))
     if to not in TRANSITIONS[current]:
@@ -206,6 +211,14 @@ def move_application(
         note = f"证书编号 {number}" if number else ""
     if to in NEEDS_REASON:
         application.reason = reason
+    # Claim the move in the database: of two requests moving the application at once, the second waits for the
+    # first's row lock and then finds the stage changed, so a move (and a certification) is never made twice.
+    claimed = db.session.execute(
+        update(Application).where(Application.id == application.id, Application.stage == current)
+        .values(stage=to, stage_since=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
     move = ApplicationMove(
         from_stage=current, to_stage=to, moved_at=now, moved_by_id=by.id if by else None, note=note[:500],
         seconds_in_previous=max(0, int((now - application.stage_since).total_seconds())),
@@ -216,14 +229,20 @@ def move_application(
     return move
 
 
+def _stale(stage: str) -> StaleMove:
+    return StaleMove(_("该申报已被移动到“%(stage)s”，请刷新后再试", stage=_(STAGE_LABELS[stage])))
+
+
 def _record_certification(application: Application, number: str, issued_on: date | None, on: date, now: datetime) -> Certification:
     round_ = application.round
+    barrier = certification_barrier(application.company.certifications, round_)
+    if barrier:  # e.g. approved already in another round of the year, or recorded by an import meanwhile
+        raise ApplicationError(barrier)
     if issued_on is not None and issued_on > on:
         raise ApplicationError(_("发证日期不能晚于今天"))
-    if round_.kind == HNTE:
-        if not number or issued_on is None:
-            raise ApplicationError(_("高新技术企业通过认定需填写证书编号和发证日期"))
-    elif issued_on is not None and issued_on.year != round_.year:
+    if round_.kind == HNTE and (not number or issued_on is None):
+        raise ApplicationError(_("高新技术企业通过认定需填写证书编号和发证日期"))
+    if issued_on is not None and issued_on.year != round_.year:
         raise ApplicationError(_("%(kind)s的发证日期应在 %(year)s 年内", kind=_(KIND_LABELS[round_.kind]), year=round_.year))
     if len(number) > 60:
         raise ApplicationError(_("编号不能超过 60 字"))
@@ -257,9 +276,9 @@ def company_applications(company_id: int) -> list[Application]:
 
 def rounds_open_to(company: Company, applications: list[Application], on: date) -> list[Round]:
     """Rounds still open for submissions in which the company could open an application now."""
-    busy = {a.round_id for a in applications if a.stage in OPEN_STAGES}
+    busy = {(a.round.kind, a.round.year) for a in applications if a.stage in OPEN_STAGES}
     rounds = db.session.scalars(OPEN_ROUNDS, {"on": on})
-    return [r for r in rounds if r.id not in busy and certification_barrier(company.certifications, r) is None]
+    return [r for r in rounds if (r.kind, r.year) not in busy and certification_barrier(company.certifications, r) is None]
 
 
 # ---- the board ----------------------------------------------------------------------------------------
@@ -364,12 +383,11 @@ def stage_query(user: User, round_id: int, stage: str, f: BoardFilter) -> Select
             .options(*_card_options()).order_by(*_column_order(), Application.id))
 
 
-def board_officers(round_id: int) -> list[User]:
-    """Officers holding applications in the round, for the filter."""
-    return list(db.session.scalars(
-        select(User).where(User.id.in_(select(Application.officer_id).where(Application.round_id == round_id)))
-        .order_by(User.username)
-    ))
+def board_officers(round_id: int, user: User) -> list[User]:
+    """Officers holding applications in the round for companies the user may see, for the filter."""
+    held = (select(Application.officer_id).join(Company, Company.id == Application.company_id)
+            .where(Application.round_id == round_id, company_scope(user)))
+    return list(db.session.scalars(select(User).where(User.id.in_(held)).order_by(User.username)))
 
 
 def application_in_scope(user: User, application_id: int) -> Application | None:
