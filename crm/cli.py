@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
-from crm.extensions import db
+from crm.extensions import cache, db
 
 
 class OneLineCommand(click.Command):
@@ -125,6 +125,9 @@ def restore_command(path, yes):
         restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
     except BackupError as exc:
         fail(str(exc))
+    # The restored data version counts again from the backup's: figures cached for the data replaced would
+    # otherwise come back under the same numbers (crm/figures_cache.py).
+    cache.clear()
     click.echo(f"restored from {path}")
 
 

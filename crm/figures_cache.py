@@ -9,6 +9,7 @@ and move the counter as that transaction commits, so a reader that sees the new 
 version. Moving it at commit rather than at the first write keeps the counter row's lock to the commit
 itself: a long import does not hold up the officers' edits.
 """
+import hashlib
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -45,12 +46,20 @@ def data_version() -> int | None:
     return db.session.scalar(select(DataVersion.n).where(DataVersion.id == 1))
 
 
+def _database_tag() -> str:
+    """Which database the figures came from: two databases served from one checkout share instance/cache."""
+    from flask import current_app
+
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    return hashlib.blake2b(uri.encode(), digest_size=6).hexdigest()
+
+
 def remembered(name: str, key: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
     """What compute() returns, from the cache when it ran before for the same key and data version."""
     version = data_version()
     if version is None:  # no counter row: nothing can tell when the figures go stale
         return compute()
-    full_key = ":".join(map(str, (name, version, *key)))
+    full_key = ":".join(map(str, (name, _database_tag(), version, *key)))
     value = cache.get(full_key)
     if value is None:
         value = compute()

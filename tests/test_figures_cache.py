@@ -73,3 +73,34 @@ def test_users_limited_to_areas_never_see_figures_cached_for_others(client, auth
     html = client.get(PAGE).get_data(as_text=True)
     assert ("city", "hnte_valid") not in numbers(html).found
     assert {v for v, _ in numbers(html).found[("511702", "hnte_valid")]} == {1}
+
+
+def test_figures_cached_for_data_a_restore_replaced_never_come_back(client, admin, make, runner, tmp_path):
+    """Restoring puts the data version back; the versions after it must not serve the replaced data's figures."""
+    make.cert(make.company(), "hnte", issued_on=d("2022-03-01"), number="GR1")
+    assert valid_hnte(client) == 1
+    assert runner.invoke(args=["db", "backup", str(tmp_path / "before.backup")]).exit_code == 0
+    make.cert(make.company(), "hnte", issued_on=d("2023-01-05"), number="GR2")  # a bad import, say
+    assert valid_hnte(client) == 2
+    replaced = data_version()
+    db.session.remove()  # the restore replaces the tables: no transaction may hold them
+    result = runner.invoke(args=["db", "restore", str(tmp_path / "before.backup"), "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    assert data_version() < replaced
+    for value in range(600, 600 + replaced - data_version()):  # later changes: the version reaches the replaced one's
+        set_target(2023, "tech_sme_registered", None, value)
+        db.session.commit()
+    assert data_version() == replaced and valid_hnte(client) == 1
+
+
+def test_two_databases_never_share_cached_figures(app, database_url, tmp_path, make):
+    from crm.figures_cache import remembered
+
+    with app.test_request_context():
+        assert remembered("probe", (), lambda: "this database") == "this database"
+        app.config["SQLALCHEMY_DATABASE_URI"], kept = "sqlite:///another.sqlite", app.config["SQLALCHEMY_DATABASE_URI"]
+        try:
+            assert remembered("probe", (), lambda: "another database") == "another database"
+        finally:
+            app.config["SQLALCHEMY_DATABASE_URI"] = kept

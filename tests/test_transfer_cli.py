@@ -51,6 +51,37 @@ def test_a_sheet_missing_a_required_column_writes_nothing_and_exits_1(runner, tm
     assert companies() == 0
 
 
+def test_a_sheet_named_for_its_kind_without_a_recognisable_header_rejects_its_rows(runner, tmp_path):
+    """资质 headed 企业代码/证书类别/…: its rows are rejected (nothing written, exit 1), not silently left out."""
+    unknown = {"资质": [["企业代码", "证书类别", "证书号码"], [A, "高企", "GR1"], [B, "高企", "GR2"]]}
+    result = invoke(runner, tmp_path, {**GOOD, **unknown})
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[:2] == [
+        "created 0, updated 0, unchanged 0, rejected 3",
+        "资质:1:: 未找到表头行：前10行中应有一行列名，如 统一社会信用代码、资质类型、编号，本表各行均未导入"]
+    assert companies() == 0
+    skipped = invoke(runner, tmp_path, {**GOOD, **unknown}, "--skip-invalid")
+    assert skipped.exit_code == 0 and skipped.stdout.splitlines()[0] == "created 2, updated 0, unchanged 0, rejected 3"
+
+
+def test_the_sheet_named_for_a_kind_wins_over_an_earlier_sheet_with_the_same_headers(runner, tmp_path):
+    old = {"旧数据": [COMPANY_HEADERS, ["老名字有限公司", A, "渠县"]]}
+    result = invoke(runner, tmp_path, {**old, **GOOD})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "created 2, updated 0, unchanged 0, rejected 0",
+        "旧数据:1:: 列名与企业表相同，但文件中已有名为“企业”的工作表，本表已忽略"]
+    assert db.session.scalar(select(Company.name).where(Company.uscc == A)) == "川东智能科技有限公司"
+
+
+def test_a_header_or_value_typed_over_two_lines_still_makes_one_line_per_problem(runner, tmp_path):
+    headers = ["统一社会信用代码", "企业\n名称", "所属\n区县"]
+    result = invoke(runner, tmp_path, {"企业": [headers, [A, "川东智能科技有限公司", "火星\n区"]]})
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1:] == [
+        "企业:2:所属 区县: 未知的区县“火星 区”：请填写达州市的区县名称或代码（如 通川区 或 511702）"]
+
+
 def test_skip_invalid_imports_the_rest_and_exits_0(runner, tmp_path):
     result = invoke(runner, tmp_path, ONE_BAD, "--skip-invalid")
     assert result.exit_code == 0

@@ -313,6 +313,22 @@ def test_certifications_match_by_number_or_else_by_year_and_figures_by_year(make
     assert {y.year: y.employees for y in company.years} == {2022: 40, 2023: 60}
 
 
+def test_tech_staff_above_the_stored_employees_is_an_error_like_in_one_row(make):
+    """A sheet giving only 科技人员数 is checked against the 职工总数 it keeps (DOMAIN §8), and the other way round."""
+    company = make.company(uscc=A)
+    db.session.add(CompanyYear(company_id=company.id, year=2025, employees=100, tech_staff=20))
+    db.session.commit()
+    staff_only = run({"年度数据": [["统一社会信用代码", "年度", "科技人员数"], [A, 2025, 500]]})
+    assert problems_of(staff_only) == [("年度数据", 2, "科技人员数",
+                                        "科技人员数（500）不能大于职工总数（100）；系统中已有的职工总数未在本行填写，将保留")]
+    employees_only = run({"年度数据": [["统一社会信用代码", "年度", "职工总数"], [A, 2025, 10]]})
+    assert problems_of(employees_only)[0][2:] == (
+        "职工总数", "科技人员数（20）不能大于职工总数（10）；系统中已有的科技人员数未在本行填写，将保留")
+    assert run({"年度数据": [["统一社会信用代码", "年度", "科技人员数"], [A, 2025, 100]]}).sheets[0].updated == 1
+    db.session.expire_all()
+    assert [(y.employees, y.tech_staff) for y in company.years] == [(100, 100)]
+
+
 def test_a_number_written_full_width_spaced_or_as_a_number_is_the_same_certificate(make):
     """ＧＲ２０２３ ５１０００１２３ from a phone and GR202351000123 from the ledger are one certificate."""
     company = make.company(uscc=A)

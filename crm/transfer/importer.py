@@ -233,8 +233,9 @@ class Batch:
                 self.notices.append(self._sheet_problem(header, f"与“{self.columns[f.key][1]}”列重复，已忽略"))
             elif f is not None:
                 self.columns[f.key] = (index, header)
-        self.sheet_problems = [self._sheet_problem(f.header, f"缺少必需的列“{f.header}”，本表各行均未导入")
-                               for f in self.spec.fields if f.required and f.key not in self.columns]
+        self.sheet_problems = [self._sheet_problem("", f"{table.header_problem}，本表各行均未导入")] if table.header_problem \
+            else [self._sheet_problem(f.header, f"缺少必需的列“{f.header}”，本表各行均未导入")
+                  for f in self.spec.fields if f.required and f.key not in self.columns]
         self.rows: list[Row] = []
         self.claimed: set[int] = set()  # existing certifications already matched by a row
 
@@ -392,8 +393,19 @@ class Batch:
             else:
                 existing = self._matching_cert(row)
             row.target = existing
+            if self.key == FIGURES and existing is not None and self._staff_exceeds_stored(row):
+                continue
             row.changes = given if existing is None else {k: v for k, v in given.items() if getattr(existing, k) != v}
             row.action = "create" if existing is None else ("update" if row.changes else "unchanged")
+
+    def _staff_exceeds_stored(self, row: Row) -> bool:
+        """Tech staff above employees once the row is merged with the stored figures (a blank cell keeps them)."""
+        staff, employees = self._after(row, "tech_staff"), self._after(row, "employees")
+        if staff is None or employees is None or staff <= employees:
+            return False
+        key, kept = ("tech_staff", "职工总数") if "tech_staff" in row.values else ("employees", "科技人员数")
+        self.add(row, key, f"科技人员数（{staff}）不能大于职工总数（{employees}）；系统中已有的{kept}未在本行填写，将保留")
+        return True
 
     def _matching_cert(self, row: Row):
         """By company, kind and 编号; a row without 编号 (or a stored one without) by year (DOMAIN §8)."""

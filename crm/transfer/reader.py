@@ -43,6 +43,7 @@ class Table:
     header_row: int  # Excel row number of the header
     headers: list[str]
     rows: list[tuple[int, list]] = field(default_factory=list)  # (Excel row number, cells); blank rows left out
+    header_problem: str | None = None  # a sheet named for its kind whose header row was not found
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class Problem:
     reason: str
 
     def line(self) -> str:
-        return f"{self.sheet}:{self.row}:{self.column}: {self.reason}"
+        """One line, whatever the cells held: a header or value typed with Alt+Enter has its breaks as spaces."""
+        return " ".join(f"{self.sheet}:{self.row}:{self.column}: {self.reason}".split())
 
 
 def read_upload(data: bytes, filename: str) -> tuple[list[Table], list[Problem]]:
@@ -145,32 +147,44 @@ def _blank(cell) -> bool:
 
 
 def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Problem]]:
-    tables: list[Table] = []
+    """The sheets to import. A sheet named 企业/资质/年度数据 is that sheet; another sheet (Sheet1, a CSV) is
+    recognised by its headers, and only for a kind no sheet is named after: old data on a spare or hidden
+    sheet never takes the place of the sheet named for it."""
+    found_sheets: list[tuple[str | None, list, int | None, SheetSpec]] = []
     notices: list[Problem] = []
     for title, grid in grids.items():
         if title is not None and title.strip() in IGNORED_SHEETS:
             continue
         spec = sheet_by_title(title) if title is not None else None
         found = _find_header(grid, spec)
-        if found is None:
-            if title is None:
-                raise ImportRefused("无法识别 CSV 文件的内容：第一行应为表头，包含 统一社会信用代码 以及 企业名称、资质类型 或 年度数据的列名")
-            if spec is not None:
-                notices.append(Problem(title, 1, "", "", f"未找到表头行，已忽略：前{HEADER_SEARCH_ROWS}行中应有一行列名，"
-                                                         f"如 {'、'.join(f.header for f in spec.fields[:3])}"))
-            elif any(not _blank(c) for row in grid for c in row):
+        if found is not None:
+            found_sheets.append((title, grid, *found))
+        elif title is None:
+            raise ImportRefused("无法识别 CSV 文件的内容：第一行应为表头，包含 统一社会信用代码 以及 企业名称、资质类型 或 年度数据的列名")
+        elif any(not _blank(c) for row in grid for c in row):
+            if spec is not None:  # named for a kind, header not found: its rows are rejected, not left out
+                found_sheets.append((title, grid, None, spec))
+            else:
                 notices.append(Problem(title, 1, "", "", "未识别的工作表，已忽略（工作表应命名为 企业、资质 或 年度数据）"))
-            continue
-        index, spec = found
+    named = {spec for title, _, _, spec in found_sheets if title is not None and sheet_by_title(title) is spec}
+    tables: list[Table] = []
+    for title, grid, index, spec in found_sheets:
         label = title if title is not None else spec.title
-        if any(t.spec is spec for t in tables):
+        if spec in named and sheet_by_title(title) is not spec:
+            notices.append(Problem(label, index + 1, "", "", f"列名与{spec.title}表相同，但文件中已有名为“{spec.title}”的工作表，"
+                                                             f"本表已忽略"))
+        elif any(t.spec is spec for t in tables):
             notices.append(Problem(label, index + 1, "", "", f"与前面的工作表重复（都是{spec.title}），已忽略"))
-            continue
-        headers = ["" if _blank(c) else str(c).strip() for c in grid[index]]
-        rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
-        tables.append(Table(spec, label, index + 1, headers, rows))
-    if not tables:
-        found = "；".join(f"“{n.sheet}”{n.reason}" for n in notices)
+        elif index is None:
+            rows = [(n + 1, row) for n, row in enumerate(grid) if not all(_blank(c) for c in row)]
+            tables.append(Table(spec, label, 1, [], rows, header_problem=(
+                f"未找到表头行：前{HEADER_SEARCH_ROWS}行中应有一行列名，如 {'、'.join(f.header for f in spec.fields[:3])}")))
+        else:
+            headers = ["" if _blank(c) else str(c).strip() for c in grid[index]]
+            rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
+            tables.append(Table(spec, label, index + 1, headers, rows))
+    if all(t.header_problem for t in tables):
+        found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables] + [f"“{n.sheet}”{n.reason}" for n in notices])
         raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")
     return tables, notices
 
