@@ -151,15 +151,16 @@ def test_server_down_then_back_sends_each_pending_item_exactly_once(bureau, mail
     assert statuses(ReminderItem) == {SENT: 5} and statuses(ReminderDigest) == {SENT: 4}
 
 
-def test_pending_items_join_the_next_days_digest(bureau, smtp):
+def test_pending_items_join_the_next_days_digest_and_an_older_lead_gives_way(bureau, smtp):
     smtp.data_reply = "451 4.3.0 Try again later"
     run_reminders(d("2023-11-27"))  # 3-day follow-up reminder and the 7-day expiry, not accepted
     smtp.data_reply = None
-    run_reminders(d("2023-11-30"))  # the follow-up's due date: its lead-0 reminder joins
+    run_reminders(d("2023-11-30"))  # the follow-up's due date: its lead-0 reminder replaces the 3-day one
     (message,) = smtp.to("zhang@example.test")
     text = parts(message)[0]
-    assert text.count("核对研发费用归集") == 2  # the pending 3-day item and today's
-    assert "到期日：2023-11-30（今天到期）" in text
+    assert text.count("核对研发费用归集") == 1 and "到期日：2023-11-30（今天到期）" in text
+    assert "高企证书到期" in text  # the 7-day expiry notice, still waiting, goes with it
+    assert db.session.scalars(select(ReminderItem.lead).where(ReminderItem.kind == "follow_up_due")).all() == [0]
 
 
 def test_timeout_is_transient(bureau, mail_settings):
@@ -184,24 +185,28 @@ def test_4xx_leaves_digest_pending_and_next_run_sends_it(bureau, smtp):
     assert len(smtp.messages) == 4 and statuses(ReminderItem) == {SENT: 5}
 
 
-def test_5xx_marks_digest_failed_until_an_admin_retries(bureau, smtp, client, auth):
+def test_5xx_is_shown_to_the_admins_and_retried_by_the_next_run(bureau, smtp, client, auth):
+    """DOMAIN §6: a failed send is retried on the next run, never dropped — a refusal too."""
     smtp.refuse_rcpt["zhang@example.test"] = "550 5.1.1 No such user"
     first = run_reminders(d("2023-11-28"))
     assert (first.sent, first.failed) == (3, 1)
     failed = db.session.scalar(select(ReminderDigest).where(ReminderDigest.status == FAILED))
     assert failed.last_error == "550 5.1.1 No such user" and failed.email == "zhang@example.test"
-    assert db.session.scalars(select(ReminderItem.status).where(ReminderItem.digest_id == failed.id)).all() == [FAILED, FAILED]
-    assert run_reminders(d("2023-11-29")).sent == 0  # not retried by itself
+    assert db.session.scalars(select(ReminderItem.status).where(ReminderItem.digest_id == failed.id)).all() == [PENDING] * 2
 
     auth.login("boss")
     page = client.get("/reminders/admin?status=failed").get_data(as_text=True)
-    assert "550 5.1.1 No such user" in page and f"/reminders/admin/digests/{failed.id}/retry" in page
+    assert "550 5.1.1 No such user" in page and "下次提醒任务将再次发送" in page
+    again = run_reminders(d("2023-11-29"))  # still refused: tried again, kept again
+    assert (again.sent, again.failed) == (0, 1)
+    db.session.refresh(failed)
+    assert (failed.status, failed.attempts) == (FAILED, 2)
     del smtp.refuse_rcpt["zhang@example.test"]
-    assert client.post(f"/reminders/admin/digests/{failed.id}/retry").status_code == 302
-    assert len(smtp.messages) == 3  # the button only queues it
-    retried = run_reminders(d("2023-11-29"))
-    assert (retried.sent, retried.items) == (1, 2)
-    assert len(smtp.to("zhang@example.test")) == 1 and statuses(ReminderItem) == {SENT: 5}
+    retried = run_reminders(d("2023-11-30"))  # the address works again; today's new items join the same e-mail
+    assert retried.sent == 1 and len(smtp.to("zhang@example.test")) == 1
+    db.session.refresh(failed)
+    assert failed.status == SENT and retried.items >= 2
+    assert statuses(ReminderDigest) == {SENT: 4}
 
 
 def test_a_claimed_digest_is_skipped_until_its_claim_expires(bureau, smtp):

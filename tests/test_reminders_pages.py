@@ -1,5 +1,5 @@
 """Reminders in the app: upcoming_deadlines(), the deadlines page, preferences, the admins' page (runs,
-outbox, retry, test e-mail, lead times) and the 年报 panel on the company page (DOMAIN §3.3, §6)."""
+outbox, test e-mail, lead times) and the 年报 panel on the company page (DOMAIN §3.3, §6)."""
 from datetime import datetime
 
 import pytest
@@ -164,17 +164,6 @@ def test_test_email_is_queued_not_sent_in_the_request(city, client, auth, make, 
     (message,) = smtp.messages
     assert message["To"] == admin.email and message["Subject"] == "Ladder 测试邮件"
     assert db.session.scalar(select(ReminderDigest.status)) == SENT
-
-
-def test_retry_only_failed_digests(city, client, auth, make):
-    auth.login(make.user("admin"))
-    digest = ReminderDigest(recipient_id=city["li"].id, email="li@example.test", run_on=d("2023-11-28"), status=SENT)
-    db.session.add(digest)
-    db.session.commit()
-    client.post(f"/reminders/admin/digests/{digest.id}/retry")
-    db.session.refresh(digest)
-    assert digest.status == SENT
-    assert client.post("/reminders/admin/digests/999999/retry").status_code == 404
 
 
 def test_admin_sets_lead_times(city, client, auth, make):

@@ -245,9 +245,23 @@ def test_application_officer_receives_round_deadline_else_company_officer(make):
     company = open_application(make, company_officer)
     application = db.session.scalar(select(Application).where(Application.company_id == company.id))
     assert fired("2025-06-30") == [("round_deadline", 1, "company_officer", False)]
+    db.session.execute(delete(ReminderItem))  # an empty outbox again: the same lead fires once, for anyone
     application.officer_id = db.session.scalar(select(User.id).where(User.username == "app_officer"))
     db.session.commit()
-    assert fired("2025-06-29") == [("round_deadline", 1, "app_officer", False)]
+    assert fired("2025-06-30") == [("round_deadline", 1, "app_officer", False)]
+
+
+def test_a_lead_fires_once_whoever_receives_it(make):
+    """DOMAIN §6: at most once per (kind, subject, due date, lead). The admins had the 180-day expiry notice while
+    the company had no officer; the officer assigned the next day is not sent it again, but gets the 90-day one."""
+    staff("admin", username="admin_a")
+    company = make.company()
+    make.cert(company, "hnte", issued_on=d("2020-12-03"))  # last valid day 2023-12-02
+    assert fired("2023-06-05") == [("hnte_expiry", 180, "admin_a", True)]
+    company.officer_id = staff("officer", username="officer_a").id
+    db.session.commit()
+    assert fired("2023-06-06") == []
+    assert fired("2023-09-03") == [("hnte_expiry", 90, "officer_a", False)]
 
 
 def test_users_may_turn_off_kinds_but_not_the_admins_fallback(make):

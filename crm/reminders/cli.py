@@ -12,8 +12,8 @@ def run_command(today_text):
     """Compute the reminders due on that day and send the digests; safe to run again the same day.
 
     Prints `sent N e-mails, M items; failed K`. Exits 0 when the run completed, even if some e-mails
-    could not be sent: those are counted in K, kept (pending ones are retried by the next run, refused
-    ones wait on the admin page for a retry). Exits 1 with a one-line reason when the run itself could
+    could not be sent: those are counted in K, kept and retried by the next run (refusals are also shown
+    on the admin page with the server's reply). Exits 1 with a one-line reason when the run itself could
     not be done (a bad date, the database unavailable).
     """
     from crm.clock import today

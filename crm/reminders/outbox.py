@@ -1,12 +1,17 @@
 """The reminder outbox (DOMAIN §6): every item and every digest is recorded before anything is sent.
 
-- An item is unique per (kind, subject, due date, lead, recipient): recording it twice is a no-op, so a
-  second run on the same day sends nothing new.
+- A reminder fires at most once per (kind, subject, due date, lead), whoever receives it: an item is unique
+  per (kind, subject, due date, lead, recipient) — recording it twice is a no-op, so a second run on the same
+  day sends nothing new — and a lead that fired for anyone (the admins before an officer was assigned, the
+  officer before a reassignment) does not fire again.
+- Of the leads passed since the last run only the nearest fires; an older lead still waiting to be sent
+  (the mail server was down) gives way to it, so an e-mail never lists one deadline twice.
 - One run fills the outbox at a time (`write_transaction(exclusive=True)`); new items join their
   recipient's pending digest, so one e-mail per recipient carries today's items and any left over.
 - A digest is claimed (status `sending`, committed) before the SMTP conversation, under a row lock, so a
-  concurrent run skips it; it turns `sent` only after the server accepted the message, back to `pending`
-  on a transient failure (retried next run) and `failed` on a permanent one (an admin may retry it).
+  concurrent run skips it; it turns `sent` only after the server accepted the message. Any failure is
+  retried by the next run, never dropped: a transient one (no server, 4xx) leaves it `pending`, a refusal
+  (5xx, e.g. an address that does not exist) marks it `failed`, shown to the admins with the server's reply.
 - A claim older than CLAIM_LEASE belongs to a run that died mid-send: it is claimed again. If that run
   had died after the server accepted the message and before recording it, the recipient gets it twice;
   we prefer that to a reminder that is never sent.
@@ -95,20 +100,34 @@ def _insert_new(conn: Connection, rows: list[dict]) -> None:
 
 
 def _not_superseded(conn: Connection, rows: list[dict]) -> list[dict]:
-    """Leave out a lead when a nearer one of the same reminder already fired (DOMAIN §6: of the leads passed
-    since the last run only the nearest fires, and a lead it passed over never fires later — not even in a run
-    for an earlier day)."""
+    """Leave out a lead when it, or a nearer one of the same reminder, already fired for anyone (DOMAIN §6: at
+    most once per kind, subject, due date and lead; of the leads passed since the last run only the nearest
+    fires, and a lead it passed over never fires later — not even in a run for an earlier day). A lead fired
+    today for several admins is recorded for each of them in this same run."""
     nearest: dict[tuple, int] = {}
     keys = sorted({r["subject_key"] for r in rows})
     for start in range(0, len(keys), 500):
-        for kind, subject, due, recipient, lead in conn.execute(
-                select(ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on, ReminderItem.recipient_id,
-                       func.min(ReminderItem.lead))
+        for kind, subject, due, lead in conn.execute(
+                select(ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on, func.min(ReminderItem.lead))
                 .where(ReminderItem.subject_key.in_(keys[start:start + 500]))
-                .group_by(ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on, ReminderItem.recipient_id)):
-            nearest[(kind, subject, due, recipient)] = lead
-    return [r for r in rows if nearest.get((r["kind"], r["subject_key"], r["due_on"], r["recipient_id"]), r["lead"] + 1)
-            > r["lead"]]
+                .group_by(ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on)):
+            nearest[(kind, subject, due)] = lead
+    return [r for r in rows if nearest.get((r["kind"], r["subject_key"], r["due_on"]), r["lead"] + 1) > r["lead"]]
+
+
+def _give_way(conn: Connection, rows: list[dict]) -> None:
+    """An older lead of a reminder that has not gone out yet (the mail server was down) is replaced by the nearer
+    one firing now. Items of a digest a run is sending right now are left alone."""
+    nearer = {(r["kind"], r["subject_key"], r["due_on"], r["recipient_id"]): r["lead"] for r in rows}
+    in_flight = select(ReminderDigest.id).where(ReminderDigest.status == SENDING)
+    waiting = conn.execute(
+        select(ReminderItem.id, ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on,
+               ReminderItem.recipient_id, ReminderItem.lead)
+        .where(ReminderItem.status == PENDING,
+               or_(ReminderItem.digest_id.is_(None), ReminderItem.digest_id.not_in(in_flight))))
+    stale = [w.id for w in waiting if nearer.get((w.kind, w.subject_key, w.due_on, w.recipient_id), w.lead) < w.lead]
+    for start in range(0, len(stale), 500):
+        conn.execute(delete(ReminderItem).where(ReminderItem.id.in_(stale[start:start + 500])))
 
 
 def item_key(item: DueItem, recipient_id: int) -> str:
@@ -143,6 +162,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
     with write_transaction(exclusive=True) as conn:
         rows = _not_superseded(conn, rows)
         if rows:
+            _give_way(conn, rows)
             _insert_new(conn, rows)
         waiting = dict(conn.execute(
             select(ReminderItem.recipient_id, func.count()).where(unassigned).group_by(ReminderItem.recipient_id)
@@ -152,7 +172,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
             # Locked, so a concurrent run cannot claim a digest while items join it (and skips it).
             open_digests = dict(conn.execute(
                 select(ReminderDigest.recipient_id, ReminderDigest.id)
-                .where(ReminderDigest.kind == REMINDERS, ReminderDigest.status == PENDING,
+                .where(ReminderDigest.kind == REMINDERS, ReminderDigest.status.in_((PENDING, FAILED)),
                        ReminderDigest.recipient_id.in_(waiting))
                 .order_by(ReminderDigest.id).with_for_update()
             ).all())
@@ -168,7 +188,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
                          .values(run_on=today))
         # A digest whose items all went with their company has nothing left to say.
         conn.execute(delete(ReminderDigest).where(
-            ReminderDigest.kind == REMINDERS, ReminderDigest.status == PENDING,
+            ReminderDigest.kind == REMINDERS, ReminderDigest.status.in_((PENDING, FAILED)),
             ~exists().where(ReminderItem.digest_id == ReminderDigest.id)))
     return sum(waiting.values())
 
@@ -185,7 +205,7 @@ def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> Clai
             select(ReminderDigest.id, ReminderDigest.kind, ReminderDigest.email, ReminderDigest.created_at,
                    ReminderDigest.recipient_id)
             .where(ReminderDigest.id > after_id,
-                   or_(ReminderDigest.status == PENDING,
+                   or_(ReminderDigest.status.in_((PENDING, FAILED)),
                        and_(ReminderDigest.status == SENDING, ReminderDigest.claimed_at < now - CLAIM_LEASE)))
             .order_by(ReminderDigest.id).limit(1).with_for_update(skip_locked=True)
         ).first()
@@ -224,12 +244,11 @@ def mark_sent(digest_id: int, now: datetime) -> None:
 
 
 def mark_failed(digest_id: int, reason: str) -> None:
-    """A permanent refusal (5xx): kept for an admin to see and retry."""
+    """A refusal (5xx): shown to the admins with the server's reply, and retried by the next run like any other
+    failure (DOMAIN §6: never dropped) — an officer's mailbox may be fixed in the meantime."""
     with write_transaction() as conn:
         conn.execute(update(ReminderDigest).where(ReminderDigest.id == digest_id).values(
-            status=FAILED, last_error=reason[:2000], attempts=ReminderDigest.attempts + 1))
-        conn.execute(update(ReminderItem).where(ReminderItem.digest_id == digest_id, ReminderItem.status == PENDING)
-                     .values(status=FAILED))
+            status=FAILED, last_error=reason[:2000], claimed_at=None, attempts=ReminderDigest.attempts + 1))
 
 
 def release(digest_id: int, reason: str, attempted: bool) -> None:
@@ -239,14 +258,6 @@ def release(digest_id: int, reason: str, attempted: bool) -> None:
         values["attempts"] = ReminderDigest.attempts + 1
     with write_transaction() as conn:
         conn.execute(update(ReminderDigest).where(ReminderDigest.id == digest_id).values(**values))
-
-
-def retry(digest: ReminderDigest) -> None:
-    """An admin's retry of a failed digest: pending again, with its items, for the next run."""
-    digest.status = PENDING
-    digest.claimed_at = None
-    db.session.execute(update(ReminderItem).where(ReminderItem.digest_id == digest.id, ReminderItem.status == FAILED)
-                       .values(status=PENDING))
 
 
 def enqueue_test(user: User, today: date) -> ReminderDigest:

@@ -136,19 +136,6 @@ def test_email():
     return redirect(url_for("reminders.admin"))
 
 
-@bp.route("/reminders/admin/digests/<int:digest_id>/retry", methods=["POST"])
-@admin_required
-def retry(digest_id: int):
-    digest = db.get_or_404(ReminderDigest, digest_id)
-    if digest.status != FAILED:
-        flash(_("只有发送失败的邮件可以重试。"), "warning")
-    else:
-        outbox.retry(digest)
-        db.session.commit()
-        flash(_("已重新加入发送队列，将由下一次提醒任务发出。"), "success")
-    return redirect(url_for("reminders.admin", status=request.args.get("status", "")))
-
-
 @bp.route("/reminders/admin/leads", methods=["POST"])
 @admin_required
 def leads():
