@@ -232,12 +232,18 @@ def test_hnte_expiring_this_year_without_an_open_application(client, auth, make)
     applying = make.company("到期已申报公司")
     make.cert(applying, "hnte", issued_on=d("2020-10-01"), number="GR2")
     apply(applying, make_round("hnte", 2023, "2023-06-30"), "coaching")
+    early = make.company("年初到期上年已申报公司")
+    make.cert(early, "hnte", issued_on=d("2020-01-10"), number="GR5")
+    apply(early, make_round("hnte", 2022, "2022-06-30"), "submitted")
+    stale = make.company("旧批次申报未关闭公司")
+    make.cert(stale, "hnte", issued_on=d("2020-11-01"), number="GR6")
+    apply(stale, make_round("hnte", 2020, "2020-06-30"), "coaching")  # an old round's application, never closed
     renewed = make.company("到期已重新认定公司")
     make.cert(renewed, "hnte", issued_on=d("2020-03-01"), number="GR3")
     make.cert(renewed, "hnte", issued_on=d("2023-02-20"), number="GR4")
     page = risk(client, "hnte_expiring", 2023, "2023-12-31")
-    assert "到期未申报公司" in page
-    assert "到期已申报公司" not in page and "到期已重新认定公司" not in page
+    assert "到期未申报公司" in page and "旧批次申报未关闭公司" in page
+    assert "到期已申报公司" not in page and "到期已重新认定公司" not in page and "年初到期上年已申报公司" not in page
     assert "到期未申报公司" not in risk(client, "hnte_expiring", 2024, "2024-12-31")
 
 

@@ -49,10 +49,10 @@ def round_half_up(value: float) -> int:
 
 # --- named company sets: every number on the dashboard is the size of one of these ----------------
 
-def _open_applications(kind: str, year: int | None = None) -> Any:
-    stmt = select(Application.company_id).join(Round, Round.id == Application.round_id).where(
-        Round.kind == kind, Application.stage.in_(OPEN_STAGES))
-    return Company.id.in_(stmt.where(Round.year == year) if year is not None else stmt)
+def _open_applications(kind: str, *years: int) -> Any:
+    """The company has an open application for `kind` in a round of one of `years`."""
+    return Company.id.in_(select(Application.company_id).join(Round, Round.id == Application.round_id).where(
+        Round.kind == kind, Round.year.in_(years), Application.stage.in_(OPEN_STAGES)))
 
 
 def _ever_held(kind: str, before: Any) -> Any:
@@ -74,7 +74,9 @@ def projection_candidates(metric: str, year: int, as_of: date) -> Any:
 
 def hnte_expiring(year: int, as_of: date) -> Any:
     """A 高企 certificate whose last valid day falls in Y, not followed by a later certificate by D,
-    and no open 高企 application (§3.2: the company applies again in the year of expiry)."""
+    and no open 高企 application in a round of Y (§3.2: the company applies again in the year of expiry) or of
+    Y − 1 (a certificate expiring early in Y is renewed in the year before); an application left open in an
+    older round does not count."""
     later = aliased(Certification)
     expiring = and_(
         Certification.kind == HNTE, Certification.status != REVOKED,
@@ -82,7 +84,7 @@ def hnte_expiring(year: int, as_of: date) -> Any:
         ~exists().where(later.company_id == Certification.company_id, later.kind == HNTE, later.status != REVOKED,
                         later.valid_from > Certification.valid_from, later.valid_from <= as_of),
     )
-    return and_(Company.id.in_(select(Certification.company_id).where(expiring)), ~_open_applications(HNTE))
+    return and_(Company.id.in_(select(Certification.company_id).where(expiring)), ~_open_applications(HNTE, year - 1, year))
 
 
 def annual_report_due(year: int) -> date:
