@@ -149,6 +149,9 @@ def parse_date(value, *, field: str = "日期") -> date | None:
     raise InvalidValue(f"{field}“{value}”无法识别；{_ACCEPTED}")
 
 
+# The largest values the columns hold on every database: INTEGER (PostgreSQL int4) and NUMERIC(14, 2).
+MAX_INT = 2**31 - 1
+MAX_MONEY = Decimal("999999999999.99")
 _PLAIN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 _GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
 
@@ -184,7 +187,9 @@ def parse_money(value, *, field: str = "金额") -> Decimal | None:
     try:
         amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise InvalidValue(f"{field}“{value}”数值过大") from None
+        amount = MAX_MONEY + 1
+    if amount > MAX_MONEY:
+        raise InvalidValue(f"{field}“{value}”数值过大（万元）")
     return amount + 0  # turns -0.00 into 0.00
 
 
@@ -195,6 +200,8 @@ def parse_int(value, *, field: str) -> int | None:
     number = _decimal(value, _text(value) if isinstance(value, str) else "", field, "整数")
     if number != number.to_integral_value():
         raise InvalidValue(f"{field}应为整数，实际为“{value}”")
+    if number > MAX_INT:
+        raise InvalidValue(f"{field}“{value}”数值过大")
     return int(number)
 
 

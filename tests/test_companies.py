@@ -148,6 +148,9 @@ def test_figures_accept_wan_yuan_and_reject_more_tech_staff_than_employees(make,
     fraction = client.post(f"/companies/{company.id}/figures", data={"year": 2024, "employees": "12.5"}).text
     assert "不是有效的整数" in fraction and "不能为负数" not in fraction  # one reason, the right one
     assert "未保存" in fraction  # said at the top of the page, whatever field is wrong
+    huge = client.post(f"/companies/{company.id}/figures",
+                       data={"year": 2024, "employees": "99999999999", "revenue": "1000000000000"})
+    assert huge.status_code == 422 and huge.text.count("数值过大") == 2  # a form error, not a database crash
     client.post(f"/companies/{company.id}/figures",
                 data={"year": 2024, "employees": 50, "tech_staff": 12, "revenue": "１,２３４.５万元", "rd_expense": "500000元"})
     row = db.session.scalar(select(CompanyYear))

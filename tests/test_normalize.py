@@ -304,6 +304,15 @@ def test_parse_int_negative(value):
     assert reason(parse_int, value, field="科技人员数") == f"科技人员数不能为负数：{value}"
 
 
+def test_numbers_too_large_for_the_columns_are_refused_not_crashed_on():
+    """INTEGER on PostgreSQL stops at 2,147,483,647 and NUMERIC(14, 2) below a trillion 万元."""
+    assert parse_int("2147483647", field="职工总数") == 2147483647
+    assert reason(parse_int, "99999999999999999999", field="职工总数") == "职工总数“99999999999999999999”数值过大"
+    assert parse_money("999999999999.99") == Decimal("999999999999.99")
+    for value in ("1000000000000", "12345678901234万元", 1e300):
+        assert reason(parse_money, value, field="营业收入") == f"营业收入“{value}”数值过大（万元）"
+
+
 @pytest.mark.parametrize("value", ["abc", "12人", "1,2", True, math.inf])
 def test_parse_int_garbage(value):
     assert reason(parse_int, value, field="职工总数") == f"职工总数“{value}”不是有效的整数"

@@ -42,6 +42,7 @@ def test_setting_again_replaces_the_value(runner):
     (["--metric", "hnte_count", "--value", "1"], "未知指标：hnte_count"),
     (["--metric", "hnte_new", "--value", "1", "--scope", "成都市"], "未知区域：成都市"),
     (["--metric", "hnte_new", "--value", "-1"], "目标值不能为负数"),
+    (["--metric", "hnte_new", "--value", "99999999999999999999"], "目标值 99999999999999999999 过大"),
 ])
 def test_set_refuses_a_bad_metric_area_or_value_with_one_line(runner, args, reason):
     result = runner.invoke(args=["targets", "set", "--year", "2023", *args])

@@ -115,6 +115,17 @@ def test_warnings_are_printed_in_the_same_format(runner, tmp_path):
     assert invoke(runner, tmp_path, sheets).stdout.splitlines()[1:] == ["企业:1:备注: 未识别的列，已忽略"]
 
 
+def test_a_registration_dated_after_its_year_is_imported_with_a_warning(runner, tmp_path):
+    """§5 counts a 2024 recognition from its issue date within 2024: issued in 2025, it never counts — say so."""
+    certs = {"资质": [["统一社会信用代码", "资质类型", "年度", "发证日期"], [A, "瞪羚企业", 2024, "2025-03-01"],
+                      [B, "科技型中小企业", 2024, "2024-08-01"]]}
+    result = invoke(runner, tmp_path, {**GOOD, **certs})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "created 4, updated 0, unchanged 0, rejected 0",
+        "资质:2:发证日期: 发证日期晚于年度 2024：按统计口径，该瞪羚企业资质不会计入任何年度的目标进度，请核对年度或发证日期"]
+
+
 def test_as_user_attributes_the_changes_and_limits_them_to_the_users_areas(runner, tmp_path, make):
     officer = make.user("officer", areas=["511702"], username="zhangwei")
     result = invoke(runner, tmp_path, GOOD, "--as", "zhangwei", "--skip-invalid")

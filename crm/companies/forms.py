@@ -5,6 +5,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from crm.fields import ChineseDateField, MoneyField, WholeNumberField, email_address, not_in_future
 from crm.i18n import N_
+from crm.normalize import MAX_INT
 from crm.ladder.standing import KIND_LABELS
 
 HNTE_FIELDS = (N_("电子信息"), N_("生物与新医药"), N_("航空航天"), N_("新材料"), N_("高技术服务"), N_("新能源与节能"),
@@ -68,10 +69,14 @@ class CertificationForm(FlaskForm):
         return ok
 
 
+# A count: blank, or a whole number from 0 to what the database column holds.
+COUNT = [Optional(), NumberRange(min=0, message=_l("不能为负数")), NumberRange(max=MAX_INT, message=_l("数值过大"))]
+
+
 class FiguresForm(FlaskForm):
     year = WholeNumberField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100)])
-    employees = WholeNumberField(_l("职工总数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
-    tech_staff = WholeNumberField(_l("科技人员数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
+    employees = WholeNumberField(_l("职工总数"), validators=COUNT)
+    tech_staff = WholeNumberField(_l("科技人员数"), validators=COUNT)
     revenue = MoneyField(_l("营业收入（万元）"))
     rd_expense = MoneyField(_l("研发费用（万元）"))
     rd_domestic = MoneyField(_l("境内研发费用（万元）"))
@@ -79,8 +84,8 @@ class FiguresForm(FlaskForm):
     total_assets = MoneyField(_l("资产总额（万元）"))
     net_assets = MoneyField(_l("净资产（万元）"))
     high_tech_revenue = MoneyField(_l("高新技术产品收入（万元）"))
-    ip_class1 = WholeNumberField(_l("Ⅰ类知识产权数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
-    ip_class2 = WholeNumberField(_l("Ⅱ类知识产权数"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数"))])
+    ip_class1 = WholeNumberField(_l("Ⅰ类知识产权数"), validators=COUNT)
+    ip_class2 = WholeNumberField(_l("Ⅱ类知识产权数"), validators=COUNT)
     est_ip_other = WholeNumberField(_l("估计：知识产权其他得分（≤22）"), validators=[Optional(), NumberRange(0, 22)])
     est_conversion = WholeNumberField(_l("估计：科技成果转化能力（≤30）"), validators=[Optional(), NumberRange(0, 30)])
     est_rd_management = WholeNumberField(_l("估计：研究开发组织管理水平（≤20）"), validators=[Optional(), NumberRange(0, 20)])

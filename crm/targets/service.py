@@ -24,6 +24,7 @@ from crm.models import Area, Certification, Company, Target
 from crm.models.area import PARK
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME
 from crm.models.target import METRICS
+from crm.normalize import MAX_INT
 
 METRIC_LABELS = {
     "hnte_valid": N_("有效高企数"), "hnte_new": N_("新认定高企"), "hnte_renewed": N_("重新认定高企"),
@@ -138,6 +139,8 @@ def set_target(year: int, metric: str, area: Area | None, value: int | None) -> 
         raise TargetError(f"未知指标：{metric}（可选：{', '.join(METRICS)}）")
     if value is not None and value < 0:
         raise TargetError("目标值不能为负数")
+    if value is not None and value > MAX_INT:
+        raise TargetError(f"目标值 {value} 过大")
     area_id = area.id if area is not None else None
     same = and_(Target.year == year, Target.metric == metric,
                 Target.area_id.is_(None) if area_id is None else Target.area_id == area_id)

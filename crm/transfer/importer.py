@@ -258,7 +258,7 @@ class Batch:
         return {r.code for r in self.rows if r.code}
 
     def read(self, ctx: "Context", warnings: list[Problem]) -> None:
-        self.ctx = ctx
+        self.ctx, self.warnings = ctx, warnings
         # (field, column index, parser) of the columns found, looked up once rather than per cell
         present = [(f, self.columns[f.key][0], PARSERS[f.kind]) for f in self.spec.fields if f.key in self.columns]
         for (number, cells), code in zip(self.table.rows, self.raw_code_list):
@@ -367,6 +367,12 @@ class Batch:
             self.add(row, "issued_on", "高新技术企业需填写发证日期")
         if "expires_on" in v and "issued_on" in v and v["expires_on"] < v["issued_on"]:
             self.add(row, "expires_on", f"有效期至不能早于发证日期（{v['issued_on'].isoformat()}）")
+        if kind in (TECH_SME, GAZELLE) and "year" in v and "issued_on" in v and v["issued_on"].year > v["year"]:
+            # §5 counts it in its year from its issue date: a date after the year never comes within it.
+            self.warnings.append(Problem(self.table.title, row.number, self.columns["issued_on"][1],
+                                         shown(self.cell(row.cells, "issued_on")),
+                                         f"发证日期晚于年度 {v['year']}：按统计口径，该{KIND_LABELS[kind]}资质不会计入任何年度的"
+                                         f"目标进度，请核对年度或发证日期"))
 
     def _figure_rules(self, row: Row) -> None:
         v = row.values
