@@ -1,10 +1,11 @@
 """Cultivation pools (培育库): admin keeps the pools, officers add and remove companies in their areas."""
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from crm.clock import today
 from crm.extensions import db
-from crm.models import Pool, PoolMember
+from crm.models import Application, Pool, PoolMember, Round
 from tests.ladder_data import YEAR, passing, pool, pool_member
 
 
@@ -211,8 +212,39 @@ def test_suggest_one_click_add_returns_to_the_suggestions(make, auth, client):
     assert f'value="{company.id}"' not in client.get(f"/pools/{p.id}/suggest").get_data(as_text=True)
 
 
+def open_round(kind: str, name: str) -> Round:
+    round_ = Round(kind=kind, year=YEAR, name=name, opens_on=today() - timedelta(days=30),
+                   closes_on=today() + timedelta(days=30))
+    db.session.add(round_)
+    db.session.commit()
+    return round_
+
+
+def test_an_officer_starts_an_application_for_a_pool_member_from_the_pool(make, auth, client):
+    p = pool("tech_sme")
+    officer = make.user("officer")
+    member = passing(make, "库内企业", officer=officer)
+    pool_member(p, member)
+    auth.login(officer)
+    button = ">开始申报</button>"
+    assert button not in client.get(f"/pools/{p.id}").text  # no round taking applications yet
+    round_ = open_round("tech_sme", f"{YEAR}年科小评价")
+    page = client.get(f"/pools/{p.id}").text
+    assert f"“{YEAR}年科小评价”正在受理申报" in page and button in page
+    response = client.post("/rounds/applications", data={"company_id": member.id, "round_id": round_.id,
+                                                          "next": f"/pools/{p.id}"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/pools/{p.id}"
+    assert db.session.scalar(select(Application.round_id).where(Application.company_id == member.id)) == round_.id
+    page = client.get(f"/pools/{p.id}").text
+    assert "已在申报中" in page and button not in page
+    auth.logout()
+    auth.login(make.user("viewer"))
+    assert button not in client.get(f"/pools/{p.id}").text
+
+
 def test_pool_page_query_count_does_not_grow_with_the_data(make, auth, client, count_queries):
     p = pool("hnte")
+    open_round("hnte", "高企认定")
     auth.login(make.user("admin"))
     officer = make.user("officer")
     for i in range(2):

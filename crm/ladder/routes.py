@@ -28,6 +28,7 @@ from crm.ladder.service import CHECK_LABELS, VERDICT_LABELS, application_date, c
 from crm.ladder.shortlist import ELIGIBLE, POOLED, REASON_LABELS, ShortlistFilter, columns, shortlist, table_rows, \
     title
 from crm.ladder.standing import RUNGS
+from crm.rounds.service import applying_among, rounds_taking_applications
 from crm.models import Company, Pool
 from crm.models.certification import KINDS, TECH_SME
 from crm.transfer.spreadsheet import table_bytes
@@ -203,7 +204,9 @@ def pool(pool_id: int):
     check_on, params = application_date(pool.year, on), gazelle_params()
     facts = load_facts(page.items, pool.year, check_on, params)
     results = {c.id: check_kind(pool.kind, facts[c.id], pool.year, check_on, params) for c in page.items}
-    return render_template("ladder/pool.html", pool=pool, page=page, results=results,
+    rounds = rounds_taking_applications(pool.kind, pool.year, on) if current_user.can_edit else []
+    applying = applying_among([c.id for c in page.items], pool.kind, pool.year) if rounds else set()
+    return render_template("ladder/pool.html", pool=pool, page=page, results=results, rounds=rounds, applying=applying,
                            standings=standings_for([c.id for c in page.items], on),
                            verdicts={cid: verdict(r) for cid, r in results.items()},
                            verdict_labels=translated(VERDICT_LABELS), check_labels=translated(CHECK_LABELS))

@@ -2,7 +2,6 @@
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from crm.access import admin_required, editor_required, get_company_or_404
 from crm.areas import all_areas
@@ -13,11 +12,11 @@ from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
 from crm.i18n import N_, translated
 from crm.models import Application, Round
-from crm.models.ladder import OPEN_STAGES, STAGES
+from crm.models.ladder import STAGES
 from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
 from crm.rounds.service import (
     NEEDS_REASON, STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
-    board_columns, board_officers, card_of, company_applications, days_in_stage, move_application, open_application,
+    applying_among, board_columns, board_officers, card_of, company_applications, days_in_stage, move_application, open_application,
     round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
 )
 
@@ -141,9 +140,7 @@ def new_application(round_id: int):
     companies, busy = [], set()
     if q:
         companies = list(db.session.scalars(company_query(current_user, CompanyFilter(q=q), today()).limit(20)))
-        busy = set(db.session.scalars(select(Application.company_id).where(
-            Application.round_id == round_.id, Application.stage.in_(OPEN_STAGES),
-            Application.company_id.in_([c.id for c in companies]))))
+        busy = applying_among([c.id for c in companies], round_.kind, round_.year)
     return render_template("rounds/new_application.html", round=round_, q=q, companies=companies, busy=busy)
 
 

@@ -255,6 +255,22 @@ def _record_certification(application: Application, number: str, issued_on: date
     return cert
 
 
+def rounds_taking_applications(kind: str, year: int, on: date) -> list[Round]:
+    """The rounds of `kind` for `year` in which an application may still be opened on `on`."""
+    return list(db.session.scalars(select(Round).where(Round.kind == kind, Round.year == year, Round.closes_on >= on)
+                                   .order_by(Round.closes_on, Round.id)))
+
+
+def applying_among(company_ids: list[int], kind: str, year: int) -> set[int]:
+    """Those of the companies with an open application for `kind` in a round of `year` (one query)."""
+    if not company_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Application.company_id).join(Round, Round.id == Application.round_id)
+        .where(Application.company_id.in_(company_ids), Application.stage.in_(OPEN_STAGES),
+               Round.kind == kind, Round.year == year)))
+
+
 def days_in_stage(application: Application, now: datetime) -> int:
     return max(0, (now - application.stage_since).days)
 
