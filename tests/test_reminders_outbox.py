@@ -209,6 +209,18 @@ def test_5xx_is_shown_to_the_admins_and_retried_by_the_next_run(bureau, smtp, cl
     assert statuses(ReminderDigest) == {SENT: 4}
 
 
+def test_a_refused_digest_left_by_an_earlier_ladder_is_sent_with_its_items(bureau, smtp):
+    """Before refusals were retried, their items were marked failed too: the next run sends them all the same."""
+    smtp.refuse_rcpt["zhang@example.test"] = "550 5.1.1 No such user"
+    run_reminders(d("2023-11-28"))
+    failed = db.session.scalar(select(ReminderDigest).where(ReminderDigest.status == FAILED))
+    db.session.execute(update(ReminderItem).where(ReminderItem.digest_id == failed.id).values(status=FAILED))
+    db.session.commit()
+    del smtp.refuse_rcpt["zhang@example.test"]
+    assert run_reminders(d("2023-11-28")).items == 2
+    assert statuses(ReminderItem) == {SENT: 5}
+
+
 def test_a_claimed_digest_is_skipped_until_its_claim_expires(bureau, smtp):
     smtp.data_reply = "451 later"
     run_reminders(d("2023-11-28"))

@@ -5,8 +5,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from crm.fields import ChineseDateField, MoneyField, WholeNumberField, email_address, not_in_future
 from crm.i18n import N_
-from crm.normalize import MAX_INT
 from crm.ladder.standing import KIND_LABELS
+from crm.normalize import MAX_INT
 
 HNTE_FIELDS = (N_("电子信息"), N_("生物与新医药"), N_("航空航天"), N_("新材料"), N_("高技术服务"), N_("新能源与节能"),
                N_("资源与环境"), N_("先进制造与自动化"))

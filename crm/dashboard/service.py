@@ -84,7 +84,8 @@ def hnte_expiring(year: int, as_of: date) -> Any:
         ~exists().where(later.company_id == Certification.company_id, later.kind == HNTE, later.status != REVOKED,
                         later.valid_from > Certification.valid_from, later.valid_from <= as_of),
     )
-    return and_(Company.id.in_(select(Certification.company_id).where(expiring)), ~_open_applications(HNTE, year - 1, year))
+    return and_(Company.id.in_(select(Certification.company_id).where(expiring)),
+                ~_open_applications(HNTE, year - 1, year))
 
 
 def annual_report_due(year: int) -> date:

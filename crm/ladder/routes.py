@@ -28,9 +28,9 @@ from crm.ladder.service import CHECK_LABELS, VERDICT_LABELS, application_date, c
 from crm.ladder.shortlist import ELIGIBLE, POOLED, REASON_LABELS, ShortlistFilter, columns, shortlist, table_rows, \
     title
 from crm.ladder.standing import RUNGS
-from crm.rounds.service import applying_among, rounds_taking_applications
 from crm.models import Company, Pool
 from crm.models.certification import KINDS, TECH_SME
+from crm.rounds.service import applying_among, rounds_taking_applications
 from crm.transfer.spreadsheet import table_bytes
 
 bp = Blueprint("ladder", __name__)

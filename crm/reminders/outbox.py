@@ -29,6 +29,7 @@ from crm.models import Company, ReminderDigest, ReminderItem, User
 from crm.models.reminder import FAILED, PENDING, REMINDERS, SENDING, SENT, TEST
 from crm.reminders.engine import DueItem
 
+UNSENT = (PENDING, FAILED)  # a digest or item the next run sends
 CLAIM_LEASE = timedelta(minutes=30)  # far beyond one SMTP conversation (MAIL_TIMEOUT per command)
 OUTBOX_LOCK = 0x1add3c0de  # PostgreSQL advisory lock held while one run fills the outbox
 
@@ -172,7 +173,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
             # Locked, so a concurrent run cannot claim a digest while items join it (and skips it).
             open_digests = dict(conn.execute(
                 select(ReminderDigest.recipient_id, ReminderDigest.id)
-                .where(ReminderDigest.kind == REMINDERS, ReminderDigest.status.in_((PENDING, FAILED)),
+                .where(ReminderDigest.kind == REMINDERS, ReminderDigest.status.in_(UNSENT),
                        ReminderDigest.recipient_id.in_(waiting))
                 .order_by(ReminderDigest.id).with_for_update()
             ).all())
@@ -188,7 +189,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
                          .values(run_on=today))
         # A digest whose items all went with their company has nothing left to say.
         conn.execute(delete(ReminderDigest).where(
-            ReminderDigest.kind == REMINDERS, ReminderDigest.status.in_((PENDING, FAILED)),
+            ReminderDigest.kind == REMINDERS, ReminderDigest.status.in_(UNSENT),
             ~exists().where(ReminderItem.digest_id == ReminderDigest.id)))
     return sum(waiting.values())
 
@@ -205,7 +206,7 @@ def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> Clai
             select(ReminderDigest.id, ReminderDigest.kind, ReminderDigest.email, ReminderDigest.created_at,
                    ReminderDigest.recipient_id)
             .where(ReminderDigest.id > after_id,
-                   or_(ReminderDigest.status.in_((PENDING, FAILED)),
+                   or_(ReminderDigest.status.in_(UNSENT),
                        and_(ReminderDigest.status == SENDING, ReminderDigest.claimed_at < now - CLAIM_LEASE)))
             .order_by(ReminderDigest.id).limit(1).with_for_update(skip_locked=True)
         ).first()
@@ -220,7 +221,7 @@ def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> Clai
             select(ReminderItem.kind, ReminderItem.company_id, Company.name, Company.uscc, ReminderItem.due_on,
                    ReminderItem.text, ReminderItem.to_admins)
             .outerjoin(Company, Company.id == ReminderItem.company_id)
-            .where(ReminderItem.digest_id == digest.id, ReminderItem.status == PENDING)
+            .where(ReminderItem.digest_id == digest.id, ReminderItem.status.in_(UNSENT))
             .order_by(ReminderItem.due_on, Company.name, ReminderItem.id)
         ).all()
     return ClaimedDigest(
@@ -234,7 +235,7 @@ def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> Clai
 def _mark_sent(conn: Connection, digest_id: int, now: datetime) -> None:
     conn.execute(update(ReminderDigest).where(ReminderDigest.id == digest_id).values(
         status=SENT, sent_at=now, last_error="", attempts=ReminderDigest.attempts + 1))
-    conn.execute(update(ReminderItem).where(ReminderItem.digest_id == digest_id, ReminderItem.status == PENDING)
+    conn.execute(update(ReminderItem).where(ReminderItem.digest_id == digest_id, ReminderItem.status.in_(UNSENT))
                  .values(status=SENT))
 
 

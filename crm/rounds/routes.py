@@ -16,8 +16,8 @@ from crm.models.ladder import STAGES
 from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
 from crm.rounds.service import (
     NEEDS_REASON, STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
-    applying_among, board_columns, board_officers, card_of, company_applications, days_in_stage, move_application, open_application,
-    round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
+    applying_among, board_columns, board_officers, card_of, company_applications, days_in_stage, move_application,
+    open_application, round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
 )
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
@@ -112,7 +112,8 @@ def board(round_id: int):
     f = _board_filter()
     return render_template(
         "rounds/board.html", round=round_, f=f, columns=board_columns(current_user, round_.id, f),
-        areas=all_areas(), officers=board_officers(round_.id, current_user), now=utcnow(), on=today(), back=request.full_path.rstrip("?"),
+        areas=all_areas(), officers=board_officers(round_.id, current_user), now=utcnow(), on=today(),
+        back=request.full_path.rstrip("?"),
     )
 
 

@@ -294,7 +294,8 @@ def rounds_open_to(company: Company, applications: list[Application], on: date) 
     """Rounds still open for submissions in which the company could open an application now."""
     busy = {(a.round.kind, a.round.year) for a in applications if a.stage in OPEN_STAGES}
     rounds = db.session.scalars(OPEN_ROUNDS, {"on": on})
-    return [r for r in rounds if (r.kind, r.year) not in busy and certification_barrier(company.certifications, r) is None]
+    return [r for r in rounds
+            if (r.kind, r.year) not in busy and certification_barrier(company.certifications, r) is None]
 
 
 # ---- the board ----------------------------------------------------------------------------------------
