@@ -49,6 +49,8 @@ def test_gazelle_parameters_are_typed_and_stored_as_the_rule_reads_them(admin, c
 
 @pytest.mark.parametrize("field, value, message", [
     ("gazelle-min_cagr", "很多", "请填写百分数"),
+    ("gazelle-min_cagr", "NaN", "请填写百分数"),
+    ("gazelle-min_cagr", "Infinity", "请填写百分数"),
     ("gazelle-min_cagr", "-5", "0% 到 1000%"),
     ("gazelle-min_base_revenue", "-1", "不能为负数"),
     ("gazelle-min_base_revenue", "", "请填写基期营业收入下限"),
@@ -73,12 +75,25 @@ def test_reminder_leads_accept_chinese_separators_and_are_sorted(admin, client):
     assert "<li>提醒提前天数 · 高企证书到期：180、90、30、7 → 90、30</li>" in page
 
 
-@pytest.mark.parametrize("value, message", [("", "至少填写一个"), ("30, -1", "不是 0 到 3650"), ("7, 两周", "不是 0 到 3650"),
-                                            ("9999", "不是 0 到 3650")])
+@pytest.mark.parametrize("value, message", [("30, -1", "请填写以逗号分隔的天数"), ("7, 两周", "请填写以逗号分隔的天数"),
+                                            ("9999", "提前天数不能超过 730 天")])
 def test_reminder_leads_validation(admin, client, value, message):
     response = client.post("/admin/settings/reminder_leads", data={**LEADS, "reminder_leads-round_deadline": value})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert get_setting("reminder_leads") == DEFAULTS["reminder_leads"]
+
+
+def test_the_reminders_page_and_this_page_edit_the_leads_alike_and_both_are_logged(admin, client):
+    """Blank turns a kind off on either page; full-width digits and 、 are read; each save is in the change log."""
+    assert client.post("/admin/settings/reminder_leads",
+                       data={**LEADS, "reminder_leads-round_deadline": ""}).status_code == 302
+    assert get_setting("reminder_leads")["round_deadline"] == []
+    assert client.post("/reminders/admin/leads", data={**{k.split("-", 1)[1]: v for k, v in LEADS.items()},
+                                                       "hnte_expiry": "１８０、９０；30"}).status_code == 302
+    assert get_setting("reminder_leads")["hnte_expiry"] == [180, 90, 30]
+    page = client.get("/admin/settings").text
+    assert "提醒提前天数 · 高企证书到期：180、90、30、7 → 180、90、30" in page
+    assert "提醒提前天数 · 申报批次截止：14、7、1 → —" in page
 
 
 def test_visit_staleness(admin, client):
@@ -87,6 +102,12 @@ def test_visit_staleness(admin, client):
     assert client.post("/admin/settings/visit_staleness",
                        data={"visit_staleness-pooled": "60", "visit_staleness-default": "120"}).status_code == 302
     assert get_setting("visit_staleness") == {"pooled": 60, "default": 120}
+    client.post("/visits/settings/staleness", data={"stale-pooled": "60", "stale-default": "120", "stale-gazelle": "30"})
+    assert get_setting("visit_staleness") == {"pooled": 60, "default": 120, "gazelle": 30}
+    assert client.post("/admin/settings/visit_staleness", data={
+        "visit_staleness-pooled": "45", "visit_staleness-default": "120", "visit_staleness-gazelle": "30"}).status_code == 302
+    assert get_setting("visit_staleness") == {"pooled": 45, "default": 120, "gazelle": 30}  # the rung's own kept
+    assert "走访超期天数 · 瞪羚企业（天，留空则同“其他企业”）：— → 30" in client.get("/admin/settings").text
 
 
 def test_saving_unchanged_values_writes_nothing(admin, client):

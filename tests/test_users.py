@@ -23,3 +23,47 @@ def test_admin_gives_an_officer_two_areas_with_checkboxes_and_keeps_them_on_edit
     assert ticked == {str(tongchuan.id), str(park.id)}
     assert "用户名不能含空格" in client.post("/users/new", data={
         "username": "王 五", "email": "w@kjj.local", "role": "officer", "password": "long-enough-1"}).text
+
+
+def user_form(user: User, **over) -> dict:
+    data = {"username": user.username, "display_name": user.display_name or "", "email": user.email,
+            "role": user.role, "password": "",
+            "areas": [a.id for a in user.areas]}
+    if user.active:
+        data["active"] = "y"
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated_and_nobody_deactivates_themselves(
+        make, auth, client):
+    boss = make.user("admin", username="boss")
+    other = make.user("admin", username="deputy")
+    auth.login(boss)
+    refused = client.post(f"/users/{boss.id}", data=user_form(boss, active=None))
+    assert refused.status_code == 422 and "不能停用自己的账号" in refused.text
+    assert client.post(f"/users/{other.id}", data=user_form(other, role="officer")).status_code == 302
+    last = client.post(f"/users/{boss.id}", data=user_form(boss, role="viewer"))
+    assert last.status_code == 422 and "至少需保留一名启用的管理员" in last.text
+    db.session.expire_all()
+    assert (boss.role, boss.active) == ("admin", True) and other.role == "officer"
+
+
+def test_a_user_created_inactive_stays_inactive_and_usernames_differ_by_more_than_case(make, auth, client):
+    auth.login(make.user("admin"))
+    data = {"username": "Liping", "email": "l@kjj.local", "role": "officer", "password": "long-enough-1"}
+    assert client.post("/users/new", data=data).status_code == 302  # 启用 not ticked
+    assert db.session.scalar(select(User.active).where(User.username == "Liping")) is False
+    taken = client.post("/users/new", data={**data, "username": "liping", "active": "y"})
+    assert "用户名 Liping 已存在" in taken.text
+
+
+def test_area_changes_and_password_resets_are_in_the_audit_trail(make, auth, client):
+    from crm.models import AuditLog
+
+    officer = make.user("officer", areas=["511702"])
+    auth.login(make.user("admin"))
+    client.post(f"/users/{officer.id}", data=user_form(officer, areas=[make.area("511725").id], password="new-long-pass-1"))
+    changes = [e.changes for e in db.session.scalars(select(AuditLog).where(
+        AuditLog.entity == "user", AuditLog.entity_id == officer.id, AuditLog.action == "update"))]
+    assert {"areas": [["通川区"], ["渠县"]]} in changes and {"password": [None, "已重置"]} in changes

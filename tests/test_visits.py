@@ -310,6 +310,8 @@ def test_an_admin_adds_renames_deactivates_and_reorders_needs(make, auth, client
     assert client.post("/visits/settings/categories", data={"add-name": "资金支持"}).status_code == 422  # duplicate
 
     other = need_id("其他")
+    blank = client.post(f"/visits/settings/categories/{other}", data={"name": "", "active": "y"}, follow_redirects=True)
+    assert blank.status_code == 200 and "请填写" in blank.text  # refused with the reason, the name kept
     client.post(f"/visits/settings/categories/{other}", data={"name": "其他诉求", "active": "y"})
     client.post(f"/visits/settings/categories/{added.id}/move", data={"step": "up"})
     funding = need_id("资金支持")

@@ -11,12 +11,9 @@ from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from crm.fields import MoneyField
 from crm.normalize import to_halfwidth
-from crm.reminders.forms import KIND_LABELS
+from crm.reminders.forms import LeadTimesForm
 from crm.settings import DEFAULTS
-
-MAX_DAYS = 3650
-STALENESS_LABELS = {"pooled": _l("培育库企业（天）"), "default": _l("其他企业（天）")}
-
+from crm.visits.forms import StalenessForm
 
 def _plain(number: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 20.00 → '20', 1E+1 → '10'."""
@@ -26,9 +23,12 @@ def _plain(number: Decimal) -> str:
 
 def _percent(text: str) -> Decimal:
     try:
-        return Decimal(to_halfwidth(text or "").strip().rstrip("%％").strip())
+        number = Decimal(to_halfwidth(text or "").strip().rstrip("%％").strip())
     except InvalidOperation:
-        raise ValidationError(_l("请填写百分数，例如 20 表示 20%")) from None
+        number = None
+    if number is None or not number.is_finite():  # "NaN" and "Infinity" are Decimals too
+        raise ValidationError(_l("请填写百分数，例如 20 表示 20%"))
+    return number
 
 
 class GazelleForm(FlaskForm):
@@ -61,53 +61,6 @@ class GazelleForm(FlaskForm):
                 "validity_years": self.validity_years.data}
 
 
-def parse_leads(text: str) -> list[int]:
-    """'180, 90，30、7' → [180, 90, 30, 7]: non-negative whole days, at least one, largest first."""
-    parts = [p for p in re.split(r"[,，、;；\s]+", to_halfwidth(text or "").strip()) if p]
-    if not parts:
-        raise ValidationError(_l("请至少填写一个提前天数"))
-    bad = [p for p in parts if not p.isdigit() or int(p) > MAX_DAYS]
-    if bad:
-        raise ValidationError(_l("“%(v)s”不是 0 到 %(max)s 之间的整数天数", v=bad[0], max=MAX_DAYS))
-    return sorted({int(p) for p in parts}, reverse=True)
-
-
-def _leads_validator(form, field):
-    parse_leads(field.data)
-
-
-class LeadsForm(FlaskForm):
-    """Reminder lead days per kind (DOMAIN §6)."""
-
-    @staticmethod
-    def data_for(value: dict) -> dict:
-        return {kind: ", ".join(str(d) for d in days) for kind, days in value.items()}
-
-    def value(self) -> dict:
-        return {kind: parse_leads(self[kind].data) for kind in DEFAULTS["reminder_leads"]}
-
-
-for _kind in DEFAULTS["reminder_leads"]:
-    # named as the reminders pages name them
-    setattr(LeadsForm, _kind, StringField(KIND_LABELS.get(_kind, _kind), validators=[_leads_validator]))
-
-
-class StalenessForm(FlaskForm):
-    """Visit staleness thresholds in days."""
-
-    @staticmethod
-    def data_for(value: dict) -> dict:
-        return dict(value)
-
-    def value(self) -> dict:
-        return {key: self[key].data for key in DEFAULTS["visit_staleness"]}
-
-
-for _key in DEFAULTS["visit_staleness"]:
-    setattr(StalenessForm, _key, IntegerField(STALENESS_LABELS.get(_key, _key), validators=[
-        InputRequired(_l("请填写天数")), NumberRange(1, MAX_DAYS, _l("天数应在 1 到 %(max)s 之间", max=MAX_DAYS))]))
-
-
 def _same_shape(value: Any, default: Any) -> bool:
     if isinstance(default, dict):
         return isinstance(value, dict) and set(value) == set(default) and all(
@@ -138,7 +91,8 @@ class JsonForm(FlaskForm):
         return json.loads(self.json.data)
 
 
-EDITORS = {"gazelle": GazelleForm, "reminder_leads": LeadsForm, "visit_staleness": StalenessForm}
+# The reminders and visits pages edit their settings with these same forms: one set of rules per setting.
+EDITORS = {"gazelle": GazelleForm, "reminder_leads": LeadTimesForm, "visit_staleness": StalenessForm}
 
 
 def form_for(key: str, value: Any, formdata=None) -> FlaskForm:

@@ -1,3 +1,5 @@
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
@@ -5,6 +7,7 @@ from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from crm.companies.forms import ChineseDateField, not_in_future
 from crm.fields import CheckboxesField
+from crm.normalize import to_halfwidth
 from crm.reminders.engine import KIND_ORDER
 
 MAX_LEAD_DAYS = 730
@@ -27,9 +30,10 @@ class PreferencesForm(FlaskForm):
 
 
 def parse_leads(text: str) -> list[int]:
-    """'180, 90，30 7' → [180, 90, 30, 7]; blank → [] (the kind is off). ValueError with the reason."""
-    parts = [p for p in text.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if p.strip()]
-    if not all(p.strip().isdigit() for p in parts):
+    """'180, 90，30、7' (full-width digits too) → [180, 90, 30, 7]; blank → [] (the kind is off).
+    ValueError with the reason."""
+    parts = [p for p in re.split(r"[,，、;；\s]+", to_halfwidth(text or "").strip()) if p]
+    if not all(p.isdigit() for p in parts):
         raise ValueError(_l("请填写以逗号分隔的天数，例如 30, 7, 1"))
     days = sorted({int(p) for p in parts}, reverse=True)
     if any(d > MAX_LEAD_DAYS for d in days):
@@ -65,5 +69,10 @@ class LeadTimesForm(FlaskForm):
     round_deadline = LeadsField(KIND_LABELS["round_deadline"])
     follow_up_due = LeadsField(KIND_LABELS["follow_up_due"])
 
-    def values(self) -> dict[str, list[int]]:
+    @staticmethod
+    def data_for(value: dict) -> dict:
+        return dict(value)
+
+    def value(self) -> dict[str, list[int]]:
+        """The `reminder_leads` setting: lead days per kind, largest first; a kind left blank is off."""
         return {kind: getattr(self, kind).data for kind in KIND_ORDER}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from crm import clock, jobs
 from crm.access import admin_required, area_ids, editor_required, get_company_or_404
+from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.companies.panels import register_panel
 from crm.companies.routes import officer_choices
@@ -24,7 +25,6 @@ from crm.reminders.deadlines import upcoming_deadlines
 from crm.reminders.engine import KIND_ORDER
 from crm.reminders.forms import KIND_LABELS, AnnualReportForm, LeadTimesForm, PreferencesForm
 from crm.scheduler.service import reminder_trigger
-from crm.settings import set_setting
 
 bp = Blueprint("reminders", __name__)
 PERIODS = (30, 60, 90, 180, 365)
@@ -141,7 +141,7 @@ def test_email():
 def leads():
     form = LeadTimesForm()
     if form.validate_on_submit():
-        set_setting("reminder_leads", form.values())
+        save_setting("reminder_leads", form.value())
         db.session.commit()
         flash(_("提醒提前天数已保存。"), "success")
     else:

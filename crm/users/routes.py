@@ -1,14 +1,16 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.access import admin_blueprint
 from crm.areas import all_areas
+from crm.audit import record
 from crm.extensions import db
 from crm.models import Area, User
 from crm.users.forms import UserForm
-from crm.users.service import UserError, create_user, deactivate
+from crm.users.service import UserError, check_change, create_user, deactivate
 
 bp = admin_blueprint("users", __name__, url_prefix="/users")
 
@@ -38,6 +40,7 @@ def new():
                 user = create_user(form.username.data, form.role.data, form.email.data, form.password.data,
                                    display_name=(form.display_name.data or "").strip())
                 user.areas = [db.session.get(Area, i) for i in form.areas.data]
+                user.active = form.active.data
                 db.session.commit()
                 flash(_("已创建用户 %(name)s。", name=user.username), "success")
                 return redirect(url_for("users.index"))
@@ -52,12 +55,21 @@ def edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = _form(user)
     if form.validate_on_submit():
+        try:
+            check_change(user, form.role.data, form.active.data, current_user)
+        except UserError as exc:
+            form.active.errors.append(str(exc))
+            return render_template("users/form.html", form=form, user=user), 422
         user.display_name = (form.display_name.data or "").strip()
         user.email = form.email.data.strip()
         user.role = form.role.data
+        areas_before = sorted(a.name for a in user.areas)
         user.areas = [db.session.get(Area, i) for i in form.areas.data]
+        if sorted(a.name for a in user.areas) != areas_before:  # a collection: the audit listener sees columns only
+            record("user", user.id, None, "update", {"areas": [areas_before, sorted(a.name for a in user.areas)]})
         if form.password.data:
             user.set_password(form.password.data)
+            record("user", user.id, None, "update", {"password": [None, "已重置"]})  # that it changed, never the hash
         if not form.active.data and user.active:
             deactivate(user)
         elif form.active.data:

@@ -1,12 +1,12 @@
 """User accounts: one place for creating and changing them (web and CLI)."""
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.areas import resolve_area
 from crm.extensions import db
 from crm.fields import EMAIL
 from crm.models import User
-from crm.models.user import ROLES
+from crm.models.user import ADMIN, ROLES
 
 
 class UserError(ValueError):
@@ -26,8 +26,9 @@ def create_user(username: str, role: str, email: str, password: str, area_keys: 
         raise UserError(_("邮箱格式不正确：%(email)s", email=email))
     if len(password) < 8:
         raise UserError(_("密码至少 8 位"))
-    if db.session.scalar(select(User.id).where(User.username == username)):
-        raise UserError(_("用户名 %(name)s 已存在", name=username))
+    taken = db.session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
+    if taken:  # Admin and admin would be one person to the import's 包联干部 column and to a reader
+        raise UserError(_("用户名 %(name)s 已存在", name=taken))
     user = User(username=username, role=role, email=email.strip(), display_name=display_name, session_version=0)
     user.set_password(password)
     user.areas = resolve_areas(area_keys)
@@ -49,3 +50,13 @@ def resolve_areas(keys) -> list:
 def deactivate(user: User) -> None:
     user.active = False
     user.session_version += 1  # ends every session of this user at their next request
+
+
+def check_change(user: User, role: str, active: bool, by: User) -> None:
+    """Refuse what would lock the bureau out of its own Ladder: deactivating oneself, or leaving no active admin
+    (there is no command to make one again without the database)."""
+    if user.id == by.id and not active:
+        raise UserError(_("不能停用自己的账号"))
+    if user.role == ADMIN and user.active and (role != ADMIN or not active) and not db.session.scalar(
+            select(func.count()).select_from(User).where(User.role == ADMIN, User.active.is_(True), User.id != user.id)):
+        raise UserError(_("至少需保留一名启用的管理员"))

@@ -104,7 +104,12 @@ class StalenessForm(FlaskForm):
 
     RUNG_FIELDS = ("gazelle", "hnte", "tech_sme", "none")
 
+    @staticmethod
+    def data_for(value: dict) -> dict:
+        return dict(value)
+
     def value(self) -> dict:
+        """The `visit_staleness` setting: pooled and default days, and the rungs given their own."""
         value = {"pooled": self.pooled.data, "default": self.default.data}
         value.update({r: getattr(self, r).data for r in self.RUNG_FIELDS if getattr(self, r).data is not None})
         return value

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.access import admin_required, company_scope, editor_required, get_company_or_404
+from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.auth.service import safe_next
 from crm.clock import today
@@ -19,7 +20,7 @@ from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Vis
 from crm.models.area import DISTRICT, PARK
 from crm.normalize import InvalidValue, parse_date
 from crm.rounds.service import STAGE_LABELS
-from crm.settings import get_setting, set_setting
+from crm.settings import get_setting
 from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
 from crm.visits.forms import CategoryForm, DoneForm, ReassignForm, RescheduleForm, StalenessForm, VisitForm
@@ -303,7 +304,7 @@ def category_edit(category_id: int):
             db.session.rollback()
             flash(str(exc), "error")
     else:
-        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        flash("；".join(str(e) for errors in form.errors.values() for e in errors), "error")
     return redirect(url_for("visits.settings"))
 
 
@@ -320,7 +321,7 @@ def category_move(category_id: int):
 def staleness_save():
     form = StalenessForm(prefix="stale")
     if form.validate_on_submit():
-        set_setting("visit_staleness", form.value())
+        save_setting("visit_staleness", form.value())
         db.session.commit()
         flash(_("已保存走访超期天数。"), "success")
         return redirect(url_for("visits.settings"))
