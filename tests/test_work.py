@@ -196,6 +196,21 @@ def test_an_admin_sees_an_officers_or_a_districts_work(make, auth, client):
     assert [cell.split(">")[-1] for cell in zhang_row.split("</td>")[1:6]] == ["1", "1", "1", "1", "0"]
 
 
+def test_a_deactivated_officer_still_holding_companies_stays_on_the_team_page(make, auth, client):
+    """Their companies and follow-ups are still theirs until an admin hands them on: they must not vanish."""
+    li = make.user("officer", display_name="李萍")
+    add_visit(make.company(name="渠县企业", district="511725", officer=li), li, days_ago=5, follow_ups=[("李的事项", -1)])
+    make.user("officer", display_name="王五", active=False)  # holds nothing: not listed
+    li.active = False
+    db.session.commit()
+    auth.login(make.user("admin"))
+    team = client.get("/work/team").text
+    row = team.split(f'/work?officer={li.id}">')[1].split("</tr>")[0]
+    assert row.startswith("李萍（已停用）")
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[1:5]] == ["1", "0", "1", "1"]
+    assert "王五" not in team
+
+
 def test_a_districts_work_shows_each_follow_ups_company_owner_and_days_overdue(make, auth, client):
     zhang = make.user("officer", display_name="张伟")
     company = make.company(name="通川电子", district="511702", officer=zhang)

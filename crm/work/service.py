@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import Date, DateTime, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import lazyload, load_only
 
@@ -181,6 +182,8 @@ def team_summary(user: User, today: date, officers: list[User], districts: list)
     by_district = {a.id: TeamRow(a.id, a.name) for a in districts}
 
     def add(officer_id, district_id, **counts):
+        if officer_id is not None and officer_id not in by_officer:  # a deactivated officer still holding work
+            by_officer[officer_id] = TeamRow(officer_id, "")
         for row in (by_officer.get(officer_id), by_district.get(district_id)):
             for name, n in counts.items():
                 if row is not None:
@@ -211,4 +214,9 @@ def team_summary(user: User, today: date, officers: list[User], districts: list)
         select(Company.district_id, func.count(Visit.id)).select_from(Visit).join(Visit.company).where(recent).group_by(Company.district_id)
     ):
         add(None, district_id, visits=n)
+    unlisted = [row for row in by_officer.values() if not row.label]
+    if unlisted:  # their companies and follow-ups show here, to be handed to someone else
+        for user_id, label, active in db.session.execute(
+                select(User.id, User.label, User.active).where(User.id.in_([r.key for r in unlisted]))):
+            by_officer[user_id].label = label if active else gettext("%(name)s（已停用）", name=label)
     return list(by_officer.values()), list(by_district.values())
