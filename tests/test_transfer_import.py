@@ -313,6 +313,28 @@ def test_certifications_match_by_number_or_else_by_year_and_figures_by_year(make
     assert {y.year: y.employees for y in company.years} == {2022: 40, 2023: 60}
 
 
+def test_an_edit_saved_while_the_import_was_checking_still_meets_a_conflict_afterwards(make, monkeypatch):
+    """The import moves the version from what it is when written: the form opened after an officer's save (and
+    before the import wrote) must not overwrite the import silently."""
+    from sqlalchemy import update
+
+    import crm.transfer.importer as importer
+
+    company = make.company(uscc=A, name="旧名称有限公司")
+    written = importer.write
+
+    def officer_saves_first(batches, ctx):  # an officer's save, committed between the import's check and write
+        with db.engine.begin() as other:
+            other.execute(update(Company).where(Company.id == company.id).values(version=Company.version + 1,
+                                                                                 contact_email="liu@example.cn"))
+        written(batches, ctx)
+
+    monkeypatch.setattr(importer, "write", officer_saves_first)
+    assert run({"企业": [COMPANY_HEADERS, company_row(name="新名称有限公司", uscc=A)]}).sheets[0].updated == 1
+    db.session.expire_all()
+    assert (company.version, company.name, company.contact_email) == (3, "新名称有限公司", "liu@example.cn")
+
+
 def test_tech_staff_above_the_stored_employees_is_an_error_like_in_one_row(make):
     """A sheet giving only 科技人员数 is checked against the 职工总数 it keeps (DOMAIN §8), and the other way round."""
     company = make.company(uscc=A)

@@ -518,7 +518,7 @@ def _insert_params(key: str, row: Row, company_ids: dict[str, int], ctx: Context
 def _update_params(key: str, row: Row, ctx: Context, now: datetime) -> dict:
     params = {"_id": row.target.id, **row.changes}
     if key == COMPANIES:
-        params.update(version=row.target.version + 1, updated_at=now)
+        params["updated_at"] = now  # the version moves in SQL (_bulk_update): an edit made meanwhile counts
         if "name" in row.changes:
             params["name_sort"] = name_sort_key(row.changes["name"])
     elif key == FIGURES:
@@ -553,11 +553,15 @@ def _insert(table, params: list[dict]) -> list[int]:
 
 
 def _bulk_update(table, params: list[dict]) -> None:
-    """UPDATE ... WHERE id = :_id as executemany, one statement per set of changed columns."""
+    """UPDATE ... WHERE id = :_id as executemany, one statement per set of changed columns. A company's version
+    moves by one from what it is when written, not from what the import read: an officer's save made while the
+    import was checking has moved it too, and the form they or others have open must then meet a conflict."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for p in params:
         groups[tuple(sorted(p))].append(p)
     statement = table.update().where(table.c.id == bindparam("_id"))
+    if "version" in table.c:
+        statement = statement.values(version=table.c.version + 1)
     for group in groups.values():
         db.session.execute(statement, group)
 
