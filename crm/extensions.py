@@ -28,3 +28,13 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 cache = Cache()
+
+
+def insert_ignoring_duplicates(model, dialect: str, index_elements=None):
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL spell it alike): a row its unique key already holds,
+    written meanwhile by another request or run, is skipped instead of failing the transaction."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing(index_elements=index_elements)

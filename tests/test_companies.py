@@ -2,7 +2,7 @@
 import re
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.companies.forms import CompanyForm
 from crm.extensions import db
@@ -122,6 +122,20 @@ def test_edit_is_audited_with_old_and_new_values(make, auth, client):
         assert f"<li>{line}</li>" in page
 
 
+def test_the_same_certification_cannot_be_added_twice(make, auth, client):
+    """A double click, or the same 编号 typed again: one row (DOMAIN §8's identity: 编号, else the year)."""
+    company = make.company()
+    auth.login(make.user("officer"))
+    url = f"/companies/{company.id}/certifications"
+    assert client.post(url, data={"kind": "hnte", "number": "GR1", "issued_on": "2023-11-05"}).status_code == 302
+    again = client.post(url, data={"kind": "hnte", "number": "ｇｒ1", "issued_on": "2023-11-05"})
+    assert again.status_code == 422 and "不能重复添加" in again.text
+    assert client.post(url, data={"kind": "tech_sme", "year": "2024"}).status_code == 302
+    assert client.post(url, data={"kind": "tech_sme", "year": "2024", "number": "KX-9"}).status_code == 422
+    assert client.post(url, data={"kind": "tech_sme", "year": "2025"}).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Certification)) == 3
+
+
 def test_certification_added_revoked_and_audited(make, auth, client):
     company = make.company()
     auth.login(make.user("officer"))
@@ -215,3 +229,63 @@ def test_company_page_query_count_does_not_grow_with_the_people_who_edited_it(ma
         return q.count
 
     assert edited_by(1) == edited_by(4)
+
+
+def test_a_claimed_company_makes_a_second_writer_wait_for_the_first_to_commit(app, make):
+    """What keeps two requests from adding the same certification or application at once, on either database."""
+    import threading
+    import time
+
+    from crm.companies.service import claim_company
+
+    company_id = make.company().id
+    events, claimed = [], threading.Event()
+
+    def first():
+        with app.app_context():
+            claim_company(company_id)
+            events.append("first claims")
+            claimed.set()
+            time.sleep(0.5)
+            events.append("first commits")
+            db.session.commit()
+
+    def second():
+        with app.app_context():
+            claimed.wait(5)
+            claim_company(company_id)
+            events.append("second claims")
+            db.session.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert events == ["first claims", "first commits", "second claims"]
+
+
+def test_a_code_registered_by_someone_else_while_the_form_was_checked_is_a_form_error(make, auth, client,
+                                                                                        monkeypatch):
+    """Not a 500, and the input is kept: the code's check passed, then another officer's save committed first."""
+    import crm.companies.routes as routes
+    from sqlalchemy import insert
+
+    district = make.area("511702")
+    code = make.uscc()
+    saved = routes.save_company
+
+    def someone_else_first(company, values, loaded):
+        with db.engine.begin() as other:
+            other.execute(insert(Company).values(uscc=code, name="先到企业有限公司", name_sort="x", district_id=district.id,
+                                                 version=1))
+        return saved(company, values, loaded)
+
+    monkeypatch.setattr(routes, "save_company", someone_else_first)
+    auth.login(make.user("officer"))
+    from crm.companies.forms import CompanyForm
+
+    response = client.post("/companies/new", data={"uscc": code, "name": "后到企业有限公司", "district_id": district.id,
+                                                   "park_id": 0, "officer_id": 0, "tech_field": "",
+                                                   **{name: "" for name in CompanyForm.TRISTATE_FIELDS}})
+    assert response.status_code == 422 and "已被其他企业使用" in response.text and "后到企业有限公司" in response.text

@@ -49,6 +49,21 @@ def test_upload_shows_a_preview_and_only_confirming_writes(client, auth, make):
     assert again.status_code == 302 and companies() == 2
 
 
+def test_a_second_confirm_while_the_first_is_importing_imports_nothing(client, auth, make):
+    """A double click or a second tab: the file is claimed by the first confirm, the second finds it taken."""
+    admin = make.user("admin")
+    auth.login(admin)
+    token = post_file(client, xlsx(GOOD)).location.rsplit("/", 1)[1]
+    first = uploads.load(token, admin.id)
+    assert first.claim() is not None  # the first confirm, still importing
+    second = client.post(f"/transfer/import/{token}/confirm", data={"mode": "all"}, follow_redirects=True)
+    assert "该文件正在导入" in second.text and companies() == 0
+    assert first.claim() is None
+    first.release()  # the first one stopped without importing: the file may be confirmed again
+    done = client.post(f"/transfer/import/{token}/confirm", data={"mode": "all"}, follow_redirects=True)
+    assert "导入完成：新建 2 行" in done.text and companies() == 2
+
+
 def test_the_preview_of_an_update_shows_what_blank_cells_keep(client, auth, make):
     officer = make.user("officer", username="zhangwei", display_name="张伟")
     make.company("川东智能科技有限公司", uscc=A, park="达州高新区", industry="电子信息", officer_id=officer.id)

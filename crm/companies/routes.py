@@ -9,14 +9,15 @@ from crm.changes import described
 from crm.clock import today
 from crm.companies.panels import panels_for
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
-from crm.companies.service import CompanyFilter, EditConflict, check_uscc, company_query, save_company
+from crm.companies.service import CompanyFilter, EditConflict, check_uscc, claim_company, company_query, \
+    save_company
 from crm.extensions import db
 from crm.ladder.queries import standing_of, standings_for
 from crm.ladder.standing import RUNGS
 from crm.models import Certification, Company, CompanyYear, User
 from crm.models.area import DISTRICT, PARK
-from crm.models.certification import REVOKED
-from crm.normalize import InvalidValue
+from crm.models.certification import REVOKED, same_certification
+from crm.normalize import InvalidValue, normalize_code
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -109,9 +110,12 @@ def new():
         form.officer_id.data = current_user.id
     values = _validated_values(form, None)
     if values is not None:
-        company = save_company(Company(), values, None)
-        flash(_("已登记企业 %(name)s。", name=company.name), "success")
-        return redirect(url_for("companies.show", company_id=company.id))
+        try:
+            company = save_company(Company(), values, None)
+            flash(_("已登记企业 %(name)s。", name=company.name), "success")
+            return redirect(url_for("companies.show", company_id=company.id))
+        except InvalidValue as exc:
+            form.uscc.errors.append(str(exc))
     return render_template("companies/form.html", form=form, company=None), 200 if request.method == "GET" else 422
 
 
@@ -142,6 +146,8 @@ def edit(company_id: int):
             conflict = exc.latest
             db.session.refresh(company)
             form.version.data = str(company.version)  # resubmitting now overwrites, knowingly
+        except InvalidValue as exc:
+            form.uscc.errors.append(str(exc))
     status = 200 if request.method == "GET" else (409 if conflict else 422)
     lines = described([conflict.changes])[0] if conflict else ()
     return render_template("companies/form.html", form=form, company=company, conflict=conflict,
@@ -154,13 +160,19 @@ def add_certification(company_id: int):
     company = get_company_or_404(company_id)
     form = CertificationForm()
     if form.validate_on_submit():
-        db.session.add(Certification(
-            company=company, kind=form.kind.data, number=_text(form.number), year=form.year.data,
-            issued_on=form.issued_on.data, expires_on=form.expires_on.data, source="manual",
-        ))
-        db.session.commit()
-        flash(_("已添加资质。"), "success")
-        return redirect(url_for("companies.show", company_id=company.id))
+        claim_company(company.id)  # a double click or two officers at once: the second finds the first's row
+        number, year, issued_on = normalize_code(_text(form.number)), form.year.data, form.issued_on.data
+        if any(same_certification(c, number, year, issued_on) for c in db.session.scalars(
+                select(Certification).where(Certification.company_id == company.id,
+                                            Certification.kind == form.kind.data))):
+            db.session.rollback()
+            form.number.errors.append(_("该企业已登记这一资质（编号或年度相同），不能重复添加"))
+        else:
+            db.session.add(Certification(company=company, kind=form.kind.data, number=number, year=year,
+                                         issued_on=issued_on, expires_on=form.expires_on.data, source="manual"))
+            db.session.commit()
+            flash(_("已添加资质。"), "success")
+            return redirect(url_for("companies.show", company_id=company.id))
     on = today()
     return render_template(
         "companies/show.html", company=company, standing=standing_of(company, on), cert_form=form, on=on,
@@ -189,11 +201,11 @@ def figures(company_id: int):
     row = db.session.scalar(select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == year))
     form = FiguresForm(obj=row, year=year)
     if form.validate_on_submit():
-        if row is None or row.year != form.year.data:
-            row = db.session.scalar(
-                select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == form.year.data)
-            ) or CompanyYear(company_id=company.id, year=form.year.data)
-            db.session.add(row)
+        claim_company(company.id)  # a new year saved twice at once: the second updates the first's row
+        row = db.session.scalar(
+            select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == form.year.data)
+        ) or CompanyYear(company_id=company.id, year=form.year.data)
+        db.session.add(row)
         for name in CompanyYear.FIGURES:
             setattr(row, name, getattr(form, name).data)
         db.session.commit()

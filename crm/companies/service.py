@@ -5,7 +5,8 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import company_scope
@@ -81,12 +82,13 @@ def check_uscc(raw: str, *, allow_bad_check: bool, exclude_id: int | None = None
         waived = True
     existing = db.session.scalar(select(Company.id).where(Company.uscc == code))
     if existing is not None and existing != exclude_id:
-        raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=code))
+        raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=code))  # as save_company says
     return code, waived
 
 
 def save_company(company: Company, values: dict[str, Any], loaded_version: int | None) -> Company:
-    """Apply `values` and commit; refuses with EditConflict if the company changed since it was loaded."""
+    """Apply `values` and commit; refuses with EditConflict if the company changed since it was loaded, and with
+    InvalidValue if its code was registered meanwhile."""
     if company.id is not None and loaded_version is not None and loaded_version != company.version:
         raise EditConflict(latest_change(company.id))
     for key, value in values.items():
@@ -98,6 +100,9 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
     except StaleDataError:
         db.session.rollback()
         raise EditConflict(latest_change(company.id)) from None
+    except IntegrityError:  # the same code registered by someone else between our check and this commit
+        db.session.rollback()
+        raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=values["uscc"])) from None
     return company
 
 
@@ -106,3 +111,13 @@ def latest_change(company_id: int | None) -> AuditLog | None:
         select(AuditLog).where(AuditLog.company_id == company_id, AuditLog.entity == "company")
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1)
     )
+
+
+def claim_company(company_id: int) -> None:
+    """Hold the company until this transaction ends, so two requests adding to it at once (a certification, an
+    application) run one after the other and the second sees what the first wrote: a row lock on PostgreSQL;
+    on SQLite, which locks the whole database for a writer, the write lock that a first write takes."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+    else:
+        db.session.execute(update(Company).where(Company.id == company_id).values(version=Company.version))

@@ -2,10 +2,10 @@
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Integer, Select, and_, delete, exists, func, insert, literal, select
+from sqlalchemy import DateTime, Integer, Select, and_, delete, exists, func, literal, select
 
 from crm.clock import utcnow
-from crm.extensions import db
+from crm.extensions import db, insert_ignoring_duplicates
 from crm.models import Area, Company, Pool, PoolMember
 from crm.models.certification import KINDS
 
@@ -45,12 +45,13 @@ def delete_pool(pool: Pool) -> None:
 
 
 def add_members(pool: Pool, company_ids: Select, user_id: int | None) -> int:
-    """Add the companies a `select(Company.id …)` returns, skipping members; one statement whatever their number."""
+    """Add the companies a `select(Company.id …)` returns, skipping members (also those another officer adds at
+    the same moment); one statement whatever their number."""
     rows = (select(literal(pool.id, Integer), Company.id, literal(utcnow(), DateTime), literal(user_id, Integer))
             .where(Company.id.in_(company_ids.order_by(None)))
             .where(~exists().where(PoolMember.pool_id == pool.id, PoolMember.company_id == Company.id)))
-    result = db.session.execute(
-        insert(PoolMember).from_select(["pool_id", "company_id", "added_at", "added_by_id"], rows))
+    statement = insert_ignoring_duplicates(PoolMember, db.session.get_bind().dialect.name)
+    result = db.session.execute(statement.from_select(["pool_id", "company_id", "added_at", "added_by_id"], rows))
     return result.rowcount
 
 

@@ -12,6 +12,19 @@ KINDS = (TECH_SME, HNTE, GAZELLE)
 VALID, REVOKED = "valid", "revoked"
 
 
+def period(year: int | None, issued_on: date | None) -> int | None:
+    """The year a certification belongs to: its stated year, else its issue date's."""
+    return year if year is not None else (issued_on.year if issued_on else None)
+
+
+def same_certification(cert, number: str, year: int | None, issued_on: date | None) -> bool:
+    """Whether `cert` (of the same company and kind) is the one described (DOMAIN §8): the same 编号, or — when
+    either has none — the same year. The import matches rows by it and the company page refuses a second copy."""
+    if number and cert.number:
+        return cert.number == number
+    return period(cert.year, cert.issued_on) == period(year, issued_on)
+
+
 class Certification(db.Model):
     """A dated certification: 科小 registration, 高企 certificate or 瞪羚 recognition.
 

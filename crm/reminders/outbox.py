@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.engine import Connection
 
-from crm.extensions import db
+from crm.extensions import db, insert_ignoring_duplicates
 from crm.models import Company, ReminderDigest, ReminderItem, User
 from crm.models.reminder import FAILED, PENDING, REMINDERS, SENDING, SENT, TEST
 from crm.reminders.engine import DueItem
@@ -93,11 +93,7 @@ def write_transaction(exclusive: bool = False) -> Iterator[Connection]:
 
 def _insert_new(conn: Connection, rows: list[dict]) -> None:
     """INSERT … ON CONFLICT (key) DO NOTHING: an item already recorded is not recorded again."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    conn.execute(insert(ReminderItem).on_conflict_do_nothing(index_elements=["key"]), rows)
+    conn.execute(insert_ignoring_duplicates(ReminderItem, conn.dialect.name, ["key"]), rows)
 
 
 def _not_superseded(conn: Connection, rows: list[dict]) -> list[dict]:

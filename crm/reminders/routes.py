@@ -15,6 +15,7 @@ from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.companies.panels import register_panel
 from crm.companies.routes import officer_choices
+from crm.companies.service import claim_company
 from crm.extensions import db
 from crm.i18n import translated
 from crm.models import AnnualReport, JobRun, ReminderDigest
@@ -178,6 +179,7 @@ def file_annual_report(company_id: int):
     company = get_company_or_404(company_id)
     form = AnnualReportForm(prefix=REPORT_FORM)
     if form.validate_on_submit():
+        claim_company(company.id)  # filed twice at once: the second updates the first's record
         service.record_annual_report(company.id, form.year.data, form.filed_on.data)
         db.session.commit()
         flash(_("已记录 %(year)s 年度高企发展情况报表。", year=form.year.data), "success")

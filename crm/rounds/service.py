@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
 from crm.access import area_ids, company_scope
+from crm.companies.service import claim_company
 from crm.extensions import db
 from crm.i18n import N_
 from crm.ladder.standing import KIND_LABELS, in_force_on
@@ -160,6 +161,7 @@ def open_application(company: Company, round_: Round, *, by: User | None, now: d
     if barrier:
         raise ApplicationError(barrier)
     duplicate = _("“%(company)s”在“%(round)s”中已有进行中的申报，不能重复新建", company=company.name, round=round_.name)
+    claim_company(company.id)  # two opened at once in two rounds: the second sees the first
     elsewhere = db.session.scalar(  # one open application per kind and year, whichever round (批次) it is in
         select(Round).join(Application, Application.round_id == Round.id)
         .where(Application.company_id == company.id, Application.stage.in_(OPEN_STAGES),
@@ -235,6 +237,8 @@ def _stale(stage: str) -> StaleMove:
 
 def _record_certification(application: Application, number: str, issued_on: date | None, on: date, now: datetime) -> Certification:
     round_ = application.round
+    claim_company(application.company_id)  # two applications of the company approved at once: one certification
+    db.session.expire(application.company, ["certifications"])
     barrier = certification_barrier(application.company.certifications, round_)
     if barrier:  # e.g. approved already in another round of the year, or recorded by an import meanwhile
         raise ApplicationError(barrier)

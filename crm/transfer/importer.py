@@ -30,7 +30,7 @@ from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, validity_window
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
-from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID
+from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID, period, same_certification
 from crm.models.user import ADMIN, user_area
 from crm.normalize import (InvalidValue, name_sort_key, normalize_code, normalize_uscc, parse_date, parse_int,
                            parse_money, parse_year, validate_uscc)
@@ -327,7 +327,7 @@ class Batch:
             return (row.code, v["year"]) if "year" in v else None
         if "kind" not in v:
             return None
-        return (row.code, v["kind"], v.get("number") or _period(v.get("year"), v.get("issued_on")))
+        return (row.code, v["kind"], v.get("number") or period(v.get("year"), v.get("issued_on")))
 
     def _identity_label(self) -> str:
         return {COMPANIES: "统一社会信用代码", FIGURES: "统一社会信用代码和年度",
@@ -416,10 +416,10 @@ class Batch:
     def _matching_cert(self, row: Row):
         """By company, kind and 编号; a row without 编号 (or a stored one without) by year (DOMAIN §8)."""
         v = row.values
-        number, period = v.get("number"), _period(v.get("year"), v.get("issued_on"))
         candidates = [c for c in self.ctx.certs[row.code] if c.kind == v["kind"] and c.id not in self.claimed]
+        number = v.get("number")
         match = next((c for c in candidates if number and c.number == number), None) or next(
-            (c for c in candidates if (not number or not c.number) and _period(c.year, c.issued_on) == period), None)
+            (c for c in candidates if same_certification(c, number, v.get("year"), v.get("issued_on"))), None)
         if match is not None:
             self.claimed.add(match.id)
         return match
@@ -460,10 +460,6 @@ class Batch:
         if f.kind == "cert_status":
             return STATUS_LABELS[value]
         return shown(value)
-
-
-def _period(year: int | None, issued_on: date | None) -> int | None:
-    return year if year is not None else (issued_on.year if issued_on else None)
 
 
 # --- writing -----------------------------------------------------------------------------------

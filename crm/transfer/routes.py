@@ -69,15 +69,23 @@ def confirm(token: str):
     form = ConfirmForm()
     if stored.done or not form.validate_on_submit():
         return redirect(url_for(".preview", token=token))
+    data = stored.claim()
+    if data is None:  # confirmed twice (a double click, two tabs): the first one imports
+        flash(_("该文件正在导入，请稍候刷新查看结果。"), "warning")
+        return redirect(url_for(".preview", token=token))
     try:  # the stored file is read and validated again: nothing from the preview is trusted
-        result = run_import(stored.read(), stored.filename, current_user, skip_invalid=form.mode.data == "valid")
-    except ImportRefused as exc:
+        result = run_import(data, stored.filename, current_user, skip_invalid=form.mode.data == "valid")
+    except BaseException as exc:
+        stored.release()
+        if not isinstance(exc, ImportRefused):
+            raise
         flash(exc.reason, "error")
         return redirect(url_for(".preview", token=token))
     if result.applied:
         stored.finish(result.to_dict())
         flash(_("导入完成：%(summary)s。", summary=_summary(result)), "success")
     else:
+        stored.release()
         stored.result = result.to_dict()
         stored.save()
         flash(_("数据在预览之后有变化，现在有 %(n)s 行有错误，未导入任何数据。", n=result.rejected), "error")

@@ -29,8 +29,22 @@ class Upload:
     def path(self) -> Path:
         return folder() / f"{self.token}{self.suffix}"
 
-    def read(self) -> bytes:
-        return self.path.read_bytes()
+    @property
+    def claimed_path(self) -> Path:
+        return folder() / f"{self.token}.importing{self.suffix}"
+
+    def claim(self) -> bytes | None:
+        """The file's contents for one confirm, moved aside first: a rename is atomic (across web workers too),
+        so a second confirm posted meanwhile finds nothing to import. None when another confirm holds it."""
+        try:
+            self.path.rename(self.claimed_path)
+        except FileNotFoundError:
+            return None
+        return self.claimed_path.read_bytes()
+
+    def release(self) -> None:
+        """Not imported after all: the file may be confirmed again."""
+        self.claimed_path.rename(self.path)
 
     def save(self) -> None:
         (folder() / f"{self.token}.json").write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
@@ -38,7 +52,7 @@ class Upload:
     def finish(self, result: dict) -> None:
         """Imported: keep the outcome for the result page, drop the file."""
         self.result, self.done = result, True
-        self.path.unlink(missing_ok=True)
+        self.claimed_path.unlink(missing_ok=True)
         self.save()
 
 
@@ -70,6 +84,7 @@ def load(token: str, user_id: int) -> Upload | None:
 
 def discard(upload: Upload) -> None:
     upload.path.unlink(missing_ok=True)
+    upload.claimed_path.unlink(missing_ok=True)
     (folder() / f"{upload.token}.json").unlink(missing_ok=True)
 
 
