@@ -289,3 +289,25 @@ def test_a_code_registered_by_someone_else_while_the_form_was_checked_is_a_form_
                                                    "park_id": 0, "officer_id": 0, "tech_field": "",
                                                    **{name: "" for name in CompanyForm.TRISTATE_FIELDS}})
     assert response.status_code == 422 and "已被其他企业使用" in response.text and "后到企业有限公司" in response.text
+
+
+def test_figures_saved_by_someone_else_since_the_page_was_opened_are_not_overwritten_silently(make, auth, client):
+    company = make.company()
+    zhang, li = make.user("officer", display_name="张伟"), make.user("officer", display_name="李萍")
+    url = f"/companies/{company.id}/figures?year=2024"
+    auth.login(zhang)
+    assert client.post(url, data={"year": 2024, "employees": 50, "revenue": "100"}).status_code == 302
+    loaded = re.search(r'name="loaded" type="hidden" value="([^"]*)"', client.get(url).text).group(1)  # 张伟 opens it
+    assert loaded.startswith("2024:")
+    auth.logout()
+    auth.login(li)
+    assert client.post(url, data={"year": 2024, "employees": 50, "revenue": "200"}).status_code == 302  # 李萍 saves
+    auth.logout()
+    auth.login(zhang)
+    mine = client.post(url, data={"year": 2024, "employees": 60, "revenue": "100", "loaded": loaded})
+    assert mine.status_code == 409 and "李萍 在" in mine.text and 'value="60"' in mine.text  # input kept
+    assert db.session.scalar(select(CompanyYear.revenue)) == Decimal("200.00")
+    again = re.search(r'name="loaded" type="hidden" value="([^"]*)"', mine.text).group(1)
+    assert client.post(url, data={"year": 2024, "employees": 60, "revenue": "100", "loaded": again}).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(CompanyYear.employees)) == 60

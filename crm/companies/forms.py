@@ -74,6 +74,7 @@ COUNT = [Optional(), NumberRange(min=0, message=_l("不能为负数")), NumberRa
 
 
 class FiguresForm(FlaskForm):
+    loaded = HiddenField()  # the year's figures as the page showed them (figures_stamp): a save meanwhile conflicts
     year = WholeNumberField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100)])
     employees = WholeNumberField(_l("职工总数"), validators=COUNT)
     tech_staff = WholeNumberField(_l("科技人员数"), validators=COUNT)

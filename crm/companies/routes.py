@@ -10,7 +10,7 @@ from crm.clock import today
 from crm.companies.panels import panels_for
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
 from crm.companies.service import CompanyFilter, EditConflict, check_uscc, claim_company, company_query, \
-    save_company
+    latest_change, save_company
 from crm.extensions import db
 from crm.ladder.queries import standing_of, standings_for
 from crm.ladder.standing import RUNGS
@@ -200,15 +200,32 @@ def figures(company_id: int):
     year = request.args.get("year", type=int) or today().year - 1
     row = db.session.scalar(select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == year))
     form = FiguresForm(obj=row, year=year)
+    if request.method == "GET":
+        form.loaded.data = figures_stamp(year, row)
+    conflicted, conflict = False, None
     if form.validate_on_submit():
         claim_company(company.id)  # a new year saved twice at once: the second updates the first's row
-        row = db.session.scalar(
+        row = db.session.scalar(  # as committed now, not as this request first read it
             select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == form.year.data)
-        ) or CompanyYear(company_id=company.id, year=form.year.data)
-        db.session.add(row)
-        for name in CompanyYear.FIGURES:
-            setattr(row, name, getattr(form, name).data)
-        db.session.commit()
-        flash(_("已保存 %(year)s 年度数据。", year=row.year), "success")
-        return redirect(url_for("companies.show", company_id=company.id))
-    return render_template("companies/figures.html", form=form, company=company), 200 if request.method == "GET" else 422
+            .execution_options(populate_existing=True))
+        stamp = figures_stamp(form.year.data, row)
+        if row is not None and form.loaded.data and form.loaded.data != stamp:  # saved since this page was opened
+            db.session.rollback()
+            conflicted, conflict = True, latest_change(company.id, "figures", row.id)
+            form.loaded.data = stamp  # saving again now overwrites, knowingly
+        else:
+            row = row or CompanyYear(company_id=company.id, year=form.year.data)
+            db.session.add(row)
+            for name in CompanyYear.FIGURES:
+                setattr(row, name, getattr(form, name).data)
+            db.session.commit()
+            flash(_("已保存 %(year)s 年度数据。", year=row.year), "success")
+            return redirect(url_for("companies.show", company_id=company.id))
+    status = 200 if request.method == "GET" else (409 if conflicted else 422)
+    return render_template("companies/figures.html", form=form, company=company, conflicted=conflicted,
+                           conflict=conflict), status
+
+
+def figures_stamp(year: int, row: CompanyYear | None) -> str:
+    """Which version of a year's figures a form was filled from: the year and when they were last saved."""
+    return f"{year}:{row.updated_at.isoformat() if row is not None else ''}"

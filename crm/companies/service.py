@@ -106,11 +106,12 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
     return company
 
 
-def latest_change(company_id: int | None) -> AuditLog | None:
-    return db.session.scalar(
-        select(AuditLog).where(AuditLog.company_id == company_id, AuditLog.entity == "company")
-        .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1)
-    )
+def latest_change(company_id: int | None, entity: str = "company", entity_id: int | None = None) -> AuditLog | None:
+    """The last recorded change to the company itself, or to one of its rows of `entity` (e.g. a year's figures)."""
+    stmt = select(AuditLog).where(AuditLog.company_id == company_id, AuditLog.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditLog.entity_id == entity_id)
+    return db.session.scalar(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1))
 
 
 def claim_company(company_id: int) -> None:
