@@ -136,13 +136,18 @@ ERROR_MESSAGES = {
 }
 
 
+def wants_json() -> bool:
+    """The request comes from a page's script asking for JSON (the board's moves), not from a form."""
+    return request.accept_mimetypes.best == "application/json"
+
+
 def error_response(code: int, message: str | None = None):
-    """The error page, or {"ok": false, "error": …} for a script that asked for JSON (the board's moves)."""
+    """The error page, or {"ok": false, "error": …} for a script that asked for JSON."""
     from flask import jsonify
     from flask_babel import gettext
 
     message = message or gettext(ERROR_MESSAGES.get(code, N_("出错了。")))
-    if request.accept_mimetypes.best == "application/json":
+    if wants_json():
         return jsonify(ok=False, error=message), code
     return render_template("errors/error.html", code=code, message=message), code
 

@@ -238,7 +238,8 @@ def test_a_claimed_company_makes_a_second_writer_wait_for_the_first_to_commit(ap
 
     from crm.companies.service import claim_company
 
-    company_id = make.company().id
+    company = make.company()
+    company_id, updated = company.id, company.updated_at
     events, claimed = [], threading.Event()
 
     def first():
@@ -263,6 +264,8 @@ def test_a_claimed_company_makes_a_second_writer_wait_for_the_first_to_commit(ap
     for t in threads:
         t.join(20)
     assert events == ["first claims", "first commits", "second claims"]
+    db.session.expire_all()
+    assert db.session.get(Company, company_id).updated_at == updated  # claiming is no edit: the lists' order stays
 
 
 def test_a_code_registered_by_someone_else_while_the_form_was_checked_is_a_form_error(make, auth, client,

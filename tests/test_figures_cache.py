@@ -94,7 +94,8 @@ def test_figures_cached_for_data_a_restore_replaced_never_come_back(client, admi
     assert data_version() == replaced and valid_hnte(client) == 1
 
 
-def test_two_databases_never_share_cached_figures(app, database_url, tmp_path, make):
+def test_two_databases_never_share_cached_figures(app):
+    """Figures are keyed by the database's URL as well: two served from one checkout share instance/cache."""
     from crm.figures_cache import remembered
 
     with app.test_request_context():

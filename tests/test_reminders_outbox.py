@@ -209,6 +209,16 @@ def test_5xx_is_shown_to_the_admins_and_retried_by_the_next_run(bureau, smtp, cl
     assert statuses(ReminderDigest) == {SENT: 4}
 
 
+def test_a_refused_test_email_is_tried_once(bureau, smtp):
+    """A test e-mail answers "does mail reach me?" once; a reminder digest is retried until it goes."""
+    from crm.reminders.outbox import enqueue_test
+
+    enqueue_test(bureau["zhang"], d("2030-01-01"))
+    db.session.commit()
+    smtp.refuse_rcpt["zhang@example.test"] = "550 5.1.1 No such user"
+    assert (run_reminders(d("2030-01-01")).failed, run_reminders(d("2030-01-02")).failed) == (1, 0)
+
+
 def test_a_refused_digest_left_by_an_earlier_ladder_is_sent_with_its_items(bureau, smtp):
     """Before refusals were retried, their items were marked failed too: the next run sends them all the same."""
     smtp.refuse_rcpt["zhang@example.test"] = "550 5.1.1 No such user"

@@ -210,8 +210,8 @@ def test_a_move_made_meanwhile_by_another_request_makes_this_one_stale(make):
         other.execute(Application.__table__.update().where(Application.id == application.id).values(stage="withdrawn"))
     with pytest.raises(StaleMove, match="已被移动到“放弃”"):
         move_application(application, "approved", by=officer, now=at, on=at.date(), expected_from="submitted")
+    assert db.session.scalars(select(Certification)).all() == []  # refused before anything was recorded
     db.session.rollback()
-    assert db.session.scalars(select(Certification)).all() == []
     assert [m.to_stage for m in db.session.get(Application, application.id).moves] == ["intent", "submitted"]
 
 
@@ -224,6 +224,20 @@ def test_approving_refuses_a_company_that_already_holds_the_kind_for_the_year(ma
         move_application(application, "approved", by=officer, now=at, on=at.date(), number="KX-2")
     db.session.rollback()
     assert len(db.session.scalars(select(Certification)).all()) == 1
+
+
+def test_a_certification_recorded_meanwhile_keeps_a_new_application_from_opening(make):
+    """The company's certifications are read again once it is claimed, not as this request first loaded them:
+    approved in another round a moment ago, it cannot open an application for what it now holds."""
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    assert company.certifications == []  # loaded by this request
+    with db.engine.begin() as other:  # another request's approval, committed meanwhile
+        other.execute(Certification.__table__.insert().values(
+            company_id=company.id, kind="tech_sme", year=2025, number="KX-1", status="valid",
+            valid_from=d("2025-01-01"), valid_until=d("2025-12-31"), source="application"))
+    with pytest.raises(ApplicationError, match="已持有 2025 年有效的科技型中小企业资质"):
+        open_application(company, make_round(name="第二批"), by=officer, now=T0, on=ON)
 
 
 def test_one_open_application_per_kind_and_year_whichever_round(make):

@@ -76,7 +76,7 @@ def test_reminder_leads_accept_chinese_separators_and_are_sorted(admin, client):
 
 
 @pytest.mark.parametrize("value, message", [("30, -1", "请填写以逗号分隔的天数"), ("7, 两周", "请填写以逗号分隔的天数"),
-                                            ("9999", "提前天数不能超过 730 天")])
+                                            ("9999", "提前天数不能超过 3650 天")])
 def test_reminder_leads_validation(admin, client, value, message):
     response = client.post("/admin/settings/reminder_leads", data={**LEADS, "reminder_leads-round_deadline": value})
     assert response.status_code == 422 and message in response.get_data(as_text=True)

@@ -57,11 +57,11 @@ def test_a_sheet_named_for_its_kind_without_a_recognisable_header_rejects_its_ro
     result = invoke(runner, tmp_path, {**GOOD, **unknown})
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines()[:2] == [
-        "created 0, updated 0, unchanged 0, rejected 3",
+        "created 0, updated 0, unchanged 0, rejected 2",
         "资质:1:: 未找到表头行：前10行中应有一行列名，如 统一社会信用代码、资质类型、编号，本表各行均未导入"]
     assert companies() == 0
     skipped = invoke(runner, tmp_path, {**GOOD, **unknown}, "--skip-invalid")
-    assert skipped.exit_code == 0 and skipped.stdout.splitlines()[0] == "created 2, updated 0, unchanged 0, rejected 3"
+    assert skipped.exit_code == 0 and skipped.stdout.splitlines()[0] == "created 2, updated 0, unchanged 0, rejected 2"
 
 
 def test_the_sheet_named_for_a_kind_wins_over_an_earlier_sheet_with_the_same_headers(runner, tmp_path):
@@ -72,6 +72,15 @@ def test_the_sheet_named_for_a_kind_wins_over_an_earlier_sheet_with_the_same_hea
         "created 2, updated 0, unchanged 0, rejected 0",
         "旧数据:1:: 列名与企业表相同，但文件中已有名为“企业”的工作表，本表已忽略"]
     assert db.session.scalar(select(Company.name).where(Company.uscc == A)) == "川东智能科技有限公司"
+
+
+def test_a_sheet_of_notes_named_like_a_kind_does_not_displace_the_real_one_in_either_order(runner, tmp_path):
+    notes = {"企业信息": [["填表说明"], ["请按模板填写"]]}  # 企业信息 is an alias of 企业, without a header row
+    first = invoke(runner, tmp_path, {**notes, **GOOD})
+    assert first.exit_code == 0 and first.stdout.splitlines() == [
+        "created 2, updated 0, unchanged 0, rejected 0", "企业信息:1:: 与工作表“企业”重复（都是企业），已忽略"]
+    second = invoke(runner, tmp_path, {**GOOD, **notes})
+    assert second.exit_code == 0 and second.stdout.splitlines()[0] == "created 0, updated 0, unchanged 2, rejected 0"
 
 
 def test_a_header_or_value_typed_over_two_lines_still_makes_one_line_per_problem(runner, tmp_path):

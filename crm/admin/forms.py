@@ -1,6 +1,5 @@
 """One form per setting key: typed fields in, the stored value (as in crm.settings.DEFAULTS) out."""
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +13,7 @@ from crm.normalize import to_halfwidth
 from crm.reminders.forms import LeadTimesForm
 from crm.settings import DEFAULTS
 from crm.visits.forms import StalenessForm
+
 
 def _plain(number: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 20.00 → '20', 1E+1 → '10'."""

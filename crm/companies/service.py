@@ -13,7 +13,7 @@ from crm.access import company_scope
 from crm.extensions import db
 from crm.ladder.queries import standing_clause
 from crm.ladder.standing import RUNGS
-from crm.models import AuditLog, Company, User
+from crm.models import AuditLog, Company, DataVersion, User
 from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
 
 SORTS = {
@@ -100,9 +100,12 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
     except StaleDataError:
         db.session.rollback()
         raise EditConflict(latest_change(company.id)) from None
-    except IntegrityError:  # the same code registered by someone else between our check and this commit
+    except IntegrityError:
         db.session.rollback()
-        raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=values["uscc"])) from None
+        if db.session.scalar(select(Company.id).where(Company.uscc == values["uscc"], Company.id != (company.id or 0))):
+            # the same code registered by someone else between our check and this commit
+            raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=values["uscc"])) from None
+        raise
     return company
 
 
@@ -116,9 +119,13 @@ def latest_change(company_id: int | None, entity: str = "company", entity_id: in
 
 def claim_company(company_id: int) -> None:
     """Hold the company until this transaction ends, so two requests adding to it at once (a certification, an
-    application) run one after the other and the second sees what the first wrote: a row lock on PostgreSQL;
-    on SQLite, which locks the whole database for a writer, the write lock that a first write takes."""
+    application) run one after the other and the second sees what the first wrote.
+
+    PostgreSQL: FOR NO KEY UPDATE on its row (not FOR UPDATE, which would also wait for every transaction adding
+    a visit or figures to the company, a long import among them). SQLite locks the whole database for a writer:
+    a write that changes nothing (the data-version counter set to itself) takes that lock without touching the
+    company, whose updated_at would move."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+        db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update(key_share=True))
     else:
-        db.session.execute(update(Company).where(Company.id == company_id).values(version=Company.version))
+        db.session.execute(update(DataVersion).where(DataVersion.id == 1).values(n=DataVersion.n))

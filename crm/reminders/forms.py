@@ -10,7 +10,7 @@ from crm.fields import CheckboxesField
 from crm.normalize import to_halfwidth
 from crm.reminders.engine import KIND_ORDER
 
-MAX_LEAD_DAYS = 730
+MAX_LEAD_DAYS = 3650
 KIND_LABELS = {
     "hnte_expiry": _l("高企证书到期"),
     "hnte_annual_report": _l("高企年报"),

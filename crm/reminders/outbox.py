@@ -191,7 +191,8 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
 
 
 def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> ClaimedDigest | None:
-    """Claim the next sendable digest after `after_id` (pending, or abandoned mid-send) and read what it
+    """Claim the next sendable digest after `after_id` (pending, refused last time — a test e-mail is tried once —
+    or abandoned mid-send) and read what it
     says; a digest another run holds is skipped (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite).
     `sent_id`, the digest the server just accepted, is recorded as sent in the same transaction: one
     write transaction per digest instead of two."""
@@ -202,7 +203,8 @@ def claim_next(after_id: int, now: datetime, sent_id: int | None = None) -> Clai
             select(ReminderDigest.id, ReminderDigest.kind, ReminderDigest.email, ReminderDigest.created_at,
                    ReminderDigest.recipient_id)
             .where(ReminderDigest.id > after_id,
-                   or_(ReminderDigest.status.in_(UNSENT),
+                   or_(ReminderDigest.status == PENDING,
+                       and_(ReminderDigest.status == FAILED, ReminderDigest.kind == REMINDERS),  # not test e-mails
                        and_(ReminderDigest.status == SENDING, ReminderDigest.claimed_at < now - CLAIM_LEASE)))
             .order_by(ReminderDigest.id).limit(1).with_for_update(skip_locked=True)
         ).first()

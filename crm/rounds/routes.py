@@ -3,6 +3,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
+from crm import wants_json
 from crm.access import admin_required, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.auth.service import safe_next
@@ -43,10 +44,6 @@ TEMPLATE_GLOBALS = {
 for name, value in TEMPLATE_GLOBALS.items():  # also used by the company-page panel, outside this blueprint
     bp.add_app_template_global(value, name)
 bp.add_app_template_filter(duration, "duration")
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
 
 
 def _int_arg(name: str) -> int | None:
@@ -185,7 +182,7 @@ def move(application_id: int):
     except ApplicationError as exc:
         db.session.rollback()
         return _move_failed(application, form, str(exc), 409 if isinstance(exc, StaleMove) else 422)
-    if _wants_json():
+    if wants_json():
         card = render_template("rounds/_card.html", app=card_of(application), now=utcnow(), back=back)
         return jsonify(ok=True, id=application.id, stage=application.stage, card=card)
     flash(_("已将“%(company)s”移到“%(stage)s”。", company=application.company.name,
@@ -194,7 +191,7 @@ def move(application_id: int):
 
 
 def _move_failed(application: Application, form: MoveForm, error: str, status: int):
-    if _wants_json():
+    if wants_json():
         return jsonify(ok=False, error=error), status
     form.expected.data = application.stage
     form.next.data = safe_next(form.next.data) or url_for("rounds.board", round_id=application.round_id)

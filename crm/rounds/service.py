@@ -137,6 +137,14 @@ def holds_through(certs, kind: str, year: int) -> bool:
     return any(c.kind == kind and in_force_on(c, date(year, 12, 31)) for c in certs)
 
 
+def claimed_certifications(company_id: int) -> list[Certification]:
+    """The company's certifications as committed, once this request holds the company (claim_company): two
+    requests opening or approving applications of one company at once see each other's certification."""
+    claim_company(company_id)
+    return list(db.session.scalars(select(Certification).where(Certification.company_id == company_id)
+                                   .execution_options(populate_existing=True)))
+
+
 def certification_barrier(certs, round_: Round) -> str | None:
     """Why the company's certifications keep it out of the round, or None.
 
@@ -153,15 +161,15 @@ def certification_barrier(certs, round_: Round) -> str | None:
 
 
 def open_application(company: Company, round_: Round, *, by: User | None, now: datetime, on: date) -> Application:
-    """Open an application at 意向 for `company` in `round_` (one open application per company and round)."""
+    """Open an application at 意向 for `company` in `round_`: one open application per company, kind and year,
+    and none for a company that already holds the kind through the year."""
     if round_status(round_, on) == "closed":
         raise ApplicationError(_("“%(round)s”已于 %(d)s 截止，不能再新建申报", round=round_.name,
                                    d=round_.closes_on.isoformat()))
-    barrier = certification_barrier(company.certifications, round_)
+    barrier = certification_barrier(claimed_certifications(company.id), round_)  # as committed, now we hold it
     if barrier:
         raise ApplicationError(barrier)
     duplicate = _("“%(company)s”在“%(round)s”中已有进行中的申报，不能重复新建", company=company.name, round=round_.name)
-    claim_company(company.id)  # two opened at once in two rounds: the second sees the first
     elsewhere = db.session.scalar(  # one open application per kind and year, whichever round (批次) it is in
         select(Round).join(Application, Application.round_id == Round.id)
         .where(Application.company_id == company.id, Application.stage.in_(OPEN_STAGES),
@@ -207,12 +215,8 @@ def move_application(
     reason, number = (reason or "").strip(), normalize_code(number)
     if to in NEEDS_REASON and not reason:
         raise ApplicationError(_("移到“%(stage)s”需要填写原因", stage=_(STAGE_LABELS[to])))
-    note = reason
     if to == "approved":
-        application.certification_id = _record_certification(application, number, issued_on, on, now).id
-        note = f"证书编号 {number}" if number else ""
-    if to in NEEDS_REASON:
-        application.reason = reason
+        _check_certificate(application.round, number, issued_on, on)
     # Claim the move in the database: of two requests moving the application at once, the second waits for the
     # first's row lock and then finds the stage changed, so a move (and a certification) is never made twice.
     claimed = db.session.execute(
@@ -221,6 +225,12 @@ def move_application(
     ).rowcount
     if claimed != 1:
         raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
+    note = reason
+    if to == "approved":
+        application.certification_id = _record_certification(application, number, issued_on, now).id
+        note = f"证书编号 {number}" if number else ""
+    if to in NEEDS_REASON:
+        application.reason = reason
     move = ApplicationMove(
         from_stage=current, to_stage=to, moved_at=now, moved_by_id=by.id if by else None, note=note[:500],
         seconds_in_previous=max(0, int((now - application.stage_since).total_seconds())),
@@ -235,13 +245,8 @@ def _stale(stage: str) -> StaleMove:
     return StaleMove(_("该申报已被移动到“%(stage)s”，请刷新后再试", stage=_(STAGE_LABELS[stage])))
 
 
-def _record_certification(application: Application, number: str, issued_on: date | None, on: date, now: datetime) -> Certification:
-    round_ = application.round
-    claim_company(application.company_id)  # two applications of the company approved at once: one certification
-    db.session.expire(application.company, ["certifications"])
-    barrier = certification_barrier(application.company.certifications, round_)
-    if barrier:  # e.g. approved already in another round of the year, or recorded by an import meanwhile
-        raise ApplicationError(barrier)
+def _check_certificate(round_: Round, number: str, issued_on: date | None, on: date) -> None:
+    """What 通过 needs before anything is written: a 高企's number and issue date, a date in the round's year."""
     if issued_on is not None and issued_on > on:
         raise ApplicationError(_("发证日期不能晚于今天"))
     if round_.kind == HNTE and (not number or issued_on is None):
@@ -250,6 +255,14 @@ def _record_certification(application: Application, number: str, issued_on: date
         raise ApplicationError(_("%(kind)s的发证日期应在 %(year)s 年内", kind=_(KIND_LABELS[round_.kind]), year=round_.year))
     if len(number) > 60:
         raise ApplicationError(_("编号不能超过 60 字"))
+
+
+def _record_certification(application: Application, number: str, issued_on: date | None, now: datetime) -> Certification:
+    round_ = application.round
+    # e.g. approved already in another round of the year, or recorded by an import meanwhile
+    barrier = certification_barrier(claimed_certifications(application.company_id), round_)
+    if barrier:
+        raise ApplicationError(barrier)
     cert = Certification(
         company_id=application.company_id, kind=round_.kind, number=number, issued_on=issued_on,
         year=None if round_.kind == HNTE else round_.year, source="application", created_at=now,
@@ -261,8 +274,7 @@ def _record_certification(application: Application, number: str, issued_on: date
 
 def rounds_taking_applications(kind: str, year: int, on: date) -> list[Round]:
     """The rounds of `kind` for `year` in which an application may still be opened on `on`."""
-    return list(db.session.scalars(select(Round).where(Round.kind == kind, Round.year == year, Round.closes_on >= on)
-                                   .order_by(Round.closes_on, Round.id)))
+    return list(db.session.scalars(OPEN_ROUNDS.where(Round.kind == kind, Round.year == year), {"on": on}))
 
 
 def applying_among(company_ids: list[int], kind: str, year: int) -> set[int]:

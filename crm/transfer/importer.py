@@ -406,6 +406,8 @@ class Batch:
 
     def _staff_exceeds_stored(self, row: Row) -> bool:
         """Tech staff above employees once the row is merged with the stored figures (a blank cell keeps them)."""
+        if "tech_staff" not in row.values and "employees" not in row.values:
+            return False  # the row changes neither count: what is stored stays as it was
         staff, employees = self._after(row, "tech_staff"), self._after(row, "employees")
         if staff is None or employees is None or staff <= employees:
             return False

@@ -166,23 +166,31 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
                 found_sheets.append((title, grid, None, spec))
             else:
                 notices.append(Problem(title, 1, "", "", "未识别的工作表，已忽略（工作表应命名为 企业、资质 或 年度数据）"))
-    named = {spec for title, _, _, spec in found_sheets if title is not None and sheet_by_title(title) is spec}
+
+    def is_named(title: str | None, spec: SheetSpec) -> bool:
+        return title is not None and sheet_by_title(title) is spec
+
+    named = {spec for title, _, _, spec in found_sheets if is_named(title, spec)}
+    # For each kind: a named sheet with its header first, then a named one without (企业 beside a 企业信息 of notes),
+    # then one recognised by its headers alone; workbook order among equals (sorted is stable).
+    found_sheets.sort(key=lambda s: (not is_named(s[0], s[3]), s[2] is None))
     tables: list[Table] = []
     for title, grid, index, spec in found_sheets:
         label = title if title is not None else spec.title
-        if spec in named and sheet_by_title(title) is not spec:
+        if index is None:  # its first line stands where the header should be
+            index = next(n for n, row in enumerate(grid) if not all(_blank(c) for c in row))
+            problem = f"未找到表头行：前{HEADER_SEARCH_ROWS}行中应有一行列名，如 {'、'.join(f.header for f in spec.fields[:3])}"
+        else:
+            problem = None
+        if spec in named and not is_named(title, spec):
             notices.append(Problem(label, index + 1, "", "", f"列名与{spec.title}表相同，但文件中已有名为“{spec.title}”的工作表，"
                                                              f"本表已忽略"))
-        elif any(t.spec is spec for t in tables):
-            notices.append(Problem(label, index + 1, "", "", f"与前面的工作表重复（都是{spec.title}），已忽略"))
-        elif index is None:
-            rows = [(n + 1, row) for n, row in enumerate(grid) if not all(_blank(c) for c in row)]
-            tables.append(Table(spec, label, 1, [], rows, header_problem=(
-                f"未找到表头行：前{HEADER_SEARCH_ROWS}行中应有一行列名，如 {'、'.join(f.header for f in spec.fields[:3])}")))
+        elif kept := next((t for t in tables if t.spec is spec), None):
+            notices.append(Problem(label, index + 1, "", "", f"与工作表“{kept.title}”重复（都是{spec.title}），已忽略"))
         else:
-            headers = ["" if _blank(c) else str(c).strip() for c in grid[index]]
+            headers = [] if problem else ["" if _blank(c) else str(c).strip() for c in grid[index]]
             rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
-            tables.append(Table(spec, label, index + 1, headers, rows))
+            tables.append(Table(spec, label, index + 1, headers, rows, header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables] + [f"“{n.sheet}”{n.reason}" for n in notices])
         raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")

@@ -177,12 +177,13 @@ RECENT_DAYS = 30
 def team_summary(user: User, today: date, officers: list[User], districts: list) -> tuple[list[TeamRow], list[TeamRow]]:
     """Per officer and per district: companies, stale ones, open and overdue follow-ups, recent visits.
 
-    Four grouped queries whatever the data size."""
+    Four grouped queries whatever the data size, and one for the names of those holding companies or follow-ups
+    who are not among `officers` (a deactivated officer's work is still to be handed on)."""
     by_officer = {u.id: TeamRow(u.id, u.label) for u in officers}
     by_district = {a.id: TeamRow(a.id, a.name) for a in districts}
 
-    def add(officer_id, district_id, **counts):
-        if officer_id is not None and officer_id not in by_officer:  # a deactivated officer still holding work
+    def add(officer_id, district_id, holds=False, **counts):
+        if holds and officer_id is not None and officer_id not in by_officer:  # e.g. a deactivated officer's work
             by_officer[officer_id] = TeamRow(officer_id, "")
         for row in (by_officer.get(officer_id), by_district.get(district_id)):
             for name, n in counts.items():
@@ -196,14 +197,14 @@ def team_summary(user: User, today: date, officers: list[User], districts: list)
         .outerjoin(last, last.c.company_id == Company.id).where(company_scope(user))
         .group_by(Company.officer_id, Company.district_id)
     ):
-        add(officer_id, district_id, companies=n, stale=n_stale)
+        add(officer_id, district_id, holds=True, companies=n, stale=n_stale)
     for owner_id, district_id, n, n_overdue in db.session.execute(
         select(FollowUp.owner_id, Company.district_id, func.count(FollowUp.id),
                func.sum(case((FollowUp.due_on < today, 1), else_=0)))
         .select_from(FollowUp).join(FollowUp.company).where(company_scope(user), FollowUp.done_at.is_(None))
         .group_by(FollowUp.owner_id, Company.district_id)
     ):
-        add(owner_id, district_id, open=n, overdue=n_overdue)
+        add(owner_id, district_id, holds=True, open=n, overdue=n_overdue)
     recent = and_(company_scope(user), Visit.visited_on > today - timedelta(days=RECENT_DAYS), Visit.visited_on <= today)
     for officer_id, n in db.session.execute(
         select(visit_officer.c.user_id, func.count(Visit.id)).select_from(visit_officer)
