@@ -79,7 +79,7 @@ def test_hnte_figures_pass_versus_one_figure_missing_and_estimates_aside(make):
     passing(make, "缺一年数据", years=(YEAR - 2, FY))
     rows = {r.name: r for r in shortlist(ShortlistFilter(kind="hnte", year=YEAR), today())}
     assert set(rows) == {"高企达标", "缺估分也达标"}
-    assert rows["缺估分也达标"].missing_figures == [f"{FY}年成果转化估分"]
+    assert rows["缺估分也达标"].missing_figures == []  # an estimate is the officer's, not a figure (§9)
 
 
 def test_gazelle_recognition_in_force_on_31_december_holds_it(make):
@@ -232,7 +232,8 @@ def test_cli_area_filter_and_bad_arguments(designed, runner, tmp_path):
     assert result.exit_code == 0 and "1 companies" in result.output
     assert [r[1] for r in csv.reader(io.StringIO(path.read_text("utf-8-sig")))][1:] == ["达川新材有限公司"]
     for args, reason in (
-        (["--area", "火星"], "未知区域"), (["--out", str(tmp_path / "x.pdf")], "不支持的文件类型"),
+        (["--area", "火星"], "未知区域"), (["--area", ""], "未知区域"),
+        (["--out", str(tmp_path / "x.pdf")], "不支持的文件类型"),
     ):
         base = {"--kind": "tech_sme", "--year": str(YEAR), "--out": str(path)}
         base.update(dict(zip(args[::2], args[1::2])))

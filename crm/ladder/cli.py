@@ -55,8 +55,8 @@ def shortlist_export_command(kind, year, out_path, area):
 
     if out_path.suffix.lower() not in (".xlsx", ".csv"):
         fail(f"不支持的文件类型 {out_path.suffix or '（无扩展名）'}：请用 .xlsx 或 .csv")
-    found = resolve_area(area) if area else None
-    if area and found is None:
+    found = resolve_area(area) if area is not None else None
+    if area is not None and found is None:  # '' too: an empty --area is a mistake, not "the whole city"
         fail(f"未知区域：{area}（区县代码、名称或园区名称）")
     try:
         n = export(ShortlistFilter(kind=kind, year=year, area_id=found.id if found else None), out_path, today())

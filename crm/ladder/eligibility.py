@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 
 PASS, FAIL, MISSING = "pass", "fail", "missing"
 HNTE_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
+ESTIMATES = ("est_ip_other", "est_conversion", "est_rd_management")  # officer estimates of 高企 score parts
 LABELS = {
     "employees": "职工总数", "tech_staff": "科技人员数", "revenue": "营业收入", "rd_expense": "研发费用",
     "rd_domestic": "境内研发费用", "total_cost": "成本费用总额", "total_assets": "资产总额", "net_assets": "净资产",
@@ -125,6 +126,12 @@ class KindResult:
     @property
     def missing_figures(self) -> list[str]:
         return list(dict.fromkeys(f for c in self.checks for f in c.missing_figures))
+
+    @property
+    def missing_measured(self) -> list[str]:
+        """missing_figures without the officer's estimates, which a shortlist sets aside (§9)."""
+        estimates = tuple(LABELS[n] for n in ESTIMATES)
+        return [f for f in self.missing_figures if not f.endswith(estimates)]
 
     @property
     def missing_fields(self) -> list[str]:

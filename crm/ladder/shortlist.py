@@ -178,7 +178,7 @@ def shortlist(f: ShortlistFilter, today: date) -> list[ShortlistRow]:
             rows.append(ShortlistRow(
                 c.id, c.uscc, c.name, c.district_code or "", c.district_name, c.park_name or "",
                 c.display_name or c.username or "", reasons, verdict(result), result.score,
-                [CHECK_LABELS.get(n, n) for n in result.failed], result.missing_figures,
+                [CHECK_LABELS.get(n, n) for n in result.failed], result.missing_measured,
                 tuple(value(fig, facts[c.id], result) for _, value in extract),
             ))
     rows.sort(key=lambda r: (r.district_code, r.name, r.company_id))
