@@ -1,6 +1,8 @@
 """The web flow (upload → preview → confirm), the template, the error report, and list exports."""
 import csv
 import io
+import os
+import time
 from datetime import date
 
 from openpyxl import load_workbook
@@ -59,7 +61,9 @@ def test_a_second_confirm_while_the_first_is_importing_imports_nothing(client, a
     second = client.post(f"/transfer/import/{token}/confirm", data={"mode": "all"}, follow_redirects=True)
     assert "该文件正在导入" in second.text and companies() == 0
     assert first.claim() is None
-    first.release()  # the first one stopped without importing: the file may be confirmed again
+    first.release()  # stopped without importing: the file may be confirmed again
+    assert first.claim() is not None
+    os.utime(first.claimed_path, (0, time.time() - uploads.CLAIM_LEASE_SECONDS - 1))  # its worker died long ago
     done = client.post(f"/transfer/import/{token}/confirm", data={"mode": "all"}, follow_redirects=True)
     assert "导入完成：新建 2 行" in done.text and companies() == 2
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePath
 from flask import current_app
 
 MAX_AGE_SECONDS = 24 * 3600
+CLAIM_LEASE_SECONDS = 30 * 60  # far beyond the longest import
 TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -35,11 +36,17 @@ class Upload:
 
     def claim(self) -> bytes | None:
         """The file's contents for one confirm, moved aside first: a rename is atomic (across web workers too),
-        so a second confirm posted meanwhile finds nothing to import. None when another confirm holds it."""
+        so a second confirm posted meanwhile finds nothing to import. None when another confirm holds it — unless
+        that one's worker died: a claim older than CLAIM_LEASE is taken over."""
         try:
             self.path.rename(self.claimed_path)
         except FileNotFoundError:
-            return None
+            try:
+                if time.time() - self.claimed_path.stat().st_mtime < CLAIM_LEASE_SECONDS:
+                    return None
+            except FileNotFoundError:
+                return None
+        self.claimed_path.touch()  # the claim's age, and purge_stale's, count from now
         return self.claimed_path.read_bytes()
 
     def release(self) -> None:
