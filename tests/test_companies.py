@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from crm.companies.forms import CompanyForm
 from crm.extensions import db
 from crm.models import AuditLog, Certification, Company, CompanyYear
+from tests.conftest import d
 
 
 def form_data(make, **over):
@@ -314,3 +315,41 @@ def test_figures_saved_by_someone_else_since_the_page_was_opened_are_not_overwri
     assert client.post(url, data={"year": 2024, "employees": 60, "revenue": "100", "loaded": again}).status_code == 302
     db.session.expire_all()
     assert db.session.scalar(select(CompanyYear.employees)) == 60
+
+
+def test_claiming_a_company_waits_for_an_import_still_writing_to_it(app, make):
+    """An import inserting the company's certifications has not committed: a request claiming the company waits
+    for it and then sees its rows (FOR UPDATE on PostgreSQL; SQLite's write lock)."""
+    import threading
+    import time
+
+    from crm.companies.service import claim_company
+
+    company_id = make.company().id
+    events, inserted = [], threading.Event()
+
+    def import_writing():
+        with app.app_context(), db.engine.connect() as conn:
+            with conn.begin():
+                conn.execute(Certification.__table__.insert().values(
+                    company_id=company_id, kind="tech_sme", year=2025, number="KX-1", status="valid",
+                    valid_from=d("2025-01-01"), valid_until=d("2025-12-31"), source="import"))
+                inserted.set()
+                time.sleep(0.5)
+                events.append("import commits")
+
+    def request_claims():
+        with app.app_context():
+            inserted.wait(5)
+            claim_company(company_id)
+            seen = db.session.scalar(select(func.count()).select_from(Certification)
+                                     .where(Certification.company_id == company_id))
+            events.append(f"request claims and sees {seen}")
+            db.session.rollback()
+
+    threads = [threading.Thread(target=import_writing), threading.Thread(target=request_claims)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert events == ["import commits", "request claims and sees 1"]

@@ -121,11 +121,11 @@ def claim_company(company_id: int) -> None:
     """Hold the company until this transaction ends, so two requests adding to it at once (a certification, an
     application) run one after the other and the second sees what the first wrote.
 
-    PostgreSQL: FOR NO KEY UPDATE on its row (not FOR UPDATE, which would also wait for every transaction adding
-    a visit or figures to the company, a long import among them). SQLite locks the whole database for a writer:
-    a write that changes nothing (the data-version counter set to itself) takes that lock without touching the
-    company, whose updated_at would move."""
+    PostgreSQL: FOR UPDATE on its row, which also waits for a transaction inserting rows that refer to the
+    company (an import adding its certifications or figures): what the import writes is seen, not raced.
+    SQLite locks the whole database for a writer: a write that changes nothing (the data-version counter set
+    to itself) takes that lock without touching the company, whose updated_at would move."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update(key_share=True))
+        db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
     else:
         db.session.execute(update(DataVersion).where(DataVersion.id == 1).values(n=DataVersion.n))

@@ -243,8 +243,9 @@ def mark_sent(digest_id: int, now: datetime) -> None:
 
 
 def mark_failed(digest_id: int, reason: str) -> None:
-    """A refusal (5xx): shown to the admins with the server's reply, and retried by the next run like any other
-    failure (DOMAIN §6: never dropped) — an officer's mailbox may be fixed in the meantime."""
+    """A refusal (5xx): shown to the admins with the server's reply; a reminder digest is retried by the next run
+    like any other failure (DOMAIN §6: never dropped — an officer's mailbox may be fixed meanwhile), a test
+    e-mail is not."""
     with write_transaction() as conn:
         conn.execute(update(ReminderDigest).where(ReminderDigest.id == digest_id).values(
             status=FAILED, last_error=reason[:2000], claimed_at=None, attempts=ReminderDigest.attempts + 1))
