@@ -1,10 +1,13 @@
 """The company register: forms, validation, optimistic locking, audit trail, list (issue 2 §3)."""
 import re
+import threading
+import time
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from crm.companies.forms import CompanyForm
+from crm.companies.service import claim_company
 from crm.extensions import db
 from crm.models import AuditLog, Certification, Company, CompanyYear
 from tests.conftest import d
@@ -232,12 +235,17 @@ def test_company_page_query_count_does_not_grow_with_the_people_who_edited_it(ma
     assert edited_by(1) == edited_by(4)
 
 
+def run_together(*requests) -> None:
+    """Run each in its own thread (its own app context and connection), as concurrent requests are."""
+    threads = [threading.Thread(target=r) for r in requests]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+
+
 def test_a_claimed_company_makes_a_second_writer_wait_for_the_first_to_commit(app, make):
     """What keeps two requests from adding the same certification or application at once, on either database."""
-    import threading
-    import time
-
-    from crm.companies.service import claim_company
 
     company = make.company()
     company_id, updated = company.id, company.updated_at
@@ -259,11 +267,7 @@ def test_a_claimed_company_makes_a_second_writer_wait_for_the_first_to_commit(ap
             events.append("second claims")
             db.session.commit()
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    run_together(first, second)
     assert events == ["first claims", "first commits", "second claims"]
     db.session.expire_all()
     assert db.session.get(Company, company_id).updated_at == updated  # claiming is no edit: the lists' order stays
@@ -287,8 +291,6 @@ def test_a_code_registered_by_someone_else_while_the_form_was_checked_is_a_form_
 
     monkeypatch.setattr(routes, "save_company", someone_else_first)
     auth.login(make.user("officer"))
-    from crm.companies.forms import CompanyForm
-
     response = client.post("/companies/new", data={"uscc": code, "name": "后到企业有限公司", "district_id": district.id,
                                                    "park_id": 0, "officer_id": 0, "tech_field": "",
                                                    **{name: "" for name in CompanyForm.TRISTATE_FIELDS}})
@@ -347,9 +349,5 @@ def test_claiming_a_company_waits_for_an_import_still_writing_to_it(app, make):
             events.append(f"request claims and sees {seen}")
             db.session.rollback()
 
-    threads = [threading.Thread(target=import_writing), threading.Thread(target=request_claims)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    run_together(import_writing, request_claims)
     assert events == ["import commits", "request claims and sees 1"]
