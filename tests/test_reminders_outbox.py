@@ -192,7 +192,8 @@ def test_5xx_is_shown_to_the_admins_and_retried_by_the_next_run(bureau, smtp, cl
     assert (first.sent, first.failed) == (3, 1)
     failed = db.session.scalar(select(ReminderDigest).where(ReminderDigest.status == FAILED))
     assert failed.last_error == "550 5.1.1 No such user" and failed.email == "zhang@example.test"
-    assert db.session.scalars(select(ReminderItem.status).where(ReminderItem.digest_id == failed.id)).all() == [PENDING] * 2
+    items = db.session.scalars(select(ReminderItem.status).where(ReminderItem.digest_id == failed.id)).all()
+    assert items == [PENDING] * 2
 
     auth.login("boss")
     page = client.get("/reminders/admin?status=failed").get_data(as_text=True)

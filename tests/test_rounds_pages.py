@@ -16,7 +16,8 @@ JSON = {"Accept": "application/json"}
 def make_round(kind="tech_sme", opens=None, closes=None, name="本年科小评价", year=None) -> Round:
     """A round open today (so applications may still be opened), for this year unless told."""
     on = today()
-    round_ = save_round(Round(), kind, year or on.year, name, opens or on - timedelta(days=10), closes or on + timedelta(days=30))
+    round_ = save_round(Round(), kind, year or on.year, name, opens or on - timedelta(days=10),
+                        closes or on + timedelta(days=30))
     db.session.commit()
     return round_
 

@@ -102,10 +102,12 @@ def test_visit_staleness(admin, client):
     assert client.post("/admin/settings/visit_staleness",
                        data={"visit_staleness-pooled": "60", "visit_staleness-default": "120"}).status_code == 302
     assert get_setting("visit_staleness") == {"pooled": 60, "default": 120}
-    client.post("/visits/settings/staleness", data={"stale-pooled": "60", "stale-default": "120", "stale-gazelle": "30"})
+    client.post("/visits/settings/staleness",
+                data={"stale-pooled": "60", "stale-default": "120", "stale-gazelle": "30"})
     assert get_setting("visit_staleness") == {"pooled": 60, "default": 120, "gazelle": 30}
     assert client.post("/admin/settings/visit_staleness", data={
-        "visit_staleness-pooled": "45", "visit_staleness-default": "120", "visit_staleness-gazelle": "30"}).status_code == 302
+        "visit_staleness-pooled": "45", "visit_staleness-default": "120",
+        "visit_staleness-gazelle": "30"}).status_code == 302
     assert get_setting("visit_staleness") == {"pooled": 45, "default": 120, "gazelle": 30}  # the rung's own kept
     assert "走访超期天数 · 瞪羚企业（天，留空则同“其他企业”）：— → 30" in client.get("/admin/settings").text
 

@@ -63,7 +63,8 @@ def test_area_changes_and_password_resets_are_in_the_audit_trail(make, auth, cli
 
     officer = make.user("officer", areas=["511702"])
     auth.login(make.user("admin"))
-    client.post(f"/users/{officer.id}", data=user_form(officer, areas=[make.area("511725").id], password="new-long-pass-1"))
+    client.post(f"/users/{officer.id}",
+                data=user_form(officer, areas=[make.area("511725").id], password="new-long-pass-1"))
     changes = [e.changes for e in db.session.scalars(select(AuditLog).where(
         AuditLog.entity == "user", AuditLog.entity_id == officer.id, AuditLog.action == "update"))]
     assert {"areas": [["通川区"], ["渠县"]]} in changes and {"password": [None, "已重置"]} in changes

@@ -257,7 +257,8 @@ def _check_certificate(round_: Round, number: str, issued_on: date | None, on: d
         raise ApplicationError(_("编号不能超过 60 字"))
 
 
-def _record_certification(application: Application, number: str, issued_on: date | None, now: datetime) -> Certification:
+def _record_certification(application: Application, number: str, issued_on: date | None,
+                          now: datetime) -> Certification:
     round_ = application.round
     # e.g. approved already in another round of the year, or recorded by an import meanwhile
     barrier = certification_barrier(claimed_certifications(application.company_id), round_)

@@ -192,7 +192,8 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
             rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
             tables.append(Table(spec, label, index + 1, headers, rows, header_problem=problem))
     if all(t.header_problem for t in tables):
-        found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables] + [f"“{n.sheet}”{n.reason}" for n in notices])
+        found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
+                         + [f"“{n.sheet}”{n.reason}" for n in notices])
         raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")
     return tables, notices
 

@@ -57,6 +57,7 @@ def check_change(user: User, role: str, active: bool, by: User) -> None:
     (there is no command to make one again without the database)."""
     if user.id == by.id and not active:
         raise UserError(_("不能停用自己的账号"))
-    if user.role == ADMIN and user.active and (role != ADMIN or not active) and not db.session.scalar(
-            select(func.count()).select_from(User).where(User.role == ADMIN, User.active.is_(True), User.id != user.id)):
+    other_admins = select(func.count()).select_from(User).where(User.role == ADMIN, User.active.is_(True),
+                                                                 User.id != user.id)
+    if user.role == ADMIN and user.active and (role != ADMIN or not active) and not db.session.scalar(other_admins):
         raise UserError(_("至少需保留一名启用的管理员"))
