@@ -39,7 +39,7 @@ def test_declarations_not_yet_made_are_set_aside_but_one_declared_against_exclud
     rows = {r.name: r for r in shortlist(ShortlistFilter(kind="tech_sme", year=YEAR), today())}
     assert set(rows) == {"刚导入科小"} and rows["刚导入科小"].reasons == ("eligible",)
     assert rows["刚导入科小"].verdict == "eligible"  # declarations not made yet hold (test_eligibility)
-    assert {"限制类、淘汰类产业声明", "诚信声明"} <= set(rows["刚导入科小"].missing_figures)
+    assert {"限制或淘汰类产业声明", "诚信声明"} <= set(rows["刚导入科小"].missing_figures)
     years = (YEAR - 3, YEAR - 2, FY)
     passing(make, "刚导入高企", years=years, tech_field=None, no_major_accident=None)
     passing(make, "领域不符高企", years=years, tech_field="房地产")

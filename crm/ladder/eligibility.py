@@ -17,7 +17,7 @@ LABELS = {
     "rd_domestic": "境内研发费用", "total_cost": "成本费用总额", "total_assets": "资产总额", "net_assets": "净资产",
     "high_tech_revenue": "高新技术产品收入", "ip_class1": "Ⅰ类知识产权数", "ip_class2": "Ⅱ类知识产权数",
     "est_ip_other": "知识产权其他分项估分", "est_conversion": "成果转化估分", "est_rd_management": "研发组织管理估分",
-    "founded_on": "成立日期", "tech_field": "技术领域", "restricted_industry": "限制类、淘汰类产业声明",
+    "founded_on": "成立日期", "tech_field": "技术领域", "restricted_industry": "限制或淘汰类产业声明",
     "integrity_ok": "诚信声明", "no_major_accident": "申报前一年重大事故声明",
 }
 # What a missing figure or declaration is called in the JSON of `companies eligibility` (INTERFACES.md: "missing"
