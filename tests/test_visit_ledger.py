@@ -84,6 +84,7 @@ def test_the_csv_ledger_reads_back_the_same(visits, runner, tmp_path):
     (["--area", "达川区"], ["达川新材有限公司"]),
     (["--area", "达州高新区"], ["达川新材有限公司"]),
     (["--officer", "liping"], ["达川新材有限公司"]),
+    (["--officer", "LiPing"], ["达川新材有限公司"]),  # usernames are unique whatever their case
     (["--officer", "zhangwei", "--area", "511703"], []),
 ])
 def test_the_ledger_filters_by_area_and_officer(visits, runner, tmp_path, options, companies):
@@ -105,6 +106,8 @@ def test_the_period_includes_both_ends(visits, runner, tmp_path):
 @pytest.mark.parametrize("options, reason", [
     (["--from", "2024-13-01", "--to", "2024-12-31", "--out", "x.xlsx"], "不是有效的日历日期"),
     (["--from", "2024-12-31", "--to", "2024-01-01", "--out", "x.xlsx"], "晚于"),
+    (["--from", "", "--to", "2024-01-01", "--out", "x.xlsx"], "--from 不能为空"),
+    (["--from", "2024-01-01", "--to", " ", "--out", "x.xlsx"], "--to 不能为空"),
     (["--from", "2024-01-01", "--to", "2024-12-31", "--out", "x.pdf"], "不支持的文件类型"),
     (["--from", "2024-01-01", "--to", "2024-12-31", "--out", "x.xlsx", "--area", "成都"], "未知区域"),
     (["--from", "2024-01-01", "--to", "2024-12-31", "--out", "x.xlsx", "--officer", "nobody"], "未知用户"),

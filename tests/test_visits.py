@@ -63,6 +63,11 @@ def test_validation_errors_keep_everything_typed_and_point_at_the_row(make, auth
     assert 'value="联系专利代理机构"' in page and 'value="补交材料"' in page and 'value="无期限的事项"' in page
     assert f'value="{yesterday}"' in page and 'value="财务王经理"' in page
     assert f'value="{need_id("知识产权")}" checked' in page
+    blank = client.post(f"/visits/new?company={company.id}", data=visit_form(officer, summary="   \n "))
+    assert blank.status_code == 422 and "请填写走访情况" in blank.text  # spaces are no summary
+    long_title = client.post(f"/visits/new?company={company.id}", data=visit_form(
+        officer, summary="走访", **{"follow_ups-0-title": "长" * 301}))
+    assert long_title.status_code == 422 and "不能超过 300 字" in long_title.text
     assert db.session.scalar(select(func.count(Visit.id))) == 0
     assert db.session.scalar(select(func.count(FollowUp.id))) == 0
 
@@ -200,9 +205,9 @@ def test_marking_done_reassigning_and_rescheduling_keep_history(make, auth, clie
     new_due = today() + timedelta(days=20)
     past = client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": (today() - timedelta(days=1)).isoformat()})
     assert past.status_code == 422 and "日期不能早于今天" in past.text
+    assert client.post(f"/visits/follow-ups/{follow_up.id}/owner", data={"owner_id": colleague.id}).status_code == 302
     assert client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": new_due.isoformat(),
                                                                           "reason": "企业材料未齐"}).status_code == 302
-    assert client.post(f"/visits/follow-ups/{follow_up.id}/owner", data={"owner_id": colleague.id}).status_code == 302
     assert client.post(f"/visits/follow-ups/{follow_up.id}/done", data={"note": "材料已提交"}).status_code == 302
     db.session.expire_all()
     follow_up = db.session.get(FollowUp, follow_up.id)
@@ -210,12 +215,13 @@ def test_marking_done_reassigning_and_rescheduling_keep_history(make, auth, clie
     assert follow_up.done_at is not None
     history = [(e.field, e.old, e.new, e.note, e.by_id) for e in db.session.scalars(select(FollowUpEvent).order_by(FollowUpEvent.id))]
     assert history == [
-        ("due_on", (today() + timedelta(days=5)).isoformat(), new_due.isoformat(), "企业材料未齐", officer.id),
         ("owner", "张伟", "李萍", "", officer.id),
+        ("due_on", (today() + timedelta(days=5)).isoformat(), new_due.isoformat(), "企业材料未齐", officer.id),
         ("done", "", "done", "材料已提交", officer.id),
     ]
     page = client.get(f"/visits/follow-ups/{follow_up.id}").get_data(as_text=True)
     assert "企业材料未齐" in page and "张伟 → 李萍" in page and "材料已提交" in page
+    assert f"创建，期限 {(today() + timedelta(days=5)).isoformat()}" in page  # the first due date, not a later one
 
 
 def test_a_done_follow_up_cannot_be_done_again_reassigned_or_rescheduled(make, auth, client):

@@ -1,6 +1,6 @@
 """`flask --app wsgi visits export` (INTERFACES.md): the visit ledger (走访台账) as .xlsx or .csv."""
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.areas import resolve_area
 from crm.cli import LadderGroup, fail
@@ -16,9 +16,12 @@ visits_cli = LadderGroup("visits", help="走访记录")
 
 def _date(value: str, option: str):
     try:
-        return parse_date(value, field=option)
+        day = parse_date(value, field=option)
     except InvalidValue as exc:
         fail(str(exc))
+    if day is None:
+        fail(f"{option} 不能为空")
+    return day
 
 
 @visits_cli.command("export")
@@ -40,7 +43,7 @@ def export_command(start, end, path, area, officer):
             fail(f"未知区域：{area}（区县代码、名称或园区名称）")
         f.area_id = found.id
     if officer:
-        f.officer_id = db.session.scalar(select(User.id).where(User.username == officer))
+        f.officer_id = db.session.scalar(select(User.id).where(func.lower(User.username) == officer.strip().lower()))
         if f.officer_id is None:
             fail(f"未知用户：{officer}")
     rows = ledger(f, today())

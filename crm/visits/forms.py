@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.companies.forms import ChineseDateField, not_in_future
 from crm.fields import not_in_past
@@ -15,7 +15,7 @@ BLANK_FOLLOW_UP_ROWS = 3  # shown without JavaScript; visits.js reveals and adds
 class FollowUpRowForm(Form):
     """One follow-up row inside the visit form; a row without a title is ignored."""
 
-    title = StringField(_l("事项"), validators=[Length(max=300)])
+    title = StringField(_l("事项"), validators=[Length(max=300, message=_l("不能超过 300 字"))])
     owner_id = SelectField(_l("负责人"), coerce=int, validate_choice=False)
     due_on = ChineseDateField(_l("期限"))
 
@@ -27,7 +27,7 @@ class FollowUpRowForm(Form):
 class VisitForm(FlaskForm):
     visited_on = ChineseDateField(_l("走访日期"), validators=[InputRequired(_l("请填写走访日期")), not_in_future])
     kind = RadioField(_l("走访方式"), choices=KIND_CHOICES, default="onsite")
-    summary = TextAreaField(_l("走访情况"), validators=[InputRequired(_l("请填写走访情况")), Length(max=5000)])
+    summary = TextAreaField(_l("走访情况"), validators=[DataRequired(_l("请填写走访情况")), Length(max=5000)])
     need_ids = SelectMultipleField(_l("企业诉求"), coerce=int)
     needs_detail = TextAreaField(_l("诉求说明"), validators=[Length(max=2000)])
     follow_ups = FieldList(FormField(FollowUpRowForm), min_entries=BLANK_FOLLOW_UP_ROWS)
