@@ -230,9 +230,10 @@ def test_a_done_follow_up_cannot_be_done_again_reassigned_or_rescheduled(make, a
     auth.login(officer)
     client.post(f"/visits/follow-ups/{follow_up.id}/done", data={"note": "办结"})
     response = client.post(f"/visits/follow-ups/{follow_up.id}/done", data={"note": "再次"})
-    assert response.status_code == 422 and "已完成" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "该跟进事项已完成" in response.text  # said, though the forms are gone
     later = (today() + timedelta(days=30)).isoformat()
-    assert client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": later}).status_code == 422
+    moved = client.post(f"/visits/follow-ups/{follow_up.id}/due", data={"due_on": later})
+    assert moved.status_code == 422 and "不能再改派或调整期限" in moved.text
     assert client.post(f"/visits/follow-ups/{follow_up.id}/owner", data={"owner_id": officer.id}).status_code == 422
     assert db.session.scalar(select(func.count(FollowUpEvent.id))) == 1
 

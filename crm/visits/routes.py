@@ -224,6 +224,8 @@ def _apply(follow_up: FollowUp, form, field: str, change, message):
             return _changed(follow_up, message())
         except FollowUpError as exc:
             getattr(form, field).errors.append(str(exc))
+            if follow_up.done_at is not None:  # a done follow-up's page has no forms to show the reason beside
+                flash(str(exc), "error")
     kind = {"note": "done", "owner_id": "owner", "due_on": "due"}[field]
     return _follow_up_page(follow_up, status=422, **{kind: form})
 
