@@ -132,6 +132,17 @@ def test_the_web_export_applies_the_list_filters(visits, make, auth, client):
     assert rows[0] == COLUMNS and [r[1] for r in rows[1:]] == ["川东电子有限公司"]
 
 
+def test_the_web_export_refuses_a_period_it_cannot_read_or_that_ends_before_it_starts(visits, make, auth, client):
+    """Not a file of the whole ledger: back to the list, filters kept, with the reason."""
+    auth.login(make.user("viewer"))
+    unread = client.post("/visits/export", data={"from": "上个月", "officer": visits["zhang"].id, "format": "xlsx"})
+    assert unread.status_code == 302 and unread.location.startswith("/visits/?") and "officer=" in unread.location
+    assert client.get(unread.location).text.count("无法识别的日期：上个月") == 1
+    backwards = client.post("/visits/export", data={"from": "2025-12-31", "to": "2025-01-01", "format": "csv"})
+    assert backwards.status_code == 302
+    assert "开始日期 2025-12-31 晚于结束日期 2025-01-01" in client.get(backwards.location).text
+
+
 def test_the_web_export_keeps_to_the_users_areas(visits, make, auth, client):
     auth.login(make.user("officer", areas=["511702"]))
     rows = read_csv(client.post("/visits/export", data={"format": "csv"}).data)

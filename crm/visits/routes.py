@@ -93,18 +93,22 @@ def show(visit_id: int):
 
 # --- lists, ledger export, needs analysis ---------------------------------------------------------
 
-def _date_arg(args, name: str) -> date | None:
+def _date_arg(args, name: str, say: bool) -> date | None:
     try:
         return parse_date(args.get(name, ""))
     except InvalidValue:
-        flash(_("无法识别的日期：%(v)s", v=args.get(name)), "error")
+        if say:
+            flash(_("无法识别的日期：%(v)s", v=args.get(name)), "error")
         return None
 
 
-def visit_filter(args) -> VisitFilter:
+FILTER_ARGS = ("from", "to", "area", "officer", "kind", "need", "company")
+
+
+def visit_filter(args, say_unread_dates: bool = True) -> VisitFilter:
     need = args.get("need", "")
     return VisitFilter(
-        start=_date_arg(args, "from"), end=_date_arg(args, "to"), area_id=args.get("area", type=int),
+        start=_date_arg(args, "from", say_unread_dates), end=_date_arg(args, "to", say_unread_dates), area_id=args.get("area", type=int),
         officer_id=args.get("officer", type=int), kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
         need=ANY_NEED if need == ANY_NEED else (int(need) if need.isdigit() else None),
         company_id=args.get("company", type=int),
@@ -134,8 +138,14 @@ def index():
 
 @bp.route("/export", methods=["POST"])
 def export():
-    """The 走访台账 for the filters on the visit list, limited to the user's areas."""
-    f = visit_filter(request.form)
+    """The 走访台账 for the filters on the visit list, limited to the user's areas. A period it cannot read, or one
+    ending before it starts, goes back to the list with the reason rather than into a file of the wrong visits."""
+    f = visit_filter(request.form, say_unread_dates=False)  # the list, where it goes back to, says it
+    unread = any((request.form.get(n) or "").strip() and d is None for n, d in (("from", f.start), ("to", f.end)))
+    if unread or (f.start and f.end and f.start > f.end):
+        if not unread:
+            flash(_("开始日期 %(start)s 晚于结束日期 %(end)s", start=f.start.isoformat(), end=f.end.isoformat()), "error")
+        return redirect(url_for("visits.index", **{k: v for k, v in request.form.items() if k in FILTER_ARGS}))
     fmt = "csv" if request.form.get("format") == "csv" else "xlsx"
     data, mime = table_bytes(fmt, LEDGER_COLUMNS, ledger(f, today(), current_user), title="走访台账")
     span = "_".join(d.isoformat() for d in (f.start, f.end) if d) or today().isoformat()
