@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.models import User
+from tests.test_companies import run_together
 
 
 def test_admin_gives_an_officer_two_areas_with_checkboxes_and_keeps_them_on_edit(make, auth, client):
@@ -47,6 +48,39 @@ def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated_and_nobody
     assert last.status_code == 422 and "至少需保留一名启用的管理员" in last.text
     db.session.expire_all()
     assert (boss.role, boss.active) == ("admin", True) and other.role == "officer"
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, make):
+    """The check of the last admin and the change it allows are one step for a second request made meanwhile."""
+    import threading
+    import time
+
+    from crm.users.service import UserError, check_change
+
+    boss, deputy = make.user("admin", username="boss"), make.user("admin", username="deputy")
+    ids, checked, outcomes = (boss.id, deputy.id), threading.Event(), []
+
+    def demote(by_id, target_id, first):
+        with app.app_context():
+            target, by = db.session.get(User, target_id), db.session.get(User, by_id)
+            if not first:
+                checked.wait(5)
+            try:
+                check_change(target, "officer", True, by)
+            except UserError:
+                outcomes.append(f"{by.username} refused")
+                return
+            if first:
+                checked.set()
+                time.sleep(0.5)  # the second request checks while this one has not committed yet
+            target.role = "officer"
+            db.session.commit()
+            outcomes.append(f"{by.username} demoted {target.username}")
+
+    run_together(lambda: demote(ids[0], ids[1], True), lambda: demote(ids[1], ids[0], False))
+    assert sorted(outcomes) == ["boss demoted deputy", "deputy refused"]
+    db.session.expire_all()
+    assert db.session.scalars(select(User.username).where(User.role == "admin")).all() == ["boss"]
 
 
 def test_a_user_created_inactive_stays_inactive_and_usernames_differ_by_more_than_case(make, auth, client):

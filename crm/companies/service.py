@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,7 +13,8 @@ from crm.access import company_scope
 from crm.extensions import db
 from crm.ladder.queries import standing_clause
 from crm.ladder.standing import RUNGS
-from crm.models import AuditLog, Company, DataVersion, User
+from crm.locks import hold
+from crm.models import AuditLog, Company, User
 from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
 
 SORTS = {
@@ -119,13 +120,6 @@ def latest_change(company_id: int | None, entity: str = "company", entity_id: in
 
 def claim_company(company_id: int) -> None:
     """Hold the company until this transaction ends, so two requests adding to it at once (a certification, an
-    application) run one after the other and the second sees what the first wrote.
-
-    PostgreSQL: FOR UPDATE on its row, which also waits for a transaction inserting rows that refer to the
-    company (an import adding its certifications or figures): what the import writes is seen, not raced.
-    SQLite locks the whole database for a writer: a write that changes nothing (the data-version counter set
-    to itself) takes that lock without touching the company, whose updated_at would move."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
-    else:
-        db.session.execute(update(DataVersion).where(DataVersion.id == 1).values(n=DataVersion.n))
+    application) run one after the other and the second sees what the first wrote; on PostgreSQL it also waits
+    for an import inserting the company's certifications or figures (crm.locks.hold)."""
+    hold(select(Company.id).where(Company.id == company_id))

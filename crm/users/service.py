@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from crm.areas import resolve_area
 from crm.extensions import db
 from crm.fields import EMAIL
+from crm.locks import hold
 from crm.models import User
 from crm.models.user import ADMIN, ROLES
 
@@ -54,10 +55,13 @@ def deactivate(user: User) -> None:
 
 def check_change(user: User, role: str, active: bool, by: User) -> None:
     """Refuse what would lock the bureau out of its own Ladder: deactivating oneself, or leaving no active admin
-    (there is no command to make one again without the database)."""
+    (there is no command to make one again without the database). Two admins demoting each other at once: the
+    active admins are held first, so the second decides on what the first saved."""
     if user.id == by.id and not active:
         raise UserError(_("不能停用自己的账号"))
-    other_admins = select(func.count()).select_from(User).where(User.role == ADMIN, User.active.is_(True),
-                                                                 User.id != user.id)
-    if user.role == ADMIN and user.active and (role != ADMIN or not active) and not db.session.scalar(other_admins):
+    if not (user.role == ADMIN and user.active and (role != ADMIN or not active)):
+        return
+    active_admins = select(User.id).where(User.role == ADMIN, User.active.is_(True))
+    hold(active_admins)
+    if not db.session.scalar(select(func.count()).select_from(active_admins.where(User.id != user.id).subquery())):
         raise UserError(_("至少需保留一名启用的管理员"))
