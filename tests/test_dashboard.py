@@ -49,7 +49,7 @@ def numbers(html: str) -> Numbers:
 
 
 def make_round(kind, year, closes, opens=None, name=None):
-    round_ = Round(kind=kind, year=year, name=name or f"{year}年{kind}", opens_on=d(opens or f"{year}-01-01"),
+    round_ = Round(kind=kind, year=year, name=name or f"{year}年{kind}（{closes}截止）", opens_on=d(opens or f"{year}-01-01"),
                    closes_on=d(closes))
     db.session.add(round_)
     db.session.commit()
@@ -325,7 +325,7 @@ def test_monthly_report_export(client, auth, make, data):
 
 def grow(make, n):
     """n companies with certifications of every kind, in rounds with applications."""
-    rounds = {year: make_round("hnte", year, f"{year}-06-30") for year in (2022, 2023)}
+    rounds = {year: make_round("hnte", year, f"{year}-06-30", name=f"{year}年高企（{n} 家）") for year in (2022, 2023)}
     for i in range(n):
         company = make.company(district=["511702", "511725"][i % 2], park="达州高新区" if i % 3 == 0 else None)
         make.cert(company, "hnte", issued_on=d("2021-03-01"), number=f"GR{i}")

@@ -89,3 +89,21 @@ def test_old_rows_get_calendar_year_windows_and_normalised_numbers(empty_app):
                                                         ("hnte", "GR202351000123", "2023-03-01")}
         assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1
         assert conn.execute(text("SELECT name_sort FROM company")).scalar() == "jiushujugongsi"  # 0006: 旧数据公司
+
+
+def test_twinned_rounds_are_renamed_and_a_twin_is_refused_after_0007(empty_app):
+    from sqlalchemy.exc import IntegrityError
+
+    upgrade(revision="0006")
+    insert = text("INSERT INTO round (kind, year, name, opens_on, closes_on, created_at) "
+                  "VALUES ('hnte', 2026, :name, '2026-05-01', '2026-09-30', '2026-01-01 00:00:00')")
+    long_name = "批" * 120
+    with db.engine.begin() as conn:
+        for name in ("第一批", "第一批", "第一批（2）", "第一批", long_name, long_name):
+            conn.execute(insert, {"name": name})
+    upgrade()
+    with db.engine.connect() as conn:
+        names = conn.execute(text("SELECT name FROM round ORDER BY id")).scalars().all()
+    assert names == ["第一批", "第一批（3）", "第一批（2）", "第一批（4）", long_name, "批" * 117 + "（2）"]
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert, {"name": "第一批"})

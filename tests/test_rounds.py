@@ -65,6 +65,21 @@ def test_a_second_round_of_the_same_kind_year_and_name_is_refused():
     assert save_round(Round(), "hnte", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")).id
 
 
+def test_the_same_round_created_by_another_admin_meanwhile_is_refused_not_a_crash():
+    """Both checked before either wrote: the database's one name per kind and year decides, with the same reason."""
+    from sqlalchemy import event
+
+    def another_admin_first(*_args):  # commits between this request's check and its write
+        with db.engine.begin() as other:
+            other.execute(Round.__table__.insert().values(kind="hnte", year=2025, name="第二批", opens_on=d("2025-08-01"),
+                                                          closes_on=d("2025-10-31"), created_at=T0))
+
+    event.listen(db.session(), "before_flush", another_admin_first, once=True)
+    with pytest.raises(RoundError, match="2025 年已有同类型的批次“第二批”"):
+        save_round(Round(), "hnte", 2025, "第二批", d("2025-08-01"), d("2025-10-31"))
+    assert db.session.scalars(select(Round.name).where(Round.name == "第二批")).all() == ["第二批"]
+
+
 def test_a_round_of_an_unknown_kind_is_refused():
     with pytest.raises(RoundError, match="资质类型"):
         save_round(Round(), "unicorn", 2025, "独角兽", d("2025-06-30"), d("2025-09-30"))

@@ -269,7 +269,8 @@ def test_my_work_runs_the_same_number_of_queries_for_3_and_15_companies(make, au
 
 
 def _history(make, company, officer, n: int) -> None:
-    round_ = Round(kind="hnte", year=today().year, name=f"{today().year}年高企认定", opens_on=days_ago(30), closes_on=today())
+    round_ = Round(kind="hnte", year=today().year, name=f"{today().year}年高企认定（{n} 条记录）", opens_on=days_ago(30),
+                   closes_on=today())
     for i in range(n):
         add_visit(company, officer, days_ago=i, needs=["人才引进"], follow_ups=[("事项", i - 3)])
         make.cert(company, "tech_sme", year=today().year - i, issued_on=date(today().year - i, 6, 1))

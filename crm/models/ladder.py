@@ -18,7 +18,8 @@ class Round(db.Model):
     """申报批次: one certification kind in one year with its window."""
 
     __tablename__ = "round"
-    __table_args__ = (Index("ix_round_kind_year", "kind", "year"),)
+    # One round of a name per kind and year: two admins creating it at once get one (its kind, year lookups too).
+    __table_args__ = (Index("uq_round_kind_year_name", "kind", "year", "name", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     year: Mapped[int]

@@ -91,13 +91,18 @@ def save_round(round_: Round, kind: str, year: int | None, name: str, opens_on: 
     ):
         raise RoundError(_("该批次已有申报，不能修改资质类型或年度"))
     name = " ".join(to_halfwidth(name).split())  # ２０２５年 as 2025年, so a twin name is seen as one
+    twin = RoundError(_("%(year)s 年已有同类型的批次“%(name)s”", year=year, name=name))
     if db.session.scalar(select(Round.id).where(Round.kind == kind, Round.year == year, Round.name == name,
                                                 Round.id != (round_.id or 0))):
-        raise RoundError(_("%(year)s 年已有同类型的批次“%(name)s”", year=year, name=name))
+        raise twin
     round_.kind, round_.year, round_.name = kind, year, name
     round_.opens_on, round_.closes_on = opens_on, closes_on
     db.session.add(round_)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same round saved by another admin between the check and this write
+        db.session.rollback()
+        raise twin from None
     return round_
 
 
