@@ -163,6 +163,21 @@ def test_pending_items_join_the_next_days_digest_and_an_older_lead_gives_way(bur
     assert db.session.scalars(select(ReminderItem.lead).where(ReminderItem.kind == "follow_up_due")).all() == [0]
 
 
+def test_a_waiting_reminder_whose_follow_up_was_done_meanwhile_is_not_sent_late(bureau, smtp):
+    """DOMAIN §6 "suppressed when the follow-up is done" holds for a reminder the mail server kept back too."""
+    smtp.data_reply = "451 4.3.0 Try again later"
+    run_reminders(d("2023-11-27"))  # the follow-up's 3-day reminder and the 7-day expiry, not accepted
+    smtp.data_reply = None
+    db.session.execute(update(FollowUp).values(done_at=utcnow()))
+    db.session.commit()
+    run_reminders(d("2023-11-28"))
+    (message,) = smtp.to("zhang@example.test")
+    text = parts(message)[0]
+    assert "核对研发费用归集" not in text and "高企证书到期" in text
+    assert db.session.scalars(select(ReminderItem.kind).where(ReminderItem.recipient_id == bureau["zhang"].id)
+                              ).all() == ["hnte_expiry"]
+
+
 def test_timeout_is_transient(bureau, mail_settings):
     with socket.socket() as silent:  # accepts connections, never greets
         silent.bind(("127.0.0.1", 0))

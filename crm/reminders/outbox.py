@@ -112,19 +112,35 @@ def _not_superseded(conn: Connection, rows: list[dict]) -> list[dict]:
     return [r for r in rows if nearest.get((r["kind"], r["subject_key"], r["due_on"]), r["lead"] + 1) > r["lead"]]
 
 
-def _give_way(conn: Connection, rows: list[dict]) -> None:
-    """An older lead of a reminder that has not gone out yet (the mail server was down) is replaced by the nearer
-    one firing now. Items of a digest a run is sending right now are left alone."""
-    nearer = {(r["kind"], r["subject_key"], r["due_on"], r["recipient_id"]): r["lead"] for r in rows}
+def _waiting(conn: Connection, *where):
+    """Items not sent yet and not in a digest a run is sending right now."""
     in_flight = select(ReminderDigest.id).where(ReminderDigest.status == SENDING)
-    waiting = conn.execute(
+    return conn.execute(
         select(ReminderItem.id, ReminderItem.kind, ReminderItem.subject_key, ReminderItem.due_on,
                ReminderItem.recipient_id, ReminderItem.lead)
-        .where(ReminderItem.status == PENDING,
+        .where(ReminderItem.status == PENDING, *where,
                or_(ReminderItem.digest_id.is_(None), ReminderItem.digest_id.not_in(in_flight))))
-    stale = [w.id for w in waiting if nearer.get((w.kind, w.subject_key, w.due_on, w.recipient_id), w.lead) < w.lead]
-    for start in range(0, len(stale), 500):
-        conn.execute(delete(ReminderItem).where(ReminderItem.id.in_(stale[start:start + 500])))
+
+
+def _drop(conn: Connection, item_ids: list[int]) -> None:
+    for start in range(0, len(item_ids), 500):
+        conn.execute(delete(ReminderItem).where(ReminderItem.id.in_(item_ids[start:start + 500])))
+
+
+def _give_way(conn: Connection, rows: list[dict]) -> None:
+    """An older lead of a reminder that has not gone out yet (the mail server was down) is replaced by the nearer
+    one firing now."""
+    nearer = {(r["kind"], r["subject_key"], r["due_on"], r["recipient_id"]): r["lead"] for r in rows}
+    _drop(conn, [w.id for w in _waiting(conn)
+                 if nearer.get((w.kind, w.subject_key, w.due_on, w.recipient_id), w.lead) < w.lead])
+
+
+def _drop_settled(conn: Connection, live: set[tuple], today: date) -> None:
+    """A reminder that has not gone out yet whose subject was dealt with meanwhile (the follow-up done, the report
+    filed, the application submitted, a later certificate recorded: DOMAIN §6's "suppressed when") is not sent
+    late: it would ask for what is done. One whose due date has passed is still sent — it fired in time."""
+    _drop(conn, [w.id for w in _waiting(conn, ReminderItem.due_on >= today)
+                 if (w.kind, w.subject_key, w.due_on) not in live])
 
 
 def item_key(item: DueItem, recipient_id: int) -> str:
@@ -145,7 +161,7 @@ def addressed(items: Iterable[DueItem], recipients: Mapping[int, Recipient]) -> 
     return out
 
 
-def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Recipient]) -> int:
+def enqueue(today: date, items: list[DueItem], recipients: Mapping[int, Recipient]) -> int:
     """Record today's items (those not yet recorded) and give every unassigned pending item a digest:
     its recipient's pending digest if there is one, else a new one. Returns the items assigned."""
     rows = [
@@ -157,6 +173,7 @@ def enqueue(today: date, items: Iterable[DueItem], recipients: Mapping[int, Reci
     unassigned = and_(ReminderItem.status == PENDING, ReminderItem.digest_id.is_(None),
                       ReminderItem.recipient_id.isnot(None))
     with write_transaction(exclusive=True) as conn:
+        _drop_settled(conn, {(item.kind, item.subject_key, item.due_on) for item in items}, today)
         rows = _not_superseded(conn, rows)
         if rows:
             _give_way(conn, rows)
