@@ -7,7 +7,7 @@ from numbers import Real
 
 from pypinyin import lazy_pinyin
 
-__all__ = ["InvalidValue", "to_halfwidth", "normalize_code", "normalize_uscc", "uscc_check_char", "validate_uscc",
+__all__ = ["InvalidValue", "is_blank", "to_halfwidth", "normalize_code", "normalize_uscc", "uscc_check_char", "validate_uscc",
            "parse_date", "parse_money", "parse_int", "parse_year", "name_sort_key"]
 
 
@@ -28,7 +28,7 @@ def to_halfwidth(text: str) -> str:
     return text.translate(_HALFWIDTH)
 
 
-def _is_blank(value) -> bool:
+def is_blank(value) -> bool:
     """None, an empty/blank string, NaN, pandas NaT or NA."""
     if value is None:
         return True
@@ -61,10 +61,11 @@ _WHOLE_AS_FLOAT = re.compile(r"(\d+)\.0+")
 
 def normalize_code(raw) -> str:
     """A code as compared and stored (统一社会信用代码 §7, 证书编号, 入库登记编号): half-width, whitespace
-    removed, upper-cased; None/''/NaN -> ''; a whole number (a numeric cell, or its text '123.0') without '.0'."""
+    removed, upper-cased, without the apostrophe that kept a long number as text in a spreadsheet ('9151…);
+    None/''/NaN -> ''; a whole number (a numeric cell, or its text '123.0') without '.0'."""
     if _is_number(raw) and float(raw).is_integer():
         raw = int(raw)
-    text = "" if _is_blank(raw) else _text(raw).upper()
+    text = "" if is_blank(raw) else _text(raw).upper().lstrip("'‘’")
     return m[1] if (m := _WHOLE_AS_FLOAT.fullmatch(text)) else text
 
 
@@ -87,7 +88,7 @@ def uscc_check_char(first17: str) -> str:
 def validate_uscc(raw, *, allow_bad_check: bool = False) -> str:
     """The normalised code, or InvalidValue; a bad check character passes only when
     allow_bad_check (an admin confirmed it, §7)."""
-    if isinstance(raw, float) and not _is_blank(raw):
+    if isinstance(raw, float) and not is_blank(raw):
         raise InvalidValue("统一社会信用代码被存为数字，精度已丢失，请将该列设为文本格式")
     code = normalize_uscc(raw)
     if not code:
@@ -112,14 +113,17 @@ _DATE_FORMATS = [re.compile(p + _TIME) for p in (
     r"(\d{4})\s*(年)\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?",  # 2021年3月5日, 2021年3月5号
     r"(\d{4})()(\d{2})(\d{2})",  # 20210305
 )]
-# Five digits: serials 10000–99999 are 1927–2173; four digits would be a year, eight a YYYYMMDD date.
+# Five digits: serials 10000–99999 are 1927–2173; four digits would be a year (2015 is no 1905-07-07), eight a
+# YYYYMMDD date. A number cell follows the same rule.
 _SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
+_SERIAL_MIN = 10000
+_PARTIAL_DATE = re.compile(r"\d{4}\s*(年\s*(\d{1,2}\s*月份?)?|[-/.]\d{1,2}月?)?")  # 2015, 2021.03, 2021年3月, 2021-3
 _ACCEPTED = "可接受格式：2021-03-05、2021/3/5、2021.3.5、2021年3月5日、20210305 或 Excel 日期"
 
 
 def parse_date(value, *, field: str = "日期") -> date | None:
     """A date from any accepted form (§7); blank -> None. Future dates are the caller's concern."""
-    if _is_blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, datetime):
         return value.date()
@@ -131,10 +135,10 @@ def parse_date(value, *, field: str = "日期") -> date | None:
             return result
     text = _SPACES.sub(" ", to_halfwidth(str(value))).strip()
     if _is_number(value):
-        if 1 <= value < _EXCEL_MAX + 1:  # an Excel serial; a fraction is the time of day
+        if _SERIAL_MIN <= value < _EXCEL_MAX + 1:  # an Excel serial; a fraction is the time of day
             return _EXCEL_EPOCH + timedelta(days=int(value))
         if value % 1 == 0:
-            text = str(int(value))  # perhaps a YYYYMMDD number
+            text = str(int(value))  # perhaps a YYYYMMDD number, or a year alone
     elif _SERIAL_TEXT.fullmatch(text):  # an Excel serial that arrived as text (CSV saved from Excel)
         return _EXCEL_EPOCH + timedelta(days=int(float(text)))
     elif m := _WHOLE_AS_FLOAT.fullmatch(text):  # 20210305.0: a YYYYMMDD number written out as a float
@@ -146,6 +150,8 @@ def parse_date(value, *, field: str = "日期") -> date | None:
                 return date(int(m[1]), int(m[3]), int(m[4]))
             except ValueError:
                 raise InvalidValue(f"{field}“{value}”不是有效的日历日期；{_ACCEPTED}") from None
+    if _PARTIAL_DATE.fullmatch(text):
+        raise InvalidValue(f"{field}“{value}”不完整：只有年份或年月，请填写到日；{_ACCEPTED}")
     raise InvalidValue(f"{field}“{value}”无法识别；{_ACCEPTED}")
 
 
@@ -174,7 +180,7 @@ def _decimal(value, text: str, field: str, what: str) -> Decimal:
 
 def parse_money(value, *, field: str = "金额") -> Decimal | None:
     """An amount in 万元, rounded half-up to 2 decimals (§7); '…元' is yuan. Blank -> None."""
-    if _is_blank(value):
+    if is_blank(value):
         return None
     text, scale = "", Decimal(1)  # the text matters only when the cell is text
     if isinstance(value, str):
@@ -195,7 +201,7 @@ def parse_money(value, *, field: str = "金额") -> Decimal | None:
 
 def parse_int(value, *, field: str) -> int | None:
     """A non-negative whole number (§8: counts); '12.0' and 12.0 pass, 12.5 does not."""
-    if _is_blank(value):
+    if is_blank(value):
         return None
     number = _decimal(value, _text(value) if isinstance(value, str) else "", field, "整数")
     if number != number.to_integral_value():
@@ -207,7 +213,7 @@ def parse_int(value, *, field: str) -> int | None:
 
 def parse_year(value, *, field: str = "年度") -> int | None:
     """A year between 1949 and 2100 (§8); '2024年' and '2024.0' pass. Blank -> None."""
-    if _is_blank(value):
+    if is_blank(value):
         return None
     text = _text(value).removesuffix("年度").removesuffix("年") if isinstance(value, str) else value
     if isinstance(text, str) and ("," in text or not text):

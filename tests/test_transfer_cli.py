@@ -16,9 +16,9 @@ def companies() -> int:
     return db.session.scalar(select(func.count()).select_from(Company))
 
 
-def invoke(runner, tmp_path, sheets, *options, name="台账.xlsx"):
+def invoke(runner, tmp_path, sheets, *options, name="台账.xlsx", merged=None):
     path = tmp_path / name
-    path.write_bytes(xlsx(sheets))
+    path.write_bytes(xlsx(sheets, merged=merged))
     return runner.invoke(args=["companies", "import", str(path), *options])
 
 
@@ -83,12 +83,12 @@ def test_a_sheet_of_notes_named_like_a_kind_does_not_displace_the_real_one_in_ei
     assert second.exit_code == 0 and second.stdout.splitlines()[0] == "created 0, updated 0, unchanged 2, rejected 0"
 
 
-def test_a_header_or_value_typed_over_two_lines_still_makes_one_line_per_problem(runner, tmp_path):
+def test_a_header_or_value_typed_over_two_lines_still_makes_one_line_per_problem_naming_the_header_as_it_reads(runner, tmp_path):
     headers = ["统一社会信用代码", "企业\n名称", "所属\n区县"]
     result = invoke(runner, tmp_path, {"企业": [headers, [A, "川东智能科技有限公司", "火星\n区"]]})
     assert result.exit_code == 1
     assert result.stdout.splitlines()[1:] == [
-        "企业:2:所属 区县: 未知的区县“火星 区”：请填写达州市的区县名称或代码（如 通川区 或 511702）"]
+        "企业:2:所属区县: 未知的区县“火星 区”：请填写达州市的区县名称或代码（如 通川区 或 511702）"]
 
 
 def test_skip_invalid_imports_the_rest_and_exits_0(runner, tmp_path):
@@ -161,3 +161,73 @@ def test_a_csv_in_gbk_imports(runner, tmp_path):
     path.write_bytes(csv_bytes(GOOD["企业"], "gbk"))
     result = runner.invoke(args=["companies", "import", str(path)])
     assert result.stdout.splitlines() == ["created 2, updated 0, unchanged 0, rejected 0"]
+
+
+# --- workbooks as a bureau's offices make them -------------------------------------------------------
+
+def test_a_ledger_with_a_title_serial_numbers_a_merged_district_a_totals_row_and_a_footer_imports_its_companies(
+        runner, tmp_path):
+    rows = [["2024年达州市科技型中小企业名单"],
+            ["序号", "企业名称", "统一社会信用代码", "所属区县", "备注"],
+            [1, "川东智能科技有限公司", A, "达川区", ""], [2, "巴山新材有限公司", B, None, ""],
+            [3], [4],  # 序号 filled down past the list
+            ["合计", "2家"], [None, None, None, None, "填表人：张三"]]
+    result = invoke(runner, tmp_path, {"Sheet1": rows}, merged={"Sheet1": ["A1:E1", "D3:D4"]})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "created 2, updated 0, unchanged 0, rejected 0"
+    assert "Sheet1:7:: 合计行或表尾说明，已忽略" in lines  # row 8's note is in a column Ladder does not read: no notice
+    assert not any(line.startswith(("Sheet1:5:", "Sheet1:6:", "Sheet1:8:")) for line in lines)
+    assert db.session.scalars(select(Company.district_id.distinct())).all() == [
+        db.session.scalar(select(Company.district_id).where(Company.uscc == A))]  # 达川区 merged over both
+
+
+def test_a_code_merged_over_its_years_and_a_header_in_two_rows_import_every_year(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    rows = [["统一社会信用代码", "年度", "人员情况", None, "主要经济指标"],
+            [None, None, "职工总数（人）", "科技人员数（人）", "营业收入（万元）"],
+            [A, 2023, 100, 20, 800], [None, 2024, 120, 30, 900]]
+    result = invoke(runner, tmp_path, {"年度数据": rows}, merged={"年度数据": ["A1:A2", "B1:B2", "C1:D1", "A3:A4"]})
+    assert result.stdout.splitlines() == ["created 2, updated 0, unchanged 0, rejected 0"], result.output
+    from crm.models import CompanyYear
+    assert db.session.execute(select(CompanyYear.year, CompanyYear.employees, CompanyYear.tech_staff)
+                              .order_by(CompanyYear.year)).all() == [(2023, 100, 20), (2024, 120, 30)]
+
+
+def test_a_year_alone_in_a_date_column_is_refused_not_stored_as_1905(runner, tmp_path):
+    rows = [COMPANY_HEADERS, ["川东智能科技有限公司", A, "通川区", None, None, 2015]]
+    result = invoke(runner, tmp_path, {"企业": rows})
+    assert result.exit_code == 1 and companies() == 0
+    assert result.stdout.splitlines()[1].startswith("企业:2:成立日期: 成立日期“2015”不完整：只有年份或年月，请填写到日")
+
+
+def test_invisible_characters_in_a_number_cell_are_a_blank_cell(runner, tmp_path):
+    rows = [["统一社会信用代码", "年度", "职工总数", "营业收入（万元）"], [A, 2024, "\u200b", "\ufeff"]]
+    result = invoke(runner, tmp_path, {**GOOD, "年度数据": rows})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "created 3, updated 0, unchanged 0, rejected 0"  # 2 companies, 1 year
+
+
+def test_a_code_kept_as_text_with_an_apostrophe_is_the_code(runner, tmp_path):
+    rows = [COMPANY_HEADERS, ["川东智能科技有限公司", "'" + A, "通川区"]]
+    assert invoke(runner, tmp_path, {"企业": rows}).exit_code == 0
+    assert db.session.scalar(select(Company.uscc)) == A
+
+
+def test_csv_ledgers_of_figures_or_certifications_repeating_name_and_district_are_read_as_such(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    for name, rows in (
+            ("年度数据.csv", [["序号", "企业名称", "统一社会信用代码", "所属区县", "年度", "营业收入（万元）"],
+                           [1, "川东智能科技有限公司", A, "通川区", 2024, 800]]),
+            ("资质.csv", [["序号", "企业名称", "统一社会信用代码", "资质类型", "年度"],
+                        [1, "川东智能科技有限公司", A, "科技型中小企业", 2024]])):
+        path = tmp_path / name
+        path.write_bytes(csv_bytes(rows, "gb18030"))
+        result = runner.invoke(args=["companies", "import", str(path)])
+        assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
+
+
+def test_as_names_the_user_in_any_case(runner, tmp_path, make):
+    make.user("officer", username="ZhangWei")
+    result = invoke(runner, tmp_path, GOOD, "--as", "zhangwei")
+    assert result.exit_code == 0, result.output

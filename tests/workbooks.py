@@ -9,8 +9,9 @@ CERT_HEADERS = ["统一社会信用代码", "资质类型", "编号", "年度", 
 FIGURE_HEADERS = ["统一社会信用代码", "年度", "职工总数", "科技人员数", "营业收入（万元）", "研发费用（万元）"]
 
 
-def xlsx(sheets: dict[str, list[list]], text_cells: bool = True) -> bytes:
-    """A workbook: {title: [header, row, ...]}. Strings stay text even when they begin with '='."""
+def xlsx(sheets: dict[str, list[list]], text_cells: bool = True, merged: dict[str, list[str]] | None = None) -> bytes:
+    """A workbook: {title: [header, row, ...]}. Strings stay text even when they begin with '='. `merged`: ranges
+    to merge per sheet ({"企业": ["C3:C4"]}), which keeps the first cell's value, as Excel does."""
     wb = Workbook()
     wb.remove(wb.active)
     for title, rows in sheets.items():
@@ -20,6 +21,8 @@ def xlsx(sheets: dict[str, list[list]], text_cells: bool = True) -> bytes:
                 cell = ws.cell(r, c, value)
                 if text_cells and isinstance(value, str) and value.startswith("="):
                     cell.data_type = "s"
+        for cells in (merged or {}).get(title, ()):
+            ws.merge_cells(cells)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -2,11 +2,8 @@
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-
 from crm.cli import LadderGroup, fail
-from crm.extensions import db
-from crm.models import User
+from crm.users.service import user_named
 
 companies_cli = LadderGroup("companies", help="企业数据")
 
@@ -23,7 +20,7 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool, username: str 
 
     user = None
     if username:
-        user = db.session.scalar(select(User).where(User.username == username))
+        user = user_named(username)
         if user is None or not user.active:
             fail(f"未知或已停用的用户：{username}")
         if not user.can_edit:

@@ -32,8 +32,8 @@ from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID, period, same_certification
 from crm.models.user import ADMIN, user_area
-from crm.normalize import (InvalidValue, name_sort_key, normalize_code, normalize_uscc, parse_date, parse_int,
-                           parse_money, parse_year, validate_uscc)
+from crm.normalize import (InvalidValue, is_blank, name_sort_key, normalize_code, normalize_uscc, parse_date,
+                           parse_int, parse_money, parse_year, to_halfwidth, validate_uscc)
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
 from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key
@@ -266,11 +266,16 @@ class Batch:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
                                         "模板中的示例行，已忽略"))
                 continue
+            if present and all(index >= len(cells) or is_blank(cells[index]) for _, index, _ in present):
+                continue  # only columns Ladder does not read hold something: a 序号 filled down, a remark
+            if not code and (footer := _footer(cells)):
+                warnings.append(Problem(self.table.title, number, "", footer, "合计行或表尾说明，已忽略"))
+                continue
             row = Row(number, cells)
             values = row.values
             for f, index, parse in present:
                 cell = cells[index] if index < len(cells) else ""
-                if _blank(cell):
+                if is_blank(cell):
                     if f.required:
                         self.add(row, f.key, f"{f.header}不能为空")
                     continue
@@ -672,8 +677,15 @@ PARSERS: dict[str, Callable] = {
 }
 
 
-def _blank(cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
+# A totals row or a form's footer (填表人：…, 注：…) below the companies, recognised by its first cell.
+_FOOTER = re.compile(r"合计|总计|小计|共计|(填表人|填报人|制表人|审核人|负责人|联系人|填表日期|填报日期|制表日期|注|说明|备注)"
+                     r"\d*([:：]|$)")
+
+
+def _footer(cells: list) -> str | None:
+    """The first cell of a row without a code when it opens a totals row or a footer line."""
+    first = next((str(c) for c in cells if not is_blank(c)), "")
+    return first if _FOOTER.match("".join(to_halfwidth(first).split())) else None
 
 
 def shown(cell) -> str:

@@ -7,14 +7,15 @@ and both are only reached after the check). Formulas are read as the values Exce
 is not what its extension says is refused with a reason in Chinese.
 """
 import csv
-import importlib.util
 import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import pandas as pd
+import python_calamine
 
+from crm.normalize import is_blank
 from crm.transfer.schema import IGNORED_SHEETS, SheetSpec, sheet_by_headers, sheet_by_title
 
 MAX_ENTRIES = 1000  # a workbook has a few dozen parts
@@ -25,7 +26,6 @@ HEADER_SEARCH_ROWS = 10  # a ledger may have a title row or two above its header
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
 SUPPORTED = (".xlsx", ".csv")
-ENGINE = "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
 
 
 class ImportRefused(Exception):
@@ -57,8 +57,10 @@ class Problem:
     reason: str
 
     def line(self) -> str:
-        """One line, whatever the cells held: a header or value typed with Alt+Enter has its breaks as spaces."""
-        return " ".join(f"{self.sheet}:{self.row}:{self.column}: {self.reason}".split())
+        """One line, whatever the cells held: a header typed with Alt+Enter (营业收入⏎（万元）) as it reads, other
+        breaks as spaces."""
+        column = "".join(self.column.splitlines())
+        return " ".join(f"{self.sheet}:{self.row}:{column}: {self.reason}".split())
 
 
 def read_upload(data: bytes, filename: str) -> tuple[list[Table], list[Problem]]:
@@ -73,17 +75,33 @@ def read_upload(data: bytes, filename: str) -> tuple[list[Table], list[Problem]]
 
 
 def _xlsx_grids(data: bytes) -> dict[str, list[list]]:
-    inspect_xlsx(data)
+    merged = inspect_xlsx(data)
     try:
-        frames = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine=ENGINE,
+        frames = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="calamine",
                                keep_default_na=False, na_values=[])
+        grids = {str(title): frame.values.tolist() for title, frame in frames.items()}
+        if merged:
+            _fill_merged_down(data, grids)
     except Exception as exc:  # noqa: BLE001 — whatever the parser trips on, the file is unreadable
         raise ImportRefused("无法读取该 Excel 工作簿，文件可能已损坏：请在 Excel 中打开并重新保存后再上传") from exc
-    return {str(title): frame.values.tolist() for title, frame in frames.items()}
+    return grids
 
 
-def inspect_xlsx(data: bytes) -> None:
-    """Refuse anything but a plausible, honest .xlsx archive, before any XML parser sees it."""
+def _fill_merged_down(data: bytes, grids: dict[str, list[list]]) -> None:
+    """A value merged down over several rows — a 所属区县 over its companies, a code over its years — belongs to
+    each of them; pandas sees it in the first row only. Merges across columns (a title, a note) are left as read:
+    copying them sideways would put a title into the columns of a row."""
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    for title, grid in grids.items():
+        for (top, column), (bottom, _) in book.get_sheet_by_name(title).merged_cell_ranges or ():
+            for row in grid[top + 1:bottom + 1]:
+                if column < len(row) and is_blank(row[column]):
+                    row[column] = grid[top][column]
+
+
+def inspect_xlsx(data: bytes) -> bool:
+    """Refuse anything but a plausible, honest .xlsx archive, before any XML parser sees it. True when a sheet
+    has merged cells."""
     if data[:4] == OLE_MAGIC:
         raise ImportRefused("这是旧版 Excel（.xls）文件或设置了密码的工作簿：请在 Excel 中另存为 .xlsx（不设密码）后再上传")
     not_xlsx = ImportRefused("文件不是有效的 Excel 工作簿（.xlsx），可能是其他类型的文件改了扩展名")
@@ -102,23 +120,24 @@ def inspect_xlsx(data: bytes) -> None:
     names = {e.filename for e in entries}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise not_xlsx
-    for entry in entries:
-        _verify_entry(archive, entry, suspicious)
+    return any([_verify_entry(archive, entry, suspicious) for entry in entries])  # every entry verified
 
 
-def _verify_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, suspicious: ImportRefused) -> None:
+def _verify_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, suspicious: ImportRefused) -> bool:
     """Decompress once: zipfile stops at the declared size and checks the CRC, so sizes cannot lie;
-    an XML part may not declare a DTD (the way to entity-expansion bombs)."""
-    tail = b""
+    an XML part may not declare a DTD (the way to entity-expansion bombs). True when it lists merged cells."""
+    tail, merged = b"", False
     try:
         with archive.open(entry) as stream:
             while chunk := stream.read(1024 * 1024):
                 window = (tail + chunk).upper()
                 if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                     raise ImportRefused("工作簿中含有不允许的 XML 声明（DOCTYPE/ENTITY），为安全起见拒绝读取")
+                merged = merged or b"<MERGECELL " in window
                 tail = chunk[-16:]
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
         raise suspicious from None
+    return merged
 
 
 def _csv_grid(data: bytes) -> list[list]:
@@ -142,10 +161,6 @@ def _csv_grid(data: bytes) -> list[list]:
         raise ImportRefused(f"CSV 文件格式有误：{exc}") from None
 
 
-def _blank(cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
 def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Problem]]:
     """The sheets to import. A sheet named 企业/资质/年度数据 is that sheet; another sheet (Sheet1, a CSV) is
     recognised by its headers, and only for a kind no sheet is named after: old data on a spare or hidden
@@ -161,7 +176,7 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
             found_sheets.append((title, grid, *found))
         elif title is None:
             raise ImportRefused("无法识别 CSV 文件的内容：第一行应为表头，包含 统一社会信用代码 以及 企业名称、资质类型 或 年度数据的列名")
-        elif any(not _blank(c) for row in grid for c in row):
+        elif any(not is_blank(c) for row in grid for c in row):
             if spec is not None:  # named for a kind, header not found: its rows are rejected, not left out
                 found_sheets.append((title, grid, None, spec))
             else:
@@ -178,7 +193,7 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
     for title, grid, index, spec in found_sheets:
         label = title if title is not None else spec.title
         if index is None:  # its first line stands where the header should be
-            index = next(n for n, row in enumerate(grid) if not all(_blank(c) for c in row))
+            index = next(n for n, row in enumerate(grid) if not all(is_blank(c) for c in row))
             problem = f"未找到表头行：前{HEADER_SEARCH_ROWS}行中应有一行列名，如 {'、'.join(f.header for f in spec.fields[:3])}"
         else:
             problem = None
@@ -188,8 +203,10 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
         elif kept := next((t for t in tables if t.spec is spec), None):
             notices.append(Problem(label, index + 1, "", "", f"与工作表“{kept.title}”重复（都是{spec.title}），已忽略"))
         else:
-            headers = [] if problem else ["" if _blank(c) else str(c).strip() for c in grid[index]]
-            rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(_blank(c) for c in row)]
+            headers = [] if problem else _names(grid[index])
+            if not problem and index + 1 < len(grid) and (both := _two_row_header(headers, grid[index + 1], spec)):
+                headers, index = both, index + 1
+            rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(is_blank(c) for c in row)]
             tables.append(Table(spec, label, index + 1, headers, rows, header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
@@ -198,10 +215,25 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
     return tables, notices
 
 
+def _names(row: list) -> list[str]:
+    return ["" if is_blank(c) else str(c).strip() for c in row]
+
+
+def _two_row_header(headers: list[str], below: list, spec: SheetSpec) -> list[str] | None:
+    """A header in two rows — 主要经济指标 merged over 营业收入, 研发费用… — as one: the names the second row adds
+    under a group label or a blank, or None when the row below is data (it adds no column name)."""
+    names = _names(below)
+    added = {i for i, name in enumerate(names)
+             if name and spec.field_for(name) and not (i < len(headers) and spec.field_for(headers[i]))}
+    if not added:
+        return None
+    return [names[i] if i in added else (headers[i] if i < len(headers) else "") for i in range(len(names))]
+
+
 def _find_header(grid: list[list], spec: SheetSpec | None) -> tuple[int, SheetSpec] | None:
     """The first row, among the first few, that names at least two columns of the sheet."""
     for index, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
-        cells = [c for c in row if not _blank(c)]
+        cells = [c for c in row if not is_blank(c)]
         candidate = spec or sheet_by_headers(cells)
         if candidate and sum(1 for c in cells if candidate.field_for(c)) >= 2:
             return index, candidate

@@ -45,7 +45,7 @@ class SheetSpec:
         return None
 
 
-_UNIT = re.compile(r"\((万元|万)\)$")
+_UNIT = re.compile(r"\((万元|万|人|个|件|项|名|家)\)$")  # not (元): yuan are no 万元
 
 
 def header_key(text) -> str:
@@ -112,9 +112,16 @@ def sheet_by_title(title) -> SheetSpec | None:
 
 
 def sheet_by_headers(headers) -> SheetSpec | None:
-    """The sheet a CSV (or an unnamed sheet) holds, by the columns only that sheet has."""
+    """The sheet a CSV (or an unnamed sheet) holds, by the columns only that sheet has. A ledger of certifications
+    or of yearly figures usually repeats 企业名称 and 所属区县: 资质类型 makes it certifications, and 年度 with a
+    figure makes it figures, whatever else it has; otherwise the sheet with the most of its own columns."""
+    own = {s.key: {f.key for h in headers if (f := s.field_for(h))} for s in SHEETS}
+    if "kind" in own[CERTIFICATIONS]:
+        return CERT_SHEET
+    if "year" in own[FIGURES] and own[FIGURES] - {"uscc", "year"}:
+        return FIGURE_SHEET
     shared = {"uscc", "year"}
-    scores = {s.key: sum(1 for h in headers if (f := s.field_for(h)) and f.key not in shared) for s in SHEETS}
+    scores = {key: len(keys - shared) for key, keys in own.items()}
     best = max(scores.values())
     winners = [s for s in SHEETS if scores[s.key] == best]
     return winners[0] if best and len(winners) == 1 else None

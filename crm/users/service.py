@@ -27,14 +27,19 @@ def create_user(username: str, role: str, email: str, password: str, area_keys: 
         raise UserError(_("邮箱格式不正确：%(email)s", email=email))
     if len(password) < 8:
         raise UserError(_("密码至少 8 位"))
-    taken = db.session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
+    taken = user_named(username)
     if taken:  # Admin and admin would be one person to the import's 包联干部 column and to a reader
-        raise UserError(_("用户名 %(name)s 已存在", name=taken))
+        raise UserError(_("用户名 %(name)s 已存在", name=taken.username))
     user = User(username=username, role=role, email=email.strip(), display_name=display_name, session_version=0)
     user.set_password(password)
     user.areas = resolve_areas(area_keys)
     db.session.add(user)
     return user
+
+
+def user_named(username: str) -> User | None:
+    """The user of that username, however it is capitalised (usernames are unique regardless of case)."""
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
 
 
 def resolve_areas(keys) -> list:

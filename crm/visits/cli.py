@@ -1,14 +1,12 @@
 """`flask --app wsgi visits export` (INTERFACES.md): the visit ledger (走访台账) as .xlsx or .csv."""
 import click
-from sqlalchemy import func, select
 
 from crm.areas import resolve_area
 from crm.cli import LadderGroup, fail
 from crm.clock import today
-from crm.extensions import db
-from crm.models import User
 from crm.normalize import InvalidValue, parse_date
 from crm.transfer.spreadsheet import write_table
+from crm.users.service import user_named
 from crm.visits.service import LEDGER_COLUMNS, VisitFilter, ledger
 
 visits_cli = LadderGroup("visits", help="走访记录")
@@ -43,9 +41,10 @@ def export_command(start, end, path, area, officer):
             fail(f"未知区域：{area}（区县代码、名称或园区名称）")
         f.area_id = found.id
     if officer:
-        f.officer_id = db.session.scalar(select(User.id).where(func.lower(User.username) == officer.strip().lower()))
-        if f.officer_id is None:
+        user = user_named(officer)
+        if user is None:
             fail(f"未知用户：{officer}")
+        f.officer_id = user.id
     rows = ledger(f, today())
     try:
         write_table(path, LEDGER_COLUMNS, rows, title="走访台账")
