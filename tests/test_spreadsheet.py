@@ -47,6 +47,17 @@ def test_csv_is_utf8_with_bom_and_neutralised(tmp_path):
     assert all(not r[0].startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows[1:])
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_list_joined_into_one_cell_is_neutralised_too(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    write_table(path, [Column("缺失数据")], [[["=1+1", "研发费用"]], [["研发人员", "营业收入"]]])
+    if suffix == ".xlsx":
+        cells = [row[0].value for row in openpyxl.load_workbook(path).active.iter_rows(min_row=2)]
+    else:
+        cells = [row[0] for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()[1:])]
+    assert cells == ["'=1+1、研发费用", "研发人员、营业收入"]
+
+
 def test_unknown_extension_refused(tmp_path):
     with pytest.raises(ValueError, match="xlsx"):
         write_table(tmp_path / "out.pdf", COLUMNS, ROWS)

@@ -45,7 +45,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, (list, tuple, set)):
-        return "、".join(str(v) for v in value)
+        return neutralise("、".join(str(v) for v in value))
     return neutralise(value)
 
 
