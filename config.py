@@ -1,5 +1,6 @@
 """Configuration classes: the only place that reads the environment (see INTERFACES.md)."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -29,6 +30,10 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A sign-in lasts a working day, then the user signs in again (crm/auth/service.py).
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("LADDER_SESSION_HOURS", "12")))
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (1 behind deploy/nginx.conf); 0 trusts none.
+    LADDER_PROXIES = int(os.environ.get("LADDER_PROXIES", "0"))
     MAX_CONTENT_LENGTH = int(os.environ.get("LADDER_MAX_UPLOAD_MB", "20")) * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # officers keep forms open for a whole visit
     BABEL_DEFAULT_LOCALE = "zh"

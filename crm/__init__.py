@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
 from crm.extensions import babel, cache, csrf, db, login_manager, migrate
@@ -33,6 +34,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development and testing")
     Path(app.instance_path).mkdir(exist_ok=True)
+    if app.config["LADDER_PROXIES"]:
+        # The client's address and scheme as the proxies in front pass them on (login throttling, request logs,
+        # external URLs); only the last LADDER_PROXIES hops are believed, so a client cannot make up its address.
+        proxies = app.config["LADDER_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -89,14 +95,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(token: str):
-        from crm.models import User
+    def load_user(user_id: str):
+        from crm.auth.service import session_user
 
-        user_id, _, version = token.partition(":")
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        if user is None or not user.active or str(user.session_version) != version:
-            return None
-        return user
+        return session_user(user_id)
 
 
 def capability_modules(name: str):

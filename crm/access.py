@@ -30,6 +30,14 @@ def can_see(user: User, company: Company) -> bool:
     return ids is None or company.district_id in ids or company.park_id in ids
 
 
+def area_or_404(area_id: int | None) -> int | None:
+    """An area filter the current user may apply: one outside their areas is a 404, as a company outside them is."""
+    allowed = area_ids(current_user)
+    if area_id is not None and allowed is not None and area_id not in allowed:
+        abort(404)
+    return area_id
+
+
 def get_company_or_404(company_id: int) -> Company:
     """A company the current user may see; anything else is a 404, never a hint that it exists."""
     company = db.session.get(Company, company_id)

@@ -1,14 +1,16 @@
 """Login, roles, area scoping, CSRF, redirects, sessions and headers (issue 2 §4)."""
 import re
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config import TestingConfig
 from crm import create_app
 from crm.companies.forms import CompanyForm
 from crm.extensions import db
-from crm.models import Company, LoginAttempt
+from crm.clock import utcnow
+from crm.models import Company, LoginAttempt, LoginSession, Round
 from tests.conftest import PASSWORD
 
 PUBLIC = {"auth.login", "static", "main.healthz"}
@@ -95,6 +97,55 @@ def test_login_throttled_after_five_failures_across_workers(make, client, app):
                                                           "WTF_CSRF_ENABLED": False}))
     response = other_worker.test_client().post("/login", data={"username": user.username, "password": PASSWORD})
     assert response.status_code == 429
+
+
+def test_current_password_on_the_account_page_is_throttled_like_login(make, app, auth, client):
+    user = make.user("officer")
+    auth.login(user)
+    change = {"pw-current": "wrong-guess", "pw-new": "new-password-2", "pw-confirm": "new-password-2"}
+    for _ in range(5):
+        assert client.post("/account", data=change).status_code == 200
+    assert db.session.query(LoginAttempt).count() == 5  # counted with failed logins
+    response = client.post("/account", data={**change, "pw-current": PASSWORD})
+    assert response.status_code == 429 and "登录失败次数过多" in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.check_password(PASSWORD)
+    other_device = app.test_client()  # and signing in is throttled too
+    assert other_device.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 429
+
+
+def test_logout_ends_that_session_on_the_server_only(make, app, client, auth):
+    user = make.user("officer")
+    other_device = app.test_client()
+    other_device.post("/login", data={"username": user.username, "password": PASSWORD})
+    auth.login(user)
+    copied = app.test_client()
+    copied.set_cookie("session", client.get_cookie("session").value)
+    assert copied.get("/companies/").status_code == 200
+    auth.logout()
+    assert copied.get("/companies/").status_code == 302  # the copied cookie no longer works
+    assert other_device.get("/companies/").status_code == 200  # the user's other sign-in stays
+
+
+def test_a_sign_in_lasts_the_session_lifetime(make, app, client, auth):
+    assert app.permanent_session_lifetime == timedelta(hours=12)
+    auth.login(make.user("officer"))
+    assert client.get("/companies/").status_code == 200
+    db.session.execute(update(LoginSession).values(created_at=utcnow() - timedelta(hours=12, minutes=1)))
+    db.session.commit()
+    assert client.get("/companies/").status_code == 302
+
+
+@pytest.mark.parametrize("proxies, seen", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_client_address_behind_a_trusted_proxy(make, app, proxies, seen):
+    """Behind nginx (LADDER_PROXIES=1) the client's address is the one nginx passes on, not nginx's own; without
+    a trusted proxy the header is the client's word and ignored."""
+    user = make.user("officer")
+    proxied = create_app(type("C", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                                      "WTF_CSRF_ENABLED": False, "LADDER_PROXIES": proxies}))
+    proxied.test_client().post("/login", data={"username": user.username, "password": "nope"},
+                               headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    assert db.session.scalar(select(LoginAttempt.ip)) == seen
 
 
 def test_password_change_ends_other_sessions(make, app):
@@ -196,6 +247,34 @@ def test_officer_cannot_reach_a_company_outside_their_areas_by_guessing_its_id(m
     assert client.post(f"/companies/{outside.id}/certifications/{cert.id}/revoke").status_code == 404
     listing = client.get("/companies/").get_data(as_text=True)
     assert inside.name in listing and outside.name not in listing
+
+
+FILTERS_NAMING_A_COMPANY_OR_AREA = [
+    ("POST", "/visits/export", "company"), ("GET", "/visits/follow-ups/?status=all", "company"),
+    ("GET", "/visits/needs", "company"), ("GET", "/visits/", "company"), ("GET", "/visits/", "area"),
+    ("GET", "/visits/needs", "area"), ("GET", "/shortlists/", "area"), ("POST", "/shortlists/export", "area"),
+    ("GET", "/rounds/{round}", "area"), ("GET", "/rounds/{round}/stages/intent", "area"),
+    ("GET", "/deadlines", "area"),
+]
+
+
+@pytest.mark.parametrize("method, url, name", FILTERS_NAMING_A_COMPANY_OR_AREA)
+def test_a_filter_naming_a_company_or_area_outside_the_users_areas_is_404(make, auth, client, method, url, name):
+    round_ = Round(kind="hnte", year=2026, name="2026年高企", opens_on=date(2026, 3, 1), closes_on=date(2026, 9, 30))
+    db.session.add(round_)
+    db.session.commit()
+    inside, outside = make.company(district="511724"), make.company(district="511702")
+    value = {"company": (inside.id, outside.id), "area": (make.area("511724").id, make.area("511702").id)}[name]
+    auth.login(make.user("officer", areas=["511724", "511725"]))
+    url = url.format(round=round_.id)
+
+    def ask(area_or_company_id):
+        if method == "POST":
+            return client.post(url, data={name: area_or_company_id})
+        return client.get(f"{url}{'&' if '?' in url else '?'}{name}={area_or_company_id}")
+
+    assert ask(value[0]).status_code == 200
+    assert ask(value[1]).status_code == 404
 
 
 def test_park_area_sees_park_companies_in_any_district(make, auth, client):

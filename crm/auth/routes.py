@@ -1,13 +1,21 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from crm.auth.forms import LoginForm, PasswordForm, PreferencesForm
-from crm.auth.service import authenticate, is_throttled, safe_next
+from crm.auth.service import authenticate, is_throttled, safe_next, sign_in, sign_out
 from crm.extensions import db
 
 bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = {"auth.login", "static", "main.healthz"}
+
+
+def _throttled(username: str) -> bool:
+    """Too many wrong passwords for this account lately, on the login page or the account page alike: says so."""
+    if not is_throttled(username):
+        return False
+    flash(_("登录失败次数过多，请 15 分钟后再试。"), "error")
+    return True
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -22,14 +30,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data.strip()
-        if is_throttled(username):
-            flash(_("登录失败次数过多，请 15 分钟后再试。"), "error")
+        if _throttled(username):
             return render_template("auth/login.html", form=form), 429
         user = authenticate(username, form.password.data, request.remote_addr or "")
         if user is None:
             flash(_("用户名或密码错误。"), "error")
             return render_template("auth/login.html", form=form), 200
-        login_user(user)  # INTERFACES.md: to the dashboard, or a safe same-site `next`
+        sign_in(user)  # INTERFACES.md: to the dashboard, or a safe same-site `next`
         picked = session.pop("lang", None)  # a language picked on this login page is the user's choice from now on
         if picked in current_app.config["LANGUAGES"] and picked != user.locale:
             user.locale = picked
@@ -41,7 +48,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    sign_out()
     return redirect(url_for("auth.login"))
 
 
@@ -52,7 +59,9 @@ def account():
     prefs_form = PreferencesForm(prefix="pref", locale=current_user.locale)
     if request.method == "POST" and "pw-new" in request.form:
         if password_form.validate_on_submit():
-            if not current_user.check_password(password_form.current.data):
+            if _throttled(current_user.username):
+                return render_template("auth/account.html", password_form=password_form, prefs_form=prefs_form), 429
+            if authenticate(current_user.username, password_form.current.data, request.remote_addr or "") is None:
                 password_form.current.errors.append(_("当前密码不正确"))
             else:
                 current_user.set_password(password_form.new.data)  # ends the user's other sessions

@@ -1,15 +1,19 @@
-"""Login throttling and safe redirects."""
+"""Login throttling, sign-ins kept on the server, and safe redirects."""
+import secrets
 from datetime import timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, session
+from flask_login import login_user, logout_user
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.clock import utcnow
 from crm.extensions import db
-from crm.models import LoginAttempt, User
+from crm.models import LoginAttempt, LoginSession, User
+
+SIGN_IN_KEY = "sign_in"  # the session key holding this device's LoginSession token
 
 
 def is_throttled(username: str) -> bool:
@@ -38,6 +42,44 @@ def authenticate(username: str, password: str, ip: str) -> User | None:
     db.session.add(LoginAttempt(username=username, ip=ip))
     db.session.commit()
     return None
+
+
+def _sign_ins_expired_before():
+    return utcnow() - current_app.permanent_session_lifetime
+
+
+def sign_in(user: User) -> None:
+    """Log `user` in on this device with a sign-in of its own, which lasts PERMANENT_SESSION_LIFETIME at most;
+    the user's sign-ins already past it are removed."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                  LoginSession.created_at < _sign_ins_expired_before()))
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=user.id))
+    db.session.commit()
+    login_user(user)
+    session[SIGN_IN_KEY] = token
+
+
+def sign_out() -> None:
+    """End this device's sign-in on the server too, so a copy of its session cookie stops working."""
+    db.session.execute(delete(LoginSession).where(LoginSession.token == session.pop(SIGN_IN_KEY, "")))
+    db.session.commit()
+    logout_user()
+
+
+def session_user(user_id: str) -> User | None:
+    """The user of this session (Flask-Login's user loader, `user_id` as User.get_id() made it): the session
+    version must be the user's (a password change or deactivation ends other sessions) and the session's sign-in
+    live (not logged out, not expired)."""
+    id_, _, version = user_id.partition(":")
+    if not id_.isdigit():
+        return None
+    user = db.session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+        User.id == int(id_), LoginSession.token == session.get(SIGN_IN_KEY, ""),
+        LoginSession.created_at >= _sign_ins_expired_before()))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
 
 
 def safe_next(target: str | None) -> str | None:

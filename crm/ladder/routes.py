@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, func, select
 
-from crm.access import admin_required, company_scope, editor_required, get_company_or_404
+from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.audit import record
 from crm.auth.service import safe_next
@@ -107,7 +107,8 @@ def _shortlist_filter(args) -> ShortlistFilter:
     kind = args.get("kind") if args.get("kind") in KINDS else TECH_SME
     officer = args.get("officer", "")
     return ShortlistFilter(kind=kind, year=_year(args.get("year"), today().year), scope=company_scope(current_user),
-                           area_id=_int(args.get("area")), officer_id=_int(officer) if officer != "" else None)
+                           area_id=area_or_404(_int(args.get("area"))),
+                           officer_id=_int(officer) if officer != "" else None)
 
 
 @bp.route("/shortlists/")

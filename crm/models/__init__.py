@@ -8,12 +8,12 @@ from crm.models.ladder import Application, ApplicationMove, Pool, PoolMember, Ro
 from crm.models.reminder import JobRun, ReminderDigest, ReminderItem
 from crm.models.setting import Setting
 from crm.models.target import Target
-from crm.models.user import LoginAttempt, User, user_area
+from crm.models.user import LoginAttempt, LoginSession, User, user_area
 from crm.models.visit import FollowUp, FollowUpEvent, NeedCategory, Visit, visit_need, visit_officer
 
 __all__ = [
     "AnnualReport", "Application", "ApplicationMove", "Area", "AreaAlias", "AuditLog", "Certification",
-    "Company", "CompanyYear", "DataVersion", "FollowUp", "FollowUpEvent", "JobRun", "LoginAttempt", "NeedCategory",
-    "Pool", "PoolMember", "ReminderDigest", "ReminderItem", "Round", "Setting", "Target", "User",
+    "Company", "CompanyYear", "DataVersion", "FollowUp", "FollowUpEvent", "JobRun", "LoginAttempt", "LoginSession",
+    "NeedCategory", "Pool", "PoolMember", "ReminderDigest", "ReminderItem", "Round", "Setting", "Target", "User",
     "Visit", "user_area", "visit_need", "visit_officer",
 ]

@@ -85,3 +85,13 @@ class LoginAttempt(db.Model):
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(45), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LoginSession(db.Model):
+    """One sign-in on one device. Its random token is kept in that device's session cookie too: logging out deletes
+    the row, so a copy of the cookie stops working while the user's other sign-ins go on."""
+
+    __tablename__ = "login_session"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

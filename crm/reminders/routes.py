@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from crm import clock, jobs
-from crm.access import admin_required, area_ids, editor_required, get_company_or_404
+from crm.access import admin_required, area_ids, area_or_404, editor_required, get_company_or_404
 from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.companies.panels import register_panel
@@ -68,9 +68,7 @@ def deadlines():
     allowed = area_ids(current_user)
     officer_arg = request.args.get("officer", "me" if current_user.role == "officer" else "")
     officer_id = current_user.id if officer_arg == "me" else (int(officer_arg) if officer_arg.isdigit() else None)
-    area = _int_arg("area")
-    if area is not None and allowed is not None and area not in allowed:
-        abort(404)
+    area = area_or_404(_int_arg("area"))
     days = _int_arg("days") if _int_arg("days") in PERIODS else 60
     kind = request.args.get("kind", "") if request.args.get("kind") in KIND_ORDER else ""
     on = clock.today()

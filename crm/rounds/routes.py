@@ -4,7 +4,7 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from crm import wants_json
-from crm.access import admin_required, editor_required, get_company_or_404
+from crm.access import admin_required, area_or_404, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.auth.service import safe_next
 from crm.clock import today, utcnow
@@ -100,7 +100,7 @@ def edit(round_id: int):
 # ---- the board ----------------------------------------------------------------------------------------
 
 def _board_filter() -> BoardFilter:
-    return BoardFilter(area_id=_int_arg("area"), officer_id=_int_arg("officer"))
+    return BoardFilter(area_id=area_or_404(_int_arg("area")), officer_id=_int_arg("officer"))
 
 
 @bp.route("/<int:round_id>")

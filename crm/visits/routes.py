@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from crm.access import admin_required, company_scope, editor_required, get_company_or_404
+from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404
 from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.auth.service import safe_next
@@ -105,13 +105,20 @@ def _date_arg(args, name: str, say: bool) -> date | None:
 FILTER_ARGS = ("from", "to", "area", "officer", "kind", "need", "company")
 
 
+def _company_arg(args) -> int | None:
+    """The company a list is filtered on; one outside the user's areas is a 404."""
+    company_id = args.get("company", type=int)
+    return get_company_or_404(company_id).id if company_id else None
+
+
 def visit_filter(args, say_unread_dates: bool = True) -> VisitFilter:
     need = args.get("need", "")
     return VisitFilter(
-        start=_date_arg(args, "from", say_unread_dates), end=_date_arg(args, "to", say_unread_dates), area_id=args.get("area", type=int),
+        start=_date_arg(args, "from", say_unread_dates), end=_date_arg(args, "to", say_unread_dates),
+        area_id=area_or_404(args.get("area", type=int)),
         officer_id=args.get("officer", type=int), kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
         need=ANY_NEED if need == ANY_NEED else (int(need) if need.isdigit() else None),
-        company_id=args.get("company", type=int),
+        company_id=_company_arg(args),
     )
 
 
@@ -180,8 +187,9 @@ def follow_ups():
         stmt = stmt.where(FollowUp.owner_id == current_user.id)
     elif owner.isdigit():
         stmt = stmt.where(FollowUp.owner_id == int(owner))
-    if request.args.get("company", type=int):
-        stmt = stmt.where(FollowUp.company_id == request.args.get("company", type=int))
+    company_id = _company_arg(request.args)
+    if company_id:
+        stmt = stmt.where(FollowUp.company_id == company_id)
     if status == "open":
         stmt = stmt.where(FollowUp.done_at.is_(None)).order_by(FollowUp.due_on, FollowUp.id)
     elif status == "overdue":
