@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 
 from flask_babel import get_translations, gettext
 from jinja2 import pass_context, pass_eval_context
-from markupsafe import Markup
+from markupsafe import escape
 
 
 def N_(message: str) -> str:  # noqa: N802  (the name pybabel extracts by default)
@@ -37,8 +37,9 @@ def bound_gettext() -> dict:
 
     The callables Flask-Babel installs resolve the domain, the locale and the catalogue again on every call,
     and `_()` goes through one more call to find them; a page makes hundreds. Context variables shadow those
-    globals, so templates are unchanged. Same behaviour as Jinja's newstyle gettext: the message is always
-    %-formatted (ngettext with `num` set) and marked safe where the template autoescapes.
+    globals, so templates are unchanged. As Jinja's newstyle gettext, the message is always %-formatted (ngettext
+    with `num` set) with its variables escaped where the template autoescapes; unlike it, the translation is
+    escaped too — translations are text, and Moved "{company}" must not end the attribute it is written into.
 
     A list shows a count on every row ("逾期 %(num)s 天" on two hundred follow-ups, "%(num)s 天" on every card of
     a board) and the counts repeat, so ngettext() with no other variables keeps each message it made this render.
@@ -49,7 +50,7 @@ def bound_gettext() -> dict:
     @pass_eval_context
     def gettext_(eval_ctx, message: str, **variables) -> str:
         text = catalogue.ugettext(message)
-        return (Markup(text) if eval_ctx.autoescape else text) % variables
+        return (escape(text) if eval_ctx.autoescape else text) % variables
 
     @pass_eval_context
     def ngettext_(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
@@ -58,7 +59,7 @@ def bound_gettext() -> dict:
             return counted[key]
         variables.setdefault("num", num)
         text = catalogue.ungettext(singular, plural, num)
-        message = (Markup(text) if eval_ctx.autoescape else text) % variables
+        message = (escape(text) if eval_ctx.autoescape else text) % variables
         if key is not None:
             counted[key] = message
         return message

@@ -3,6 +3,7 @@ page for people not signed in; an English catalogue with every message translate
 import os
 import re
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,27 @@ def test_a_user_who_prefers_english_sees_the_dashboard_in_english(client, auth, 
     assert lang_of(page) == "en"
     assert "Target progress" in page and "Valid HNTEs" in page and "Whole city" in page
     assert "目标进度" not in page and "有效高企数" not in page
+
+
+def test_a_translation_with_quotes_stays_inside_the_attribute_it_is_written_into(client, auth, make):
+    """The board's script reads its status texts from data- attributes; Moved "{company}" once ended the attribute
+    at its first quote, so an English reader saw only "Moved"."""
+    from html.parser import HTMLParser
+
+    from crm.models import Round
+
+    round_ = Round(kind="hnte", year=2026, name="第一批", opens_on=date(2026, 3, 1), closes_on=date(2026, 9, 30))
+    db.session.add(round_)
+    db.session.commit()
+    auth.login(make.user("admin", locale="en"))
+    attributes = {}
+
+    class Board(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attributes.update({k: v for k, v in attrs if k in ("data-moved", "data-refused")})
+
+    Board().feed(client.get(f"/rounds/{round_.id}").get_data(as_text=True))
+    assert attributes == {"data-moved": 'Moved "{company}" to "{stage}".', "data-refused": 'Cannot move to "{stage}".'}
 
 
 def test_the_language_chosen_on_the_account_page_is_kept_for_the_user(client, auth, make):
