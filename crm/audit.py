@@ -18,7 +18,8 @@ from crm.extensions import db
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 
 AUDITED = {Company: "company", Certification: "certification", CompanyYear: "figures", User: "user"}
-SKIPPED = {"updated_at", "version", "password_hash", "session_version", "created_at", "valid_from", "valid_until"}
+SKIPPED = {"updated_at", "version", "password_hash", "session_version", "created_at", "valid_from", "valid_until",
+           "name_sort"}  # bookkeeping, or derived from what is recorded (the windows, the name's sort key)
 _actor: ContextVar[tuple[int | None, str] | None] = ContextVar("audit_actor", default=None)
 
 

@@ -19,7 +19,8 @@ FIELD_LABELS = {name: field.args[0] for form in (FiguresForm, CertificationForm,
 FIELD_LABELS |= {"status": _l("状态"), "uscc_check_waived": FIELD_LABELS.pop("confirm_bad_check")}
 VALUE_LABELS = {"kind": KIND_LABELS, "status": {"valid": N_("有效"), "revoked": N_("已撤销")}}
 NAMED_BY_ID = {"district_id": Area, "park_id": Area, "officer_id": User}  # shown by name, not by id
-HIDDEN = {"id", "company_id"}  # what a row belongs to, not what was changed in it
+HIDDEN = {"id", "company_id",  # what a row belongs to, not what was changed in it
+          "name_sort"}  # the name's sort key, which entries recorded before crm.audit skipped it still hold
 
 Change = tuple[str, str, str]  # field, old, new
 

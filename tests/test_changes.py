@@ -15,3 +15,17 @@ def test_a_change_reads_both_sides_in_words(make):
     (lines,) = described([{"national_award": [False, True], "status": ["valid", "revoked"], "kind": [None, "hnte"],
                            "revenue": ["100.00", "100.00"]}])
     assert lines == (("近五年获国家科技奖（前三完成单位）", "否", "是"), ("状态", "有效", "已撤销"), ("资质类型", "—", "高新技术企业"))
+
+
+def test_the_sort_key_of_a_renamed_company_is_neither_recorded_nor_shown(make, client, auth):
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.models import AuditLog
+
+    company = make.company(name="甲公司")
+    company.name = "明月精密制造有限公司"
+    db.session.commit()
+    recorded = db.session.scalars(select(AuditLog.changes).where(AuditLog.entity == "company")).all()
+    assert recorded and not any("name_sort" in (c or {}) for c in recorded)
+    assert described([{"name": ["甲", "乙"], "name_sort": ["jia", "yi"]}]) == [(("企业名称", "甲", "乙"),)]
