@@ -145,6 +145,8 @@ def test_certification_added_revoked_and_audited(make, auth, client):
     auth.login(make.user("officer"))
     response = client.post(f"/companies/{company.id}/certifications", data={"kind": "hnte", "number": "GR202351000001"})
     assert response.status_code == 422 and "需填写发证日期" in response.get_data(as_text=True)
+    head = response.text.split('class="page-head"')[0]  # the top of the page, where a phone's screen is
+    assert "未保存：请按红字提示修改" in head and 'href="#certifications"' in head
     client.post(f"/companies/{company.id}/certifications",
                 data={"kind": "hnte", "number": "ＧＲ２０２３ ５１０００００１", "issued_on": "2023/11/5"})
     cert = db.session.scalar(select(Certification))

@@ -86,6 +86,25 @@ def test_officer_sees_own_deadlines_grouped_by_week(city, client, auth, monkeypa
     assert "2023-11-27 至 2023-12-03" in page
 
 
+def test_deadlines_read_in_the_readers_language_while_the_email_text_stays_chinese(city, client, auth, make,
+                                                                                    monkeypatch):
+    monkeypatch.setattr("crm.clock.today", lambda: d("2023-11-20"))
+    round_ = Round(kind="hnte", year=2023, name="2023 年高企认定", opens_on=d("2023-05-01"), closes_on=d("2023-12-01"))
+    db.session.add_all([round_, Application(company=city["ours"], round=round_, stage="coaching",
+                                            officer_id=city["zhang"].id)])
+    db.session.commit()
+    city["zhang"].locale = "en"
+    db.session.commit()
+    auth.login(city["zhang"])
+    page = client.get("/deadlines").get_data(as_text=True)
+    assert "HNTE certificate GR202051000001 expires on 2023-12-02" in page
+    assert "is still at the &#34;Coaching&#34; stage" in page or "is still at the \"Coaching\" stage" in page
+    assert "高企证书" not in page and "辅导" not in page
+    (deadline,) = [x for x in upcoming_deadlines(city["zhang"].id, d("2023-11-20"))
+                   if x.kind == "hnte_expiry"]  # outside a request: the catalogue's own language
+    assert deadline.text == "高企证书 GR202051000001 将于 2023-12-02 到期（最后有效日），请提醒企业重新申报"
+
+
 def test_officer_limited_to_areas_even_when_asking_for_all(city, client, auth, make, monkeypatch):
     monkeypatch.setattr("crm.clock.today", lambda: d("2023-11-20"))
     auth.login(city["zhang"])
@@ -208,7 +227,7 @@ def test_overdue_scheduler_is_flagged(city, client, auth, make):
 @pytest.fixture
 def hnte_2022(city, make, monkeypatch):
     """A certificate issued 2022-11-10: reports owed for 2022 (due 2023-05-31) and 2023 (due 2024-05-31)."""
-    monkeypatch.setattr("crm.companies.routes.today", lambda: d("2024-07-01"))
+    monkeypatch.setattr("crm.clock.today", lambda: d("2024-07-01"))
     company = make.company(name="州河电子科技有限公司", district="511702", officer_id=city["zhang"].id)
     make.cert(company, "hnte", issued_on=d("2022-11-10"))
     return company
@@ -224,7 +243,7 @@ def test_panel_lists_reports_owed_and_flags_one_missed_as_at_risk(hnte_2022, cit
 
 
 def test_two_missed_reports_may_cancel_the_status(hnte_2022, city, client, auth, monkeypatch):
-    monkeypatch.setattr("crm.companies.routes.today", lambda: d("2024-06-01"))
+    monkeypatch.setattr("crm.clock.today", lambda: d("2024-06-01"))
     auth.login(city["zhang"])
     page = client.get(f"/companies/{hnte_2022.id}").get_data(as_text=True)
     assert "已累计 2 年未填报" in page
@@ -243,11 +262,15 @@ def test_recording_a_filed_report_clears_the_risk_and_the_reminder(hnte_2022, ci
     assert run_reminders(d("2024-05-31")).queued == 1
 
 
-def test_filed_date_is_validated(hnte_2022, city, client, auth):
+def test_a_report_not_recorded_says_so_at_the_top_and_keeps_the_input(hnte_2022, city, client, auth):
     auth.login(city["zhang"])
-    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2099-01-01"},
-                           follow_redirects=True)
-    assert "日期不能晚于今天" in response.get_data(as_text=True)
+    response = client.post(f"/companies/{hnte_2022.id}/annual-reports",
+                           data={"report-year": "2022", "report-filed_on": "2099-01-01"})
+    assert response.status_code == 422
+    head, panel = response.text.split('class="page-head"')[0], response.text.split('id="annual-reports"')[1]
+    assert "未保存：请按红字提示修改" in head and 'href="#annual-reports"' in head  # where a phone's screen is
+    assert "日期不能晚于今天" in panel and 'value="2099-01-01"' in panel and 'value="2022"' in panel
+    assert "<details open" in panel
     assert db.session.scalar(select(func.count()).select_from(AnnualReport)) == 0
 
 

@@ -29,3 +29,18 @@ def register_panel(order: int, template: str, context: Callable[[Any, date], dic
 
 def panels_for(company, on: date) -> list[tuple[str, dict]]:
     return [(p.template, p.context(company, on)) for p in PANELS]
+
+
+def company_page(company, cert_form=None, unsaved_at: str | None = None) -> str:
+    """The company page with every panel; after a POST that was not saved (a certification, a 年报), shown again
+    with the form's errors and input, and a notice at the top linking down to `unsaved_at` (the form's anchor)."""
+    from flask import render_template
+
+    from crm.clock import today
+    from crm.companies.forms import CertificationForm
+    from crm.ladder.queries import standing_of
+
+    on = today()
+    return render_template("companies/show.html", company=company, standing=standing_of(company, on),
+                           cert_form=cert_form or CertificationForm(), on=on, panels=panels_for(company, on),
+                           unsaved_at=unsaved_at)

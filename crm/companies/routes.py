@@ -7,12 +7,12 @@ from crm.access import can_see, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.changes import described
 from crm.clock import today
-from crm.companies.panels import panels_for
+from crm.companies.panels import company_page
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
 from crm.companies.service import CompanyFilter, EditConflict, check_uscc, claim_company, company_query, \
     latest_change, save_company
 from crm.extensions import db
-from crm.ladder.queries import standing_of, standings_for
+from crm.ladder.queries import standings_for
 from crm.ladder.standing import RUNGS
 from crm.models import Certification, Company, CompanyYear, User
 from crm.models.area import DISTRICT, PARK
@@ -121,12 +121,7 @@ def new():
 
 @bp.route("/<int:company_id>")
 def show(company_id: int):
-    company = get_company_or_404(company_id)
-    on = today()
-    return render_template(
-        "companies/show.html", company=company, standing=standing_of(company, on), cert_form=CertificationForm(),
-        on=on, panels=panels_for(company, on),
-    )
+    return company_page(get_company_or_404(company_id))
 
 
 @bp.route("/<int:company_id>/edit", methods=["GET", "POST"])
@@ -173,11 +168,7 @@ def add_certification(company_id: int):
             db.session.commit()
             flash(_("已添加资质。"), "success")
             return redirect(url_for("companies.show", company_id=company.id))
-    on = today()
-    return render_template(
-        "companies/show.html", company=company, standing=standing_of(company, on), cert_form=form, on=on,
-        panels=panels_for(company, on),
-    ), 422
+    return company_page(company, cert_form=form, unsaved_at="#certifications"), 422
 
 
 @bp.route("/<int:company_id>/certifications/<int:cert_id>/revoke", methods=["POST"])

@@ -6,6 +6,8 @@ reminder engine (DOMAIN §3.2, §3.3, §6).
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext
+
 from crm.reminders import engine
 from crm.reminders.inputs import load_inputs
 
@@ -14,7 +16,7 @@ from crm.reminders.inputs import load_inputs
 class Deadline:
     kind: str  # hnte_expiry | hnte_annual_report | tech_sme_renewal | round_deadline | follow_up_due
     due_on: date
-    text: str  # plain Chinese, e.g. "高企证书 GR2020… 到期（最后有效日）"
+    text: str  # in the reader's language, e.g. "高企证书 GR2020… 到期（最后有效日）"
     company_id: int | None
     company_name: str
     uscc: str
@@ -34,9 +36,16 @@ def upcoming_deadlines(officer_id: int | None, start: date, days: int = 60, area
     inputs = load_inputs(start, dict.fromkeys(engine.KIND_ORDER, until), officer_id=officer_id, area_ids=area_ids)
     companies = inputs.companies
     found = [
-        Deadline(d.kind, d.due_on, d.text, d.company_id,
+        Deadline(d.kind, d.due_on, _in_readers_language(d), d.company_id,
                  companies[d.company_id].name if d.company_id in companies else "",
                  companies[d.company_id].uscc if d.company_id in companies else "", d.recipient_id)
         for d in engine.deadlines(start, until, *inputs.engine_args())
     ]
     return sorted(found, key=lambda d: (d.due_on, engine.KIND_ORDER.index(d.kind), d.company_name))
+
+
+TRANSLATED_VALUES = {"number", "stage"}  # "（无编号）" and the stage's name are labels; titles and names are data
+
+
+def _in_readers_language(due: engine.Due) -> str:
+    return gettext(due.message, **{k: gettext(v) if k in TRANSLATED_VALUES else v for k, v in due.params})

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from crm.i18n import N_
 from crm.ladder.validity import hnte_last_valid_day
 
 # --- vocabulary ---------------------------------------------------------------
@@ -136,7 +137,13 @@ class Due:
     company_id: int | None
     due_on: date
     recipient_id: int | None  # None: no officer, it falls to the admins
-    text: str  # what is due, in plain Chinese, without the company's name
+    message: str  # what is due, without the company's name: a catalogue message (Chinese) …
+    params: tuple[tuple[str, object], ...]  # … and its values
+
+    @property
+    def text(self) -> str:
+        """In plain Chinese, as e-mails and the outbox keep it (a page shows it in its reader's language)."""
+        return self.message % dict(self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +226,9 @@ def deadlines(
     applications = list(applications)
     out: list[Due] = []
 
-    def add(kind, subject, cid, due, recipient, text):
+    def add(kind, subject, cid, due, recipient, message, /, **params):
         if start <= due <= until:
-            out.append(Due(kind, subject, cid, due, recipient, text))
+            out.append(Due(kind, subject, cid, due, recipient, message, tuple(params.items())))
 
     # hnte_expiry: last valid day of each certificate, unless a later one is held — issued by `start` (today),
     # so a run for a past day sends what was due then.
@@ -234,7 +241,8 @@ def deadlines(
             continue
         due = hnte_last_valid_day(cert.issued_on, cert.expires_on)
         add(HNTE_EXPIRY, f"cert:{cert.id}", cert.company_id, due, officer_of.get(cert.company_id),
-            f"高企证书 {cert.number or '（无编号）'} 将于 {due} 到期（最后有效日），请提醒企业重新申报")
+            N_("高企证书 %(number)s 将于 %(due)s 到期（最后有效日），请提醒企业重新申报"),
+            number=cert.number or N_("（无编号）"), due=due)
 
     # hnte_annual_report: 31 May of Y for companies valid on 31 Dec Y−1 (§3.3).
     filed = {(r.company_id, r.year) for r in annual_reports}
@@ -243,7 +251,7 @@ def deadlines(
             if (cid, year) not in filed:
                 due = report_due(year)
                 add(HNTE_ANNUAL_REPORT, f"company:{cid}:report:{year}", cid, due, officer_of.get(cid),
-                    f"{year} 年度高企发展情况报表须于 {due} 前填报，尚未填报")
+                    N_("%(year)s 年度高企发展情况报表须于 %(due)s 前填报，尚未填报"), year=year, due=due)
 
     # tech_sme_renewal: closes_on of each year-Y tech-SME round, for companies
     # registered for Y−1 or in a Y tech-SME pool. Suppressed when registered for Y
@@ -260,7 +268,8 @@ def deadlines(
             if (cid, y) in sme_years_any or (cid, rnd.id) in submitted:
                 continue
             add(TECH_SME_RENEWAL, f"company:{cid}:round:{rnd.id}", cid, rnd.closes_on, officer_of.get(cid),
-                f"{y} 年科技型中小企业评价（{rnd.name}）将于 {rnd.closes_on} 截止，尚未提交入库申请")
+                N_("%(year)s 年科技型中小企业评价（%(round)s）将于 %(due)s 截止，尚未提交入库申请"),
+                year=y, round=rnd.name, due=rnd.closes_on)
 
     # round_deadline: closes_on of the round, one item per open application, to
     # the application's officer, else the company's officer, else the admins.
@@ -271,15 +280,15 @@ def deadlines(
             continue
         recipient = app.officer_id if app.officer_id is not None else officer_of.get(app.company_id)
         add(ROUND_DEADLINE, f"application:{app.id}", app.company_id, rnd.closes_on, recipient,
-            f"申报批次「{rnd.name}」将于 {rnd.closes_on} 截止，"
-            f"申报仍处于「{STAGE_NAMES_ZH.get(app.stage, app.stage)}」阶段")
+            N_("申报批次「%(round)s」将于 %(due)s 截止，申报仍处于「%(stage)s」阶段"),
+            round=rnd.name, due=rnd.closes_on, stage=STAGE_NAMES_ZH.get(app.stage, app.stage))
 
     # follow_up_due: to the owner (else the company's officer), unless done.
     for fu in follow_ups:
         if not fu.done:
             owner = fu.owner_id if fu.owner_id is not None else officer_of.get(fu.company_id)
             add(FOLLOW_UP_DUE, f"follow_up:{fu.id}", fu.company_id, fu.due_on, owner,
-                f"跟进事项「{fu.title}」于 {fu.due_on} 到期")
+                N_("跟进事项「%(title)s」于 %(due)s 到期"), title=fu.title, due=fu.due_on)
 
     return sorted(out, key=_order)
 

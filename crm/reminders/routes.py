@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, select
@@ -13,7 +13,7 @@ from crm import clock, jobs
 from crm.access import admin_required, area_ids, area_or_404, editor_required, get_company_or_404
 from crm.admin.service import save_setting
 from crm.areas import all_areas
-from crm.companies.panels import register_panel
+from crm.companies.panels import company_page, register_panel
 from crm.companies.routes import officer_choices
 from crm.companies.service import claim_company
 from crm.extensions import db
@@ -163,8 +163,8 @@ def _reports(company_id: int) -> list[AnnualReport]:
 def _annual_report_panel(company, on: date) -> dict:
     status = service.report_status(company.certifications, _reports(company.id), on)
     unfiled = [y.year for y in status.years if not y.filed]
-    form = AnnualReportForm(formdata=None, prefix=REPORT_FORM,
-                            data={"year": unfiled[-1] if unfiled else on.year - 1, "filed_on": on})
+    form = g.get("annual_report_form") or AnnualReportForm(  # the one just posted, when it was not saved
+        formdata=None, prefix=REPORT_FORM, data={"year": unfiled[-1] if unfiled else on.year - 1, "filed_on": on})
     return {"position": "bottom", "status": status, "form": form}
 
 
@@ -181,11 +181,9 @@ def file_annual_report(company_id: int):
         service.record_annual_report(company.id, form.year.data, form.filed_on.data)
         db.session.commit()
         flash(_("已记录 %(year)s 年度高企发展情况报表。", year=form.year.data), "success")
-    else:
-        for field in form:
-            for error in field.errors:
-                flash(f"{field.label.text}：{error}", "error")
-    return redirect(url_for("companies.show", company_id=company.id, _anchor="annual-reports"))
+        return redirect(url_for("companies.show", company_id=company.id))  # the message shows at the top
+    g.annual_report_form = form
+    return company_page(company, unsaved_at="#annual-reports"), 422
 
 
 @bp.route("/companies/<int:company_id>/annual-reports/<int:year>/delete", methods=["POST"])
@@ -199,4 +197,4 @@ def delete_annual_report(company_id: int, year: int):
     db.session.delete(report)
     db.session.commit()
     flash(_("已撤销 %(year)s 年度年报的填报记录。", year=year), "success")
-    return redirect(url_for("companies.show", company_id=company.id, _anchor="annual-reports"))
+    return redirect(url_for("companies.show", company_id=company.id))

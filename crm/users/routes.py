@@ -47,7 +47,7 @@ def new():
             except UserError as exc:
                 db.session.rollback()
                 form.username.errors.append(str(exc))
-    return render_template("users/form.html", form=form, user=None)
+    return render_template("users/form.html", form=form, user=None), 200 if request.method == "GET" else 422
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
@@ -77,4 +77,4 @@ def edit(user_id: int):
         db.session.commit()
         flash(_("已保存。"), "success")
         return redirect(url_for("users.index"))
-    return render_template("users/form.html", form=form, user=user)
+    return render_template("users/form.html", form=form, user=user), 200 if request.method == "GET" else 422
