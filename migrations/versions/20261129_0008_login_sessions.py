@@ -3,7 +3,7 @@ so logging out ends that session (a copied cookie stops working) and a session l
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-11-30
+Create Date: 2026-11-29
 """
 import sqlalchemy as sa
 from alembic import op
