@@ -29,7 +29,7 @@ class ParsedField(StringField):
         try:
             self.data = self.parser(self.data) if self.data else None
         except InvalidValue as exc:
-            self.data, self.raw_error = None, str(exc)
+            self.data, self.raw_error = None, exc.in_readers_language()
 
     def _value(self):
         if self.raw_data:

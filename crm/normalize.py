@@ -7,16 +7,30 @@ from numbers import Real
 
 from pypinyin import lazy_pinyin
 
+from crm.i18n import N_
+
 __all__ = ["InvalidValue", "is_blank", "to_halfwidth", "normalize_code", "normalize_uscc", "uscc_check_char", "validate_uscc",
            "parse_date", "parse_money", "parse_int", "parse_year", "name_sort_key"]
 
 
 class InvalidValue(ValueError):
-    """A value that cannot be accepted; str(exc) == exc.reason (Chinese)."""
+    """A value that cannot be accepted; str(exc) == exc.reason, in Chinese (import reports, the CLI). Raised with a
+    catalogue message and its values, it also reads in a page's language (`in_readers_language()`)."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, message: str, **params):
+        self.reason = message % params if params else message
+        super().__init__(self.reason)
+        self.message, self.params = message, params
+
+    def in_readers_language(self) -> str:
+        from flask_babel import gettext
+
+        if not self.params:
+            return gettext(self.message)
+        return gettext(self.message, **{k: gettext(v) if k in _LABELS else v for k, v in self.params.items()})
+
+
+_LABELS = {"field", "what", "hint", "accepted"}  # values that are Ladder's words; the others are what was typed
 
 
 _HALFWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -80,7 +94,7 @@ def name_sort_key(name: str) -> str:
 def uscc_check_char(first17: str) -> str:
     """The 18th (check) character for the first 17 characters (GB 32100-2015, §7)."""
     if len(first17) != 17 or any(c not in _USCC_VALUES for c in first17):
-        raise InvalidValue(f"计算校验码需要17位合法字符，实际为“{first17}”")
+        raise InvalidValue(N_("计算校验码需要17位合法字符，实际为“%(code)s”"), code=first17)
     total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, USCC_WEIGHTS))
     return USCC_CHARSET[(31 - total % 31) % 31]
 
@@ -89,19 +103,20 @@ def validate_uscc(raw, *, allow_bad_check: bool = False) -> str:
     """The normalised code, or InvalidValue; a bad check character passes only when
     allow_bad_check (an admin confirmed it, §7)."""
     if isinstance(raw, float) and not is_blank(raw):
-        raise InvalidValue("统一社会信用代码被存为数字，精度已丢失，请将该列设为文本格式")
+        raise InvalidValue(N_("统一社会信用代码被存为数字，精度已丢失，请将该列设为文本格式"))
     code = normalize_uscc(raw)
     if not code:
-        raise InvalidValue("统一社会信用代码不能为空")
+        raise InvalidValue(N_("统一社会信用代码不能为空"))
     if len(code) != 18:
-        raise InvalidValue(f"统一社会信用代码应为18位，实际{len(code)}位")
+        raise InvalidValue(N_("统一社会信用代码应为18位，实际%(n)s位"), n=len(code))
     for pos, c in enumerate(code, 1):
         if c not in USCC_CHARSET:
-            hint = "（代码不使用 I、O、S、V、Z）" if c in "IOSVZ" else ""
-            raise InvalidValue(f"统一社会信用代码第{pos}位含非法字符 {c}{hint}")
+            hint = N_("（代码不使用 I、O、S、V、Z）") if c in "IOSVZ" else ""
+            raise InvalidValue(N_("统一社会信用代码第%(pos)s位含非法字符 %(char)s%(hint)s"), pos=pos, char=c, hint=hint)
     expected = uscc_check_char(code[:17])
     if code[17] != expected and not allow_bad_check:
-        raise InvalidValue(f"统一社会信用代码校验码应为 {expected}，实际为 {code[17]}")
+        raise InvalidValue(N_("统一社会信用代码校验码应为 %(expected)s，实际为 %(actual)s"), expected=expected,
+                           actual=code[17])
     return code
 
 
@@ -118,10 +133,10 @@ _DATE_FORMATS = [re.compile(p + _TIME) for p in (
 _SERIAL_TEXT = re.compile(r"\d{5}(\.\d+)?")
 _SERIAL_MIN = 10000
 _PARTIAL_DATE = re.compile(r"\d{4}\s*(年\s*(\d{1,2}\s*月份?)?|[-/.]\d{1,2}月?)?")  # 2015, 2021.03, 2021年3月, 2021-3
-_ACCEPTED = "可接受格式：2021-03-05、2021/3/5、2021.3.5、2021年3月5日、20210305 或 Excel 日期"
+_ACCEPTED = N_("可接受格式：2021-03-05、2021/3/5、2021.3.5、2021年3月5日、20210305 或 Excel 日期")
 
 
-def parse_date(value, *, field: str = "日期") -> date | None:
+def parse_date(value, *, field: str = N_("日期")) -> date | None:
     """A date from any accepted form (§7); blank -> None. Future dates are the caller's concern."""
     if is_blank(value):
         return None
@@ -149,10 +164,12 @@ def parse_date(value, *, field: str = "日期") -> date | None:
             try:
                 return date(int(m[1]), int(m[3]), int(m[4]))
             except ValueError:
-                raise InvalidValue(f"{field}“{value}”不是有效的日历日期；{_ACCEPTED}") from None
+                raise InvalidValue(N_("%(field)s“%(value)s”不是有效的日历日期；%(accepted)s"), field=field, value=value,
+                                   accepted=_ACCEPTED) from None
     if _PARTIAL_DATE.fullmatch(text):
-        raise InvalidValue(f"{field}“{value}”不完整：只有年份或年月，请填写到日；{_ACCEPTED}")
-    raise InvalidValue(f"{field}“{value}”无法识别；{_ACCEPTED}")
+        raise InvalidValue(N_("%(field)s“%(value)s”不完整：只有年份或年月，请填写到日；%(accepted)s"), field=field,
+                           value=value, accepted=_ACCEPTED)
+    raise InvalidValue(N_("%(field)s“%(value)s”无法识别；%(accepted)s"), field=field, value=value, accepted=_ACCEPTED)
 
 
 # The largest values the columns hold on every database: INTEGER (PostgreSQL int4) and NUMERIC(14, 2).
@@ -172,13 +189,13 @@ def _decimal(value, text: str, field: str, what: str) -> Decimal:
     elif isinstance(value, str) and (_PLAIN.fullmatch(text) or _GROUPED.fullmatch(text)):
         number = Decimal(text.replace(",", ""))
     if number is None or not number.is_finite():
-        raise InvalidValue(f"{field}“{value}”不是有效的{what}")
+        raise InvalidValue(N_("%(field)s“%(value)s”不是有效的%(what)s"), field=field, value=value, what=what)
     if number < 0:
-        raise InvalidValue(f"{field}不能为负数：{value}")
+        raise InvalidValue(N_("%(field)s不能为负数：%(value)s"), field=field, value=value)
     return number
 
 
-def parse_money(value, *, field: str = "金额") -> Decimal | None:
+def parse_money(value, *, field: str = N_("金额")) -> Decimal | None:
     """An amount in 万元, rounded half-up to 2 decimals (§7); '…元' is yuan. Blank -> None."""
     if is_blank(value):
         return None
@@ -189,13 +206,13 @@ def parse_money(value, *, field: str = "金额") -> Decimal | None:
             if text.endswith(unit):
                 text, scale = text[: -len(unit)], Decimal(factor)
                 break
-    amount = _decimal(value, text, field, "金额（单位：万元）") * scale
+    amount = _decimal(value, text, field, N_("金额（单位：万元）")) * scale
     try:
         amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except InvalidOperation:
         amount = MAX_MONEY + 1
     if amount > MAX_MONEY:
-        raise InvalidValue(f"{field}“{value}”数值过大（万元）")
+        raise InvalidValue(N_("%(field)s“%(value)s”数值过大（万元）"), field=field, value=value)
     return amount + 0  # turns -0.00 into 0.00
 
 
@@ -203,22 +220,22 @@ def parse_int(value, *, field: str) -> int | None:
     """A non-negative whole number (§8: counts); '12.0' and 12.0 pass, 12.5 does not."""
     if is_blank(value):
         return None
-    number = _decimal(value, _text(value) if isinstance(value, str) else "", field, "整数")
+    number = _decimal(value, _text(value) if isinstance(value, str) else "", field, N_("整数"))
     if number != number.to_integral_value():
-        raise InvalidValue(f"{field}应为整数，实际为“{value}”")
+        raise InvalidValue(N_("%(field)s应为整数，实际为“%(value)s”"), field=field, value=value)
     if number > MAX_INT:
-        raise InvalidValue(f"{field}“{value}”数值过大")
+        raise InvalidValue(N_("%(field)s“%(value)s”数值过大"), field=field, value=value)
     return int(number)
 
 
-def parse_year(value, *, field: str = "年度") -> int | None:
+def parse_year(value, *, field: str = N_("年度")) -> int | None:
     """A year between 1949 and 2100 (§8); '2024年' and '2024.0' pass. Blank -> None."""
     if is_blank(value):
         return None
     text = _text(value).removesuffix("年度").removesuffix("年") if isinstance(value, str) else value
     if isinstance(text, str) and ("," in text or not text):
-        raise InvalidValue(f"{field}“{value}”不是有效的年份")
+        raise InvalidValue(N_("%(field)s“%(value)s”不是有效的年份"), field=field, value=value)
     year = parse_int(text, field=field)
     if not 1949 <= year <= 2100:
-        raise InvalidValue(f"{field}应在1949年至2100年之间，实际为 {year}")
+        raise InvalidValue(N_("%(field)s应在1949年至2100年之间，实际为 %(year)s"), field=field, year=year)
     return year

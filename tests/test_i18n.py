@@ -158,6 +158,17 @@ def test_a_translation_with_quotes_stays_inside_the_attribute_it_is_written_into
     assert attributes == {"data-moved": 'Moved "{company}" to "{stage}".', "data-refused": 'Cannot move to "{stage}".'}
 
 
+def test_a_value_that_cannot_be_read_is_explained_in_the_readers_language(client, auth, make):
+    company = make.company()
+    auth.login(make.user("admin", locale="en"))
+    page = client.post(f"/companies/{company.id}/certifications",
+                       data={"kind": "hnte", "issued_on": "2025年2月30日"}).get_data(as_text=True)
+    assert "Date &#34;2025年2月30日&#34; is not a calendar date; accepted: 2021-03-05" in page
+    page = client.post("/companies/new", data={"uscc": "91350100M000100Y4", "name": "甲", "district_id": 0}).text
+    assert "A USCC has 18 characters, this one 17" in page
+    assert "不是有效的日历日期" not in page and "应为18位" not in page
+
+
 def test_the_language_chosen_on_the_account_page_is_kept_for_the_user(client, auth, make):
     user = make.user("officer", areas=["511702"])
     auth.login(user)

@@ -88,7 +88,7 @@ def _form_values(form: CompanyForm, company: Company | None) -> dict | None:
             exclude_id=company.id if company else None,
         )
     except InvalidValue as exc:
-        form.uscc.errors.append(str(exc))
+        form.uscc.errors.append(exc.in_readers_language())
         return None
     values = {
         "uscc": code, "uscc_check_waived": waived, "name": _text(form.name),
@@ -115,7 +115,7 @@ def new():
             flash(_("已登记企业 %(name)s。", name=company.name), "success")
             return redirect(url_for("companies.show", company_id=company.id))
         except InvalidValue as exc:
-            form.uscc.errors.append(str(exc))
+            form.uscc.errors.append(exc.in_readers_language())
     return render_template("companies/form.html", form=form, company=None), 200 if request.method == "GET" else 422
 
 
@@ -142,7 +142,7 @@ def edit(company_id: int):
             db.session.refresh(company)
             form.version.data = str(company.version)  # resubmitting now overwrites, knowingly
         except InvalidValue as exc:
-            form.uscc.errors.append(str(exc))
+            form.uscc.errors.append(exc.in_readers_language())
     status = 200 if request.method == "GET" else (409 if conflict else 422)
     lines = described([conflict.changes])[0] if conflict else ()
     return render_template("companies/form.html", form=form, company=company, conflict=conflict,

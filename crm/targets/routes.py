@@ -33,7 +33,7 @@ def index():
                 try:
                     values[(area, metric)] = parse_int(cells.get(name, ""), field=METRIC_LABELS[metric])
                 except InvalidValue as exc:
-                    errors[name] = str(exc)
+                    errors[name] = exc.in_readers_language()
         if not errors:
             for (area, metric), value in values.items():
                 set_target(year, metric, area, value)
