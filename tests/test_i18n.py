@@ -169,6 +169,14 @@ def test_a_value_that_cannot_be_read_is_explained_in_the_readers_language(client
     assert "不是有效的日历日期" not in page and "应为18位" not in page
 
 
+def test_english_pages_use_english_punctuation_around_english_words(client, auth, make):
+    company = make.company(name="甲公司")
+    auth.login(make.user("admin", locale="en"))
+    page = client.get(f"/companies/{company.id}?tl=edit").get_data(as_text=True)
+    assert "(as of " in page and "<li>Company name: — → 甲公司</li>" in page
+    assert "（as of" not in page and "Company name：" not in page
+
+
 def test_the_language_chosen_on_the_account_page_is_kept_for_the_user(client, auth, make):
     user = make.user("officer", areas=["511702"])
     auth.login(user)
