@@ -1,5 +1,5 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required, login_user
 
 from crm.auth.forms import LoginForm, PasswordForm, PreferencesForm
@@ -72,5 +72,7 @@ def account():
     elif request.method == "POST" and prefs_form.validate_on_submit():
         current_user.locale = prefs_form.locale.data
         db.session.commit()
+        with force_locale(current_user.locale):  # read after the redirect, in the language just chosen
+            flash(_("已保存。"), "success")
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", password_form=password_form, prefs_form=prefs_form)
