@@ -60,6 +60,17 @@ def test_tech_sme_registration_revoked_in_the_year_cannot_be_reapplied_for(make)
     assert listed("tech_sme") == {}
 
 
+def test_a_pooled_company_whose_registration_was_revoked_is_listed_as_unable_to_apply(make):
+    """§9 lists pooled companies that do not hold 科小 for Y; a revoked registration is not held (§5), and the row
+    says why the company cannot apply again that year (§2.4)."""
+    revoked = passing(make, "撤销入库企业")
+    make.cert(revoked, "tech_sme", year=YEAR, number="2024R", status="revoked")
+    pool_member(pool("tech_sme"), revoked)
+    (row,) = shortlist(ShortlistFilter(kind="tech_sme", year=YEAR), today())
+    assert (row.name, row.reasons, row.verdict) == ("撤销入库企业", ("pooled",), "failed")
+    assert any("撤销" in label for label in row.failed)
+
+
 def test_hnte_certificate_expiring_in_the_year_is_listed_for_reapplication(make):
     years = (YEAR - 3, YEAR - 2, FY)
     expiring = passing(make, "年内到期企业", years=years)

@@ -172,10 +172,11 @@ def holds_through(certs: Iterable[Any], kind: str, year: int) -> bool:
 
 
 def excluded_clause(kind: str, year: int) -> Any:
-    """SQL twin of holds_through() on Company, plus a 科小 registration for `year` that was revoked: it cannot be
-    applied for again in the same year (DOMAIN §2.4)."""
+    """SQL twin of holds_through() on Company. A 科小 registration for `year` that was revoked is held no more
+    (DOMAIN §5: never counts): such a company is listed when it is applying or pooled, its row saying it cannot
+    apply again that year (§2.4, the check not_revoked), and never as passing."""
     if kind == TECH_SME:
-        cond = and_(Certification.kind == TECH_SME, Certification.year == year)
+        cond = and_(Certification.kind == TECH_SME, Certification.year == year, Certification.status != REVOKED)
     else:
         cond = in_force_clause(date(year, 12, 31), kind)
     # An uncorrelated list, read once: correlated, SQLite walks every certification of the kind for each company.
