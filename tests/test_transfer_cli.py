@@ -231,3 +231,15 @@ def test_as_names_the_user_in_any_case(runner, tmp_path, make):
     make.user("officer", username="ZhangWei")
     result = invoke(runner, tmp_path, GOOD, "--as", "zhangwei")
     assert result.exit_code == 0, result.output
+
+
+def test_a_list_split_over_sheets_is_refused_for_the_sheets_after_the_first_never_left_out(runner, tmp_path):
+    sheets = {"通川区": [COMPANY_HEADERS, ["川东智能科技有限公司", A, "通川区"]],
+              "达川区": [COMPANY_HEADERS, ["巴山新材有限公司", B, "达川区"]]}
+    result = invoke(runner, tmp_path, sheets)
+    assert result.exit_code == 1 and companies() == 0
+    assert result.stdout.splitlines() == [
+        "created 0, updated 0, unchanged 0, rejected 1",
+        "达川区:1:: 与工作表“通川区”同为企业表，请合并到一张工作表，本表各行均未导入"]
+    partly = invoke(runner, tmp_path, sheets, "--skip-invalid")
+    assert partly.stdout.splitlines()[0] == "created 1, updated 0, unchanged 0, rejected 1" and companies() == 1

@@ -200,19 +200,26 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
         if spec in named and not is_named(title, spec):
             notices.append(Problem(label, index + 1, "", "", f"列名与{spec.title}表相同，但文件中已有名为“{spec.title}”的工作表，"
                                                              f"本表已忽略"))
-        elif kept := next((t for t in tables if t.spec is spec), None):
+        elif (kept := next((t for t in tables if t.spec is spec), None)) and problem:  # notes named like a kind
             notices.append(Problem(label, index + 1, "", "", f"与工作表“{kept.title}”重复（都是{spec.title}），已忽略"))
+        elif kept:  # a list split over sheets (one per district): its rows are rejected, never silently left out
+            tables.append(Table(spec, label, index + 1, [], _rows_below(grid, index),
+                                header_problem=f"与工作表“{kept.title}”同为{spec.title}表，请合并到一张工作表"))
         else:
             headers = [] if problem else _names(grid[index])
             if not problem and index + 1 < len(grid) and (both := _two_row_header(headers, grid[index + 1], spec)):
                 headers, index = both, index + 1
-            rows = [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(is_blank(c) for c in row)]
-            tables.append(Table(spec, label, index + 1, headers, rows, header_problem=problem))
+            tables.append(Table(spec, label, index + 1, headers, _rows_below(grid, index), header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
                          + [f"“{n.sheet}”{n.reason}" for n in notices])
         raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")
     return tables, notices
+
+
+def _rows_below(grid: list[list], index: int) -> list[tuple[int, list]]:
+    """(Excel row number, cells) of the rows under the header, blank rows left out."""
+    return [(n + 1, row) for n, row in enumerate(grid) if n > index and not all(is_blank(c) for c in row)]
 
 
 def _names(row: list) -> list[str]:
