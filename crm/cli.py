@@ -35,6 +35,26 @@ class OneLineCommand(click.Command):
             raise click.ClickException(f"{hint}：{reason}") from exc
 
 
+class YearType(click.ParamType):
+    """--year as operators type it: 2024, ２０２４, 2024年 or 2024年度, between 2000 and 2100."""
+
+    name = "year"
+
+    def convert(self, value, param, ctx):
+        from crm.normalize import InvalidValue, parse_year
+
+        try:
+            year = value if isinstance(value, int) else parse_year(value, field=param.opts[0] if param else "年度")
+        except InvalidValue as exc:
+            self.fail(exc.reason, param, ctx)
+        if year is None or not 2000 <= year <= 2100:
+            self.fail(f"年度应在 2000 至 2100 之间：{value}", param, ctx)
+        return year
+
+
+YEAR = YearType()
+
+
 class LadderGroup(AppGroup):
     """A command group whose commands report usage errors on one line."""
 
@@ -80,7 +100,11 @@ def seed_command(companies):
     """Load the demo data set (idempotent: does nothing if companies exist)."""
     from crm.demo import seed
 
-    click.echo(seed(companies))
+    try:
+        click.echo(seed(companies))
+    except ValueError as exc:  # a rule refusing demo data (UserError, RoundError…): nothing was written
+        db.session.rollback()
+        fail(f"演示数据未载入：{exc}")
 
 
 @demo_cli.command("bench-data")

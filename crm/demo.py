@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 from crm.audit import acting_as
 from crm.clock import today
 from crm.extensions import db
-from crm.models import Area, Certification, Company, CompanyYear, Pool, PoolMember
+from crm.models import Area, Certification, Company, CompanyYear, Pool, PoolMember, User
 from crm.models.area import DISTRICT, PARK
 from crm.normalize import uscc_check_char
-from crm.users.service import create_user
+from crm.users.service import create_user, user_named
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 DEMO_PASSWORD = "ladder-demo"
-ADMIN = ("admin", "admin", "管理员")
+ADMIN = ("admin", "admin", "管理员")  # username, role, display name
 USERS = [  # username, role, display name, areas
     ("zhangwei", "officer", "张伟", ["511702", "达州高新区"]),
     ("liping", "officer", "李萍", ["511703", "511722"]),
@@ -40,12 +40,8 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
     rng = random.Random(seed_value)
     this_year = today().year
     with acting_as(None, "demo"):
-        create_user(ADMIN[0], ADMIN[1], "admin@ladder.local", DEMO_PASSWORD, [], ADMIN[2])
-        officers = []
-        for username, role, name, areas in USERS:
-            user = create_user(username, role, f"{username}@ladder.local", DEMO_PASSWORD, areas, name)
-            if role == "officer":
-                officers.append(user)
+        _user(*ADMIN, [])
+        officers = [user for user in (_user(*u) for u in USERS) if user.role == "officer"]
         db.session.flush()
         districts = list(db.session.scalars(select(Area).where(Area.kind == DISTRICT)))
         parks = list(db.session.scalars(select(Area).where(Area.kind == PARK)))
@@ -76,13 +72,18 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
             _certifications(rng, company, this_year)
             if rng.random() < 0.15:
                 db.session.add(PoolMember(pool=pools[rng.choice(["tech_sme", "hnte"])], company=company))
-        db.session.commit()
         from crm import capability_modules
 
         for module in capability_modules("demo"):  # visits, rounds, targets ... add their own data
             module.seed(rng)
-            db.session.commit()
+    db.session.commit()  # all of it or, when anything fails, none: a second run then starts afresh
     return f"seeded {n_companies} companies; log in as admin / {DEMO_PASSWORD}"
+
+
+def _user(username: str, role: str, display_name: str, areas: list[str]) -> User:
+    """The demo user, or the one of that name an operator created before seeding (its password is kept)."""
+    return user_named(username) or create_user(username, role, f"{username}@ladder.local", DEMO_PASSWORD, areas,
+                                               display_name)
 
 
 def _figures(rng: random.Random, company: Company, this_year: int) -> None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.extensions import db
@@ -57,6 +58,8 @@ def test_users_create_errors_exit_non_zero_with_one_line(runner):
         (["users", "create", "y", "--role", "officer", "--email", "d@x.cn", "--password", "long-enough-1", "--area", "火星"], "未知区域"),
         (["users", "create", "z", "--role", "officer", "--email", "bad", "--password", "long-enough-1"], "邮箱格式不正确"),
         (["users", "create", "王 五", "--role", "officer", "--email", "w@x.cn", "--password", "long-enough-1"], "空格"),
+        (["users", "create", "w" * 65, "--role", "officer", "--email", "w@x.cn", "--password", "long-enough-1"],
+         "不能超过 64 个字符"),  # PostgreSQL would refuse it, SQLite would store it: refused alike
     ]:
         result = runner.invoke(args=args)
         assert result.exit_code != 0 and reason in result.output
@@ -76,6 +79,37 @@ def test_demo_seed_is_realistic_and_idempotent(runner):
     again = runner.invoke(args=["demo", "seed"])
     assert "nothing changed" in again.output
     assert db.session.scalar(select(func.count()).select_from(Company)) == 60
+
+
+def test_demo_seed_after_an_operator_made_the_admin_and_a_round_uses_them(runner):
+    from crm.clock import today
+    from crm.models import Application, Round
+
+    year = today().year
+    assert runner.invoke(args=["users", "create", "Admin", "--role", "admin", "--email", "a@x.cn", "--password",
+                               "long-enough-1"]).exit_code == 0
+    assert runner.invoke(args=["rounds", "create", "--kind", "tech_sme", "--year", str(year), "--name",
+                               f"{year}年科技型中小企业评价", "--opens", f"{year}-06-30", "--closes", f"{year}-09-30"]
+                         ).exit_code == 0
+    result = runner.invoke(args=["demo", "seed", "--companies", "60"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "admin")) == 1
+    assert db.session.scalar(select(func.count()).select_from(Round)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Application))
+
+
+def test_demo_seed_refused_halfway_writes_nothing_and_says_why_on_one_line(runner, monkeypatch):
+    from crm.rounds import demo as rounds_demo
+    from crm.rounds.service import RoundError
+
+    def refused(rng):
+        raise RoundError("批次不能创建")
+
+    monkeypatch.setattr(rounds_demo, "seed", refused)
+    result = runner.invoke(args=["demo", "seed", "--companies", "20"])
+    assert result.exit_code == 1 and result.output.strip().splitlines() == ["Error: 演示数据未载入：批次不能创建"]
+    assert db.session.scalar(select(func.count()).select_from(Company)) == 0  # a second run starts afresh
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_users_create_takes_several_areas_after_one_flag(runner):
@@ -116,3 +150,38 @@ def test_a_postgresql_url_as_operators_write_it_gets_the_installed_driver():
     assert with_driver("postgres://db/ladder") == "postgresql+psycopg://db/ladder"
     assert with_driver("postgresql+psycopg://db/ladder") == "postgresql+psycopg://db/ladder"
     assert with_driver("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_empty_filters_and_days_are_mistakes_not_everything_or_today(runner, tmp_path, make):
+    """An unset variable in a cron script: `--area ""` must not export the whole city."""
+    out = str(tmp_path / "v.csv")
+    for args, reason in [
+        (["visits", "export", "--from", "2024-01-01", "--to", "2024-12-31", "--out", out, "--area", ""], "未知区域"),
+        (["visits", "export", "--from", "2024-01-01", "--to", "2024-12-31", "--out", out, "--officer", ""], "未知用户"),
+        (["reminders", "run", "--today", ""], "--today 不能为空"),
+    ]:
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and reason in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_year_options_read_as_operators_type_them(runner):
+    for year in ("2024", "２０２４", "2024年", "2024年度"):
+        result = runner.invoke(args=["targets", "set", "--year", year, "--metric", "hnte_valid", "--value", "250"])
+        assert result.exit_code == 0, (year, result.output)
+    bad = runner.invoke(args=["targets", "progress", "--year", "1999", "--json"])
+    assert bad.exit_code != 0 and len(bad.output.strip().splitlines()) == 1 and "2000" in bad.output
+
+
+@pytest.mark.parametrize("setting, reason", [
+    ({"LADDER_TIMEZONE": "Mars/Base"}, "LADDER_TIMEZONE 不是有效的时区"),
+    ({"MAIL_PORT": "abc"}, "MAIL_PORT 应为非负整数"),
+    ({"LADDER_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY must be set"),
+])
+def test_a_setting_ladder_cannot_run_with_is_one_line_not_a_traceback(tmp_path, setting, reason):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "LADDER_ENV": "development", **setting}
+    run = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "targets", "progress", "--year", "2024",
+                          "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [run.stderr.strip()] and run.stderr.startswith("配置错误：")
+    assert reason in run.stderr

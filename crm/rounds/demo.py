@@ -88,11 +88,17 @@ def _apply(rng: random.Random, round_: Round, companies: list[Company], by_defau
     return made
 
 
+def _round(kind: str, year: int, name: str, opens_on: date, closes_on: date) -> Round:
+    """The demo round, or the one of that name an operator opened before seeding."""
+    return db.session.scalar(select(Round).where(Round.kind == kind, Round.year == year, Round.name == name)) \
+        or save_round(Round(), kind, year, name, opens_on, closes_on)
+
+
 def seed(rng: random.Random) -> str:
     on = today()
     year = on.year
-    tech_sme = save_round(Round(), "tech_sme", year, f"{year}年科技型中小企业评价", date(year, 6, 30), date(year, 9, 30))
-    hnte = save_round(Round(), "hnte", year, f"{year}年高新技术企业认定（第二批）", date(year, 8, 1), date(year, 12, 15))
+    tech_sme = _round("tech_sme", year, f"{year}年科技型中小企业评价", date(year, 6, 30), date(year, 9, 30))
+    hnte = _round("hnte", year, f"{year}年高新技术企业认定（第二批）", date(year, 8, 1), date(year, 12, 15))
     admin = db.session.scalar(select(User).where(User.role == "admin").order_by(User.id))
     companies = list(db.session.scalars(
         select(Company).where(Company.officer_id.isnot(None)).options(selectinload(Company.certifications))
