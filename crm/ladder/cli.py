@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from crm.cli import LadderGroup, fail
+from crm.cli import LadderGroup, YEAR, fail
 from crm.extensions import db
 from crm.models.certification import KINDS
 
@@ -15,7 +15,7 @@ shortlist_cli = LadderGroup("shortlist", help="申报名单")
 
 @companies_cli.command("eligibility")
 @click.argument("uscc")
-@click.option("--year", type=click.IntRange(2000, 2100), help="申报年度（默认今年）；数据取此前的会计年度")
+@click.option("--year", type=YEAR, help="申报年度（默认今年）；数据取此前的会计年度")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（INTERFACES.md）")
 def eligibility_command(uscc, year, as_json):
     """Eligibility checks for one company, judged on the date it would apply (today, or 1 January of YEAR)."""
@@ -43,7 +43,7 @@ def eligibility_command(uscc, year, as_json):
 
 @shortlist_cli.command("export")
 @click.option("--kind", required=True, type=click.Choice(KINDS))
-@click.option("--year", required=True, type=click.IntRange(2000, 2100))
+@click.option("--year", required=True, type=YEAR)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--area", default=None, help="区县代码、旧代码、名称或园区名称")
 def shortlist_export_command(kind, year, out_path, area):

@@ -21,9 +21,11 @@ def run_command(today_text):
     from crm.reminders.service import run_reminders
 
     try:
-        day = parse_date(today_text) if today_text else today()
+        day = today() if today_text is None else parse_date(today_text)
     except InvalidValue as exc:
         fail(f"--today: {exc}")
+    if day is None:
+        fail("--today 不能为空（不填此项即为今天）")
     try:
         result = run_reminders(day)
     except Exception as exc:  # noqa: BLE001 — the one-line reason is the contract

@@ -4,7 +4,7 @@ import json
 import click
 
 from crm.areas import all_areas, resolve_area
-from crm.cli import LadderGroup, fail
+from crm.cli import LadderGroup, YEAR, fail
 from crm.clock import today
 from crm.extensions import db
 from crm.models.target import METRICS
@@ -15,7 +15,7 @@ targets_cli = LadderGroup("targets", help="目标与进度")
 
 
 @targets_cli.command("set")
-@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option("--year", type=YEAR, required=True)
 @click.option("--metric", required=True, help=", ".join(METRICS))
 @click.option("--value", type=int, required=True)
 @click.option("--scope", default=None, help="district code, old code, name, or park name; city-wide if omitted")
@@ -35,7 +35,7 @@ def set_command(year, metric, value, scope):
 
 
 @targets_cli.command("progress")
-@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option("--year", type=YEAR, required=True)
 @click.option("--as-of", "as_of_text", default=None, help="date (default 31 Dec of YEAR, or today if earlier)")
 @click.option("--json", "as_json", is_flag=True, help="print the INTERFACES.md JSON")
 def progress_command(year, as_of_text, as_json):

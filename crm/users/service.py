@@ -23,6 +23,8 @@ def create_user(username: str, role: str, email: str, password: str, area_keys: 
         raise UserError(_("用户名不能为空"))
     if any(c.isspace() for c in username):
         raise UserError(_("用户名不能含空格"))
+    if len(username) > 64 or len(display_name) > 64 or len(email.strip()) > 254:  # the columns, on every database
+        raise UserError(_("用户名和姓名不能超过 64 个字符，邮箱不能超过 254 个字符"))
     if not EMAIL.match(email.strip()):
         raise UserError(_("邮箱格式不正确：%(email)s", email=email))
     if len(password) < 8:

@@ -35,12 +35,12 @@ def export_command(start, end, path, area, officer):
         fail(f"--from {f.start} 晚于 --to {f.end}")
     if not path.lower().endswith((".xlsx", ".csv")):
         fail(f"不支持的文件类型：{path}（请用 .xlsx 或 .csv）")
-    if area:
+    if area is not None:  # an empty --area (an unset variable in a script) is a mistake, not the whole city
         found = resolve_area(area)
         if found is None:
             fail(f"未知区域：{area}（区县代码、名称或园区名称）")
         f.area_id = found.id
-    if officer:
+    if officer is not None:
         user = user_named(officer)
         if user is None:
             fail(f"未知用户：{officer}")
