@@ -6,8 +6,25 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+class ConfigError(SystemExit):
+    """A setting Ladder cannot run with: the command or the web worker stops with this one line on stderr
+    (INTERFACES.md), not a traceback."""
+
+    def __init__(self, message: str):
+        super().__init__(f"配置错误：{message}")
+
+
 def _bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} 应为非负整数，实际为“{value}”")
+    return int(value)
 
 
 def with_driver(url: str) -> str:
@@ -31,10 +48,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # A sign-in lasts a working day, then the user signs in again (crm/auth/service.py).
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("LADDER_SESSION_HOURS", "12")))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("LADDER_SESSION_HOURS", 12))
     # How many proxies in front of the app set X-Forwarded-For/-Proto (1 behind deploy/nginx.conf); 0 trusts none.
-    LADDER_PROXIES = int(os.environ.get("LADDER_PROXIES", "0"))
-    MAX_CONTENT_LENGTH = int(os.environ.get("LADDER_MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    LADDER_PROXIES = _int("LADDER_PROXIES", 0)
+    MAX_CONTENT_LENGTH = _int("LADDER_MAX_UPLOAD_MB", 20) * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # officers keep forms open for a whole visit
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("LADDER_TIMEZONE", "Asia/Shanghai")
@@ -47,13 +64,13 @@ class Config:
     PAGE_SIZE = 50
     LOG_FORMAT = os.environ.get("LADDER_LOG_FORMAT", "text")  # text | json
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "ladder@localhost")
-    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 30)
     # The dashboard's figures, shared by the web workers; entries go stale by data version (crm/figures_cache.py).
     CACHE_TYPE = "FileSystemCache"
     CACHE_DIR = str(BASE_DIR / "instance" / "cache")

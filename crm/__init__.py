@@ -1,5 +1,6 @@
 """Ladder: a CRM for the 达州市科学技术局's high-tech and tech-SME campaigns."""
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask_login import current_user
@@ -8,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import Config, config_from_env
+from config import Config, ConfigError, config_from_env
 from crm.extensions import babel, cache, csrf, db, login_manager, migrate
 from crm.i18n import N_
 from crm.logs import configure_logging
@@ -32,7 +33,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config_class or config_from_env())
     if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set outside development and testing")
+        raise ConfigError("SECRET_KEY must be set outside development and testing")
+    try:
+        ZoneInfo(app.config["LADDER_TIMEZONE"])
+    except (ValueError, LookupError):  # ZoneInfoNotFoundError is a KeyError
+        raise ConfigError(f"LADDER_TIMEZONE 不是有效的时区：“{app.config['LADDER_TIMEZONE']}”（如 Asia/Shanghai）") from None
     Path(app.instance_path).mkdir(exist_ok=True)
     if app.config["LADDER_PROXIES"]:
         # The client's address and scheme as the proxies in front pass them on (login throttling, request logs,
