@@ -1,6 +1,7 @@
 """Shortlists for a round (DOMAIN §9), their files (INTERFACES.md "Shortlist file"), page and CLI."""
 import csv
 import io
+import re
 from datetime import date
 
 import openpyxl
@@ -221,6 +222,18 @@ def test_hnte_file_has_ratio_cells_with_percent_format(make, runner, tmp_path):
         assert row[name].value == pytest.approx(value) and row[name].number_format == "0.00%"
     assert row["成立日期"].is_date and row["成立日期"].value.date() == date(2015, 1, 1)
     assert row["当前梯次"].value in ("无资质", "高新技术企业")
+
+
+def test_gazelle_amounts_are_written_as_stored_with_two_decimals(make, runner, tmp_path):
+    company = passing(make, "瞪羚候选", years=(YEAR - 3, FY))
+    make.cert(company, "hnte", issued_on=date(2022, 6, 1))
+    path = tmp_path / "g.csv"
+    assert runner.invoke(args=["shortlist", "export", "--kind", "gazelle", "--year", str(YEAR), "--out", str(path)]
+                         ).exit_code == 0
+    header, row = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
+    values = dict(zip(header, row))
+    assert re.fullmatch(r"\d+\.\d\d", values["基期营业收入（万元）"]), values
+    assert re.fullmatch(r"\d+\.\d\d", values["最近一年营业收入（万元）"]), values
 
 
 def test_csv_file_has_a_bom_and_the_same_rows(designed, runner, tmp_path):

@@ -8,6 +8,7 @@ the few values a row shows, so memory stays bounded with 100,000 companies.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,11 @@ def _value(result: KindResult, name: str):
     return check.value if check is not None and check.result != "missing" else None
 
 
+def _amount(value: float | None) -> Decimal | None:
+    """An amount a check reports as a float, as the stored 万元 amount it came from (two decimals, like the others)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
 def _verdict_columns() -> list[tuple[Column, Callable]]:
     return [(Column("判定", 14), lambda fig, facts, r: VERDICT_LABELS[verdict(r)]),
             (Column("未通过条件", 30), lambda fig, facts, r: [CHECK_LABELS.get(n, n) for n in r.failed])]
@@ -101,7 +107,7 @@ KIND_COLUMNS: dict[str, list[tuple[Column, Callable]]] = {
     ],
     GAZELLE: [
         (Column("持有有效高企", 10), lambda fig, facts, r: "是" if facts.holds_valid_hnte else "否"),
-        (Column("基期营业收入（万元）", 14, MONEY), lambda fig, facts, r: _value(r, "base_revenue")),
+        (Column("基期营业收入（万元）", 14, MONEY), lambda fig, facts, r: _amount(_value(r, "base_revenue"))),
         (Column("最近一年营业收入（万元）", 14, MONEY), lambda fig, facts, r: fig.revenue),
         (Column("营业收入年均复合增长率", 12, RATIO), lambda fig, facts, r: _value(r, "revenue_cagr")),
         *_verdict_columns(),
