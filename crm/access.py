@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import or_
 
 from crm.extensions import db
-from crm.models import Company, User
+from crm.models import Area, Company, User
 
 
 def area_ids(user: User) -> list[int] | None:
@@ -30,10 +30,23 @@ def can_see(user: User, company: Company) -> bool:
     return ids is None or company.district_id in ids or company.park_id in ids
 
 
-def area_or_404(area_id: int | None) -> int | None:
-    """An area filter the current user may apply: one outside their areas is a 404, as a company outside them is."""
-    allowed = area_ids(current_user)
-    if area_id is not None and allowed is not None and area_id not in allowed:
+def usable_areas(user: User, areas: list[Area]) -> list[Area]:
+    """Of `areas`, those a list kept to the user's areas can still be narrowed to: every one for an unrestricted
+    user; else their own, and those of the other kind, which may share companies with them (a park reaches into
+    districts, a district holds part of a park)."""
+    if area_ids(user) is None:
+        return areas
+    own, kinds = {a.id for a in user.areas}, {a.kind for a in user.areas}
+    return [a for a in areas if a.id in own or kinds - {a.kind}]
+
+
+def area_or_404(area_id: int | None, *, own_only: bool = False) -> int | None:
+    """An area filter the current user may apply (`usable_areas`, or their own areas only for a list that is not
+    otherwise kept to them): any other is a 404, as a company outside their areas is."""
+    if area_id is None or area_ids(current_user) is None:
+        return area_id
+    area = db.session.get(Area, area_id)
+    if area is None or area not in (current_user.areas if own_only else usable_areas(current_user, [area])):
         abort(404)
     return area_id
 

@@ -277,6 +277,26 @@ def test_a_filter_naming_a_company_or_area_outside_the_users_areas_is_404(make, 
     assert ask(value[1]).status_code == 404
 
 
+def test_a_district_officer_may_narrow_lists_to_a_park_reaching_into_the_district_and_is_offered_only_that(
+        make, auth, client):
+    from tests.ladder_data import pool, pool_member
+
+    ours, theirs = make.company(name="园区内本区企业", district="511702", park="达州高新区"), \
+        make.company(name="园区内他区企业", district="511703", park="达州高新区")
+    tech_pool = pool("tech_sme", 2026)
+    pool_member(tech_pool, ours)
+    pool_member(tech_pool, theirs)
+    park, other_district = make.area("达州高新区"), make.area("511703")
+    auth.login(make.user("officer", areas=["511702"]))
+    page = client.get(f"/shortlists/?kind=tech_sme&year=2026&area={park.id}")
+    assert page.status_code == 200 and "园区内本区企业" in page.text and "园区内他区企业" not in page.text
+    offered = re.findall(r'<option value="(\d+)"', page.text.split('<select name="area"')[1].split("</select>")[0])
+    assert str(park.id) in offered and str(other_district.id) not in offered
+    assert client.get(f"/visits/?area={park.id}").status_code == 200
+    assert client.get(f"/shortlists/?kind=tech_sme&year=2026&area={other_district.id}").status_code == 404
+    assert client.get(f"/deadlines?area={park.id}").status_code == 404  # a list of the park's own, not narrowed
+
+
 def test_park_area_sees_park_companies_in_any_district(make, auth, client):
     in_park = make.company(district="511703", park="达州高新区")
     auth.login(make.user("viewer", areas=["达州高新区"]))

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, func, select
 
-from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404
+from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404, usable_areas
 from crm.areas import all_areas
 from crm.audit import record
 from crm.auth.service import safe_next
@@ -119,8 +119,8 @@ def shortlist_page():
     standings = standings_for([r.company_id for r in page.items], on)
     return render_template(
         "ladder/shortlist.html", f=f, page=page, standings=standings, kinds=KINDS, years=_year_choices(f.year),
-        areas=all_areas(), officers=officer_choices(), reason_labels=translated(REASON_LABELS),
-        verdict_labels=translated(VERDICT_LABELS),
+        areas=usable_areas(current_user, all_areas()), officers=officer_choices(),
+        reason_labels=translated(REASON_LABELS), verdict_labels=translated(VERDICT_LABELS),
     )
 
 

@@ -68,7 +68,7 @@ def deadlines():
     allowed = area_ids(current_user)
     officer_arg = request.args.get("officer", "me" if current_user.role == "officer" else "")
     officer_id = current_user.id if officer_arg == "me" else (int(officer_arg) if officer_arg.isdigit() else None)
-    area = area_or_404(_int_arg("area"))
+    area = area_or_404(_int_arg("area"), own_only=True)  # the list is the area's, not narrowed to the user's
     days = _int_arg("days") if _int_arg("days") in PERIODS else 60
     kind = request.args.get("kind", "") if request.args.get("kind") in KIND_ORDER else ""
     on = clock.today()

@@ -4,7 +4,7 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from crm import wants_json
-from crm.access import admin_required, area_or_404, editor_required, get_company_or_404
+from crm.access import admin_required, area_or_404, editor_required, get_company_or_404, usable_areas
 from crm.areas import all_areas
 from crm.auth.service import safe_next
 from crm.clock import today, utcnow
@@ -109,7 +109,8 @@ def board(round_id: int):
     f = _board_filter()
     return render_template(
         "rounds/board.html", round=round_, f=f, columns=board_columns(current_user, round_.id, f),
-        areas=all_areas(), officers=board_officers(round_.id, current_user), now=utcnow(), on=today(),
+        areas=usable_areas(current_user, all_areas()), officers=board_officers(round_.id, current_user), now=utcnow(),
+        on=today(),
         back=request.full_path.rstrip("?"),
     )
 

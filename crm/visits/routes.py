@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404
+from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404, usable_areas
 from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.auth.service import safe_next
@@ -129,7 +129,8 @@ def _officers() -> list[User]:
 
 def _filter_choices() -> dict:
     return {
-        "districts": all_areas(DISTRICT), "parks": all_areas(PARK), "officers": _officers(),
+        "districts": usable_areas(current_user, all_areas(DISTRICT)),
+        "parks": usable_areas(current_user, all_areas(PARK)), "officers": _officers(),
         "categories": db.session.scalars(select(NeedCategory).order_by(NeedCategory.sort, NeedCategory.id)).all(),
     }
 
