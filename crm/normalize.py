@@ -27,7 +27,7 @@ class InvalidValue(ValueError):
 
         if not self.params:
             return gettext(self.message)
-        return gettext(self.message, **{k: gettext(v) if k in _LABELS else v for k, v in self.params.items()})
+        return gettext(self.message, **{k: gettext(v) if k in _LABELS and v else v for k, v in self.params.items()})
 
 
 _LABELS = {"field", "what", "hint", "accepted"}  # values that are Ladder's words; the others are what was typed

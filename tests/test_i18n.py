@@ -166,6 +166,8 @@ def test_a_value_that_cannot_be_read_is_explained_in_the_readers_language(client
     assert "Date &#34;2025年2月30日&#34; is not a calendar date; accepted: 2021-03-05" in page
     page = client.post("/companies/new", data={"uscc": "91350100M000100Y4", "name": "甲", "district_id": 0}).text
     assert "A USCC has 18 characters, this one 17" in page
+    page = client.post("/companies/new", data={"uscc": "91511702-00000000X", "name": "甲", "district_id": 0}).text
+    assert "Character 9 of the USCC, -, is not allowed" in page and "Project-Id-Version" not in page
     assert "不是有效的日历日期" not in page and "应为18位" not in page
 
 
