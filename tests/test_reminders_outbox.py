@@ -178,6 +178,17 @@ def test_a_waiting_reminder_whose_follow_up_was_done_meanwhile_is_not_sent_late(
                               ).all() == ["hnte_expiry"]
 
 
+def test_a_run_catching_up_an_earlier_day_leaves_later_reminders_waiting(bureau, smtp):
+    smtp.data_reply = "451 4.3.0 Try again later"
+    run_reminders(d("2023-11-28"))  # the follow-up's 3-day reminder, kept back
+    smtp.data_reply = None
+    run_reminders(d("2023-11-20"))  # before that reminder's window: it cannot tell whether it is settled
+    assert db.session.scalar(select(func.count()).select_from(ReminderItem).where(
+        ReminderItem.kind == "follow_up_due")) == 1
+    run_reminders(d("2023-11-29"))
+    assert any("核对研发费用归集" in parts(m)[0] for m in smtp.to("zhang@example.test"))
+
+
 def test_timeout_is_transient(bureau, mail_settings):
     with socket.socket() as silent:  # accepts connections, never greets
         silent.bind(("127.0.0.1", 0))

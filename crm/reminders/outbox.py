@@ -138,8 +138,9 @@ def _give_way(conn: Connection, rows: list[dict]) -> None:
 def _drop_settled(conn: Connection, live: set[tuple], today: date) -> None:
     """A reminder that has not gone out yet whose subject was dealt with meanwhile (the follow-up done, the report
     filed, the application submitted, a later certificate recorded: DOMAIN §6's "suppressed when") is not sent
-    late: it would ask for what is done. One whose due date has passed is still sent — it fired in time."""
-    _drop(conn, [w.id for w in _waiting(conn, ReminderItem.due_on >= today)
+    late: it would ask for what is done. One whose due date has passed is still sent — it fired in time — and so
+    is one fired after `today` (a run catching up an earlier day cannot tell whether it is settled)."""
+    _drop(conn, [w.id for w in _waiting(conn, ReminderItem.due_on >= today, ReminderItem.fired_on <= today)
                  if (w.kind, w.subject_key, w.due_on) not in live])
 
 
