@@ -266,11 +266,11 @@ class Batch:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
                                         "模板中的示例行，已忽略"))
                 continue
-            if present and all(index >= len(cells) or is_blank(cells[index]) for _, index, _ in present):
-                continue  # only columns Ladder does not read hold something: a 序号 filled down, a remark
             if not code and (footer := _footer(cells)):
                 warnings.append(Problem(self.table.title, number, "", footer, "合计行或表尾说明，已忽略"))
                 continue
+            if present and all(index >= len(cells) or is_blank(cells[index]) for _, index, _ in present):
+                continue  # only columns Ladder does not read hold something: a 序号 filled down, a remark
             row = Row(number, cells)
             values = row.values
             for f, index, parse in present:
