@@ -18,12 +18,12 @@ def _bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, least: int = 0) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit():
-        raise ConfigError(f"{name} 应为非负整数，实际为“{value}”")
+    if not value.isdecimal() or int(value) < least:
+        raise ConfigError(f"{name} 应为不小于 {least} 的整数，实际为“{value}”")
     return int(value)
 
 
@@ -48,10 +48,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # A sign-in lasts a working day, then the user signs in again (crm/auth/service.py).
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("LADDER_SESSION_HOURS", 12))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("LADDER_SESSION_HOURS", 12, least=1))
     # How many proxies in front of the app set X-Forwarded-For/-Proto (1 behind deploy/nginx.conf); 0 trusts none.
     LADDER_PROXIES = _int("LADDER_PROXIES", 0)
-    MAX_CONTENT_LENGTH = _int("LADDER_MAX_UPLOAD_MB", 20) * 1024 * 1024
+    MAX_CONTENT_LENGTH = _int("LADDER_MAX_UPLOAD_MB", 20, least=1) * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # officers keep forms open for a whole visit
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("LADDER_TIMEZONE", "Asia/Shanghai")

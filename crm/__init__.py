@@ -33,7 +33,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config_class or config_from_env())
     if not app.config.get("SECRET_KEY"):
-        raise ConfigError("SECRET_KEY must be set outside development and testing")
+        raise ConfigError("生产环境必须设置 SECRET_KEY（会话签名密钥）")
     try:
         ZoneInfo(app.config["LADDER_TIMEZONE"])
     except (ValueError, LookupError):  # ZoneInfoNotFoundError is a KeyError

@@ -40,7 +40,7 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
     rng = random.Random(seed_value)
     this_year = today().year
     with acting_as(None, "demo"):
-        _user(*ADMIN, [])
+        admin = _user(*ADMIN, [])
         officers = [user for user in (_user(*u) for u in USERS) if user.role == "officer"]
         db.session.flush()
         districts = list(db.session.scalars(select(Area).where(Area.kind == DISTRICT)))
@@ -77,7 +77,9 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
         for module in capability_modules("demo"):  # visits, rounds, targets ... add their own data
             module.seed(rng)
     db.session.commit()  # all of it or, when anything fails, none: a second run then starts afresh
-    return f"seeded {n_companies} companies; log in as admin / {DEMO_PASSWORD}"
+    login = f"{admin.username} / {DEMO_PASSWORD}" if admin.check_password(DEMO_PASSWORD) else \
+        f"{admin.username} (the password it was created with)"
+    return f"seeded {n_companies} companies; log in as {login}"
 
 
 def _user(username: str, role: str, display_name: str, areas: list[str]) -> User:

@@ -93,6 +93,7 @@ def test_demo_seed_after_an_operator_made_the_admin_and_a_round_uses_them(runner
                          ).exit_code == 0
     result = runner.invoke(args=["demo", "seed", "--companies", "60"])
     assert result.exit_code == 0, result.output
+    assert "log in as Admin (the password it was created with)" in result.output
     assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "admin")) == 1
     assert db.session.scalar(select(func.count()).select_from(Round)) == 2
     assert db.session.scalar(select(func.count()).select_from(Application))
@@ -175,8 +176,9 @@ def test_year_options_read_as_operators_type_them(runner):
 
 @pytest.mark.parametrize("setting, reason", [
     ({"LADDER_TIMEZONE": "Mars/Base"}, "LADDER_TIMEZONE 不是有效的时区"),
-    ({"MAIL_PORT": "abc"}, "MAIL_PORT 应为非负整数"),
-    ({"LADDER_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY must be set"),
+    ({"MAIL_PORT": "²"}, "MAIL_PORT 应为不小于 0 的整数"),
+    ({"LADDER_SESSION_HOURS": "0"}, "LADDER_SESSION_HOURS 应为不小于 1 的整数"),
+    ({"LADDER_ENV": "production", "SECRET_KEY": ""}, "生产环境必须设置 SECRET_KEY"),
 ])
 def test_a_setting_ladder_cannot_run_with_is_one_line_not_a_traceback(tmp_path, setting, reason):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "LADDER_ENV": "development", **setting}
