@@ -225,6 +225,11 @@ def test_csv_ledgers_of_figures_or_certifications_repeating_name_and_district_ar
         path.write_bytes(csv_bytes(rows, "gb18030"))
         result = runner.invoke(args=["companies", "import", str(path)])
         assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
+    noted = tmp_path / "企业名单.csv"  # a company list noting each one's 资质类型 is still a company list
+    noted.write_bytes(csv_bytes([["企业名称", "统一社会信用代码", "所属区县", "资质类型"],
+                                 ["川东智能科技有限公司", A, "达川区", "高新技术企业"]], "gb18030"))
+    result = runner.invoke(args=["companies", "import", str(noted)])
+    assert result.stdout.splitlines()[0] == "created 0, updated 1, unchanged 0, rejected 0", result.output
 
 
 def test_as_names_the_user_in_any_case(runner, tmp_path, make):

@@ -113,10 +113,11 @@ def sheet_by_title(title) -> SheetSpec | None:
 
 def sheet_by_headers(headers) -> SheetSpec | None:
     """The sheet a CSV (or an unnamed sheet) holds, by the columns only that sheet has. A ledger of certifications
-    or of yearly figures usually repeats 企业名称 and 所属区县: 资质类型 makes it certifications, and 年度 with a
-    figure makes it figures, whatever else it has; otherwise the sheet with the most of its own columns."""
+    or of yearly figures usually repeats 企业名称 and 所属区县: 资质类型 with another certification column (年度,
+    编号, 发证日期…) makes it certifications, and 年度 with a figure makes it figures, whatever else it has;
+    otherwise the sheet with the most of its own columns."""
     own = {s.key: {f.key for h in headers if (f := s.field_for(h))} for s in SHEETS}
-    if "kind" in own[CERTIFICATIONS]:
+    if "kind" in own[CERTIFICATIONS] and own[CERTIFICATIONS] - {"uscc", "kind"}:  # a company list may note 资质类型
         return CERT_SHEET
     if "year" in own[FIGURES] and own[FIGURES] - {"uscc", "year"}:
         return FIGURE_SHEET
