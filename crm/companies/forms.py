@@ -60,10 +60,10 @@ class CertificationForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if self.kind.data == "hnte" and not self.issued_on.data:
+        if self.kind.data == "hnte" and not self.issued_on.data and not self.issued_on.errors:  # typed, unreadable
             self.issued_on.errors.append(_l("高新技术企业证书需填写发证日期"))
             ok = False
-        if self.kind.data in ("tech_sme", "gazelle") and not self.year.data:
+        if self.kind.data in ("tech_sme", "gazelle") and not self.year.data and not self.year.errors:
             self.year.errors.append(_l("科技型中小企业和瞪羚企业需填写年度"))
             ok = False
         return ok

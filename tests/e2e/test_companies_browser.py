@@ -41,3 +41,22 @@ def test_register_find_and_open_on_phone(page, phone_page, make):
     assert width <= 375, "the company page must not scroll sideways on a phone"
     phone_page.click("label.nav-toggle-label")
     assert phone_page.locator("nav.nav a", has_text="企业").is_visible()
+
+
+def test_a_certification_not_saved_on_a_phone_says_so_on_screen_and_leads_to_the_form(phone_page, make):
+    company = make.company(name="手机添加资质测试有限公司")
+    login(phone_page, make.user("officer").username, PASSWORD)
+    phone_page.goto(f"/companies/{company.id}")
+    phone_page.click("#certifications summary")
+    phone_page.select_option("#certifications select[name=kind]", value="hnte")
+    phone_page.fill("input[name=issued_on]", "2025年2月30日")  # no such day
+    phone_page.click("#certifications button[type=submit]")
+    notice = phone_page.locator("[role=alert]", has_text="未保存")
+    assert notice.is_visible() and notice.bounding_box()["y"] < 667, "the notice is on the first screen"
+    notice.locator("a").click()
+    error = phone_page.locator("#certifications p.error")  # one reason: unreadable, not also "missing"
+    error.wait_for()
+    assert "不是有效的日历日期" in error.inner_text()
+    assert phone_page.locator("input[name=issued_on]").input_value() == "2025年2月30日"  # the input is kept
+    box = error.bounding_box()
+    assert 0 <= box["y"] < 667, "the link scrolls the form's error into view"
