@@ -127,3 +127,11 @@ def test_a_sheet_named_otherwise_is_recognised_by_its_headers():
 def test_a_known_sheet_without_a_header_row_is_explained():
     reason = refused(xlsx({"企业": [["甲", CODE, "通川区"]]}), "台账.xlsx")
     assert reason.startswith("文件中没有可导入的工作表：“企业”未找到表头行")
+
+
+def test_a_value_merged_down_one_column_fills_each_row_and_a_merged_note_box_fills_none():
+    rows = [COMPANY_HEADERS[:3], ["甲公司", "CODE1", "达川区"], ["乙公司", "CODE2", None],
+            ["本表由各区县填报，数据截至年底", None, None], [None, None, None]]
+    (table,), _ = read_upload(xlsx({"企业": rows}, merged={"企业": ["C2:C3", "A4:C5"]}), "x.xlsx")
+    assert [cells[:3] for _, cells in table.rows] == [
+        ["甲公司", "CODE1", "达川区"], ["乙公司", "CODE2", "达川区"], ["本表由各区县填报，数据截至年底", "", ""]]

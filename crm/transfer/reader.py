@@ -88,12 +88,14 @@ def _xlsx_grids(data: bytes) -> dict[str, list[list]]:
 
 
 def _fill_merged_down(data: bytes, grids: dict[str, list[list]]) -> None:
-    """A value merged down over several rows — a 所属区县 over its companies, a code over its years — belongs to
-    each of them; pandas sees it in the first row only. Merges across columns (a title, a note) are left as read:
-    copying them sideways would put a title into the columns of a row."""
+    """A value merged down one column over several rows — a 所属区县 over its companies, a code over its years —
+    belongs to each of them; pandas sees it in the first row only. Merges across columns (a title, a note box) are
+    left as read: copying them would put a title or a note into the cells of other rows."""
     book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     for title, grid in grids.items():
-        for (top, column), (bottom, _) in book.get_sheet_by_name(title).merged_cell_ranges or ():
+        for (top, column), (bottom, right) in book.get_sheet_by_name(title).merged_cell_ranges or ():
+            if right != column:
+                continue
             for row in grid[top + 1:bottom + 1]:
                 if column < len(row) and is_blank(row[column]):
                     row[column] = grid[top][column]
