@@ -248,3 +248,12 @@ def test_a_list_split_over_sheets_is_refused_for_the_sheets_after_the_first_neve
         "达川区:1:: 与工作表“通川区”同为企业表，请合并到一张工作表，本表各行均未导入"]
     partly = invoke(runner, tmp_path, sheets, "--skip-invalid")
     assert partly.stdout.splitlines()[0] == "created 1, updated 0, unchanged 0, rejected 1" and companies() == 1
+
+
+def test_a_totals_row_written_in_the_code_column_is_skipped_too(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    rows = [["统一社会信用代码", "年度", "职工总数", "营业收入（万元）"], [A, 2024, 100, 1000], ["合计", None, 100, 1000]]
+    result = invoke(runner, tmp_path, {"年度数据": rows})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["created 1, updated 0, unchanged 0, rejected 0",
+                                          "年度数据:3:: 合计行或表尾说明，已忽略"]

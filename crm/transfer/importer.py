@@ -266,7 +266,7 @@ class Batch:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
                                         "模板中的示例行，已忽略"))
                 continue
-            if not code and (footer := _footer(cells)):
+            if (footer := _footer(cells)) and (not code or _FOOTER.match(code)):  # 合计 in the code column too
                 warnings.append(Problem(self.table.title, number, "", footer, "合计行或表尾说明，已忽略"))
                 continue
             if present and all(index >= len(cells) or is_blank(cells[index]) for _, index, _ in present):
