@@ -67,6 +67,13 @@ def test_same_site_next_is_followed(make, client):
     user = make.user("admin")
     response = client.post("/login?next=/companies/?q=abc", data={"username": user.username, "password": PASSWORD})
     assert response.headers["Location"] == "/companies/?q=abc"
+    client.post("/logout")
+    response = client.post("/login?next=http://localhost/work", data={"username": user.username, "password": PASSWORD})
+    assert response.headers["Location"] == "/work"  # this site's own full address, as its path
+    client.post("/logout")
+    response = client.post("/login?next=http://localhost//evil.example/",
+                           data={"username": user.username, "password": PASSWORD})
+    assert "evil" not in response.headers["Location"]
 
 
 def test_a_number_too_large_for_the_database_is_a_bad_request_not_a_crash(make, auth, client):

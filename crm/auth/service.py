@@ -4,7 +4,7 @@ from datetime import timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app, session
+from flask import current_app, has_request_context, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -83,7 +83,10 @@ def session_user(user_id: str) -> User | None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: '/companies?x=1' yes; '//evil.example', 'https://evil.example', '/\\evil' no."""
+    """Only same-site paths: '/companies?x=1' yes, and this site's own full address as its path
+    ('http://ladder.local/work' → '/work'); '//evil.example', 'https://evil.example', '/\\evil' no."""
+    if target and has_request_context() and target.startswith(request.host_url):  # the scheme and host serving us
+        target = "/" + target[len(request.host_url):]
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
