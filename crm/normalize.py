@@ -148,7 +148,7 @@ def parse_date(value, *, field: str = N_("日期")) -> date | None:
         result = value.date()
         if isinstance(result, date):
             return result
-    text = _SPACES.sub(" ", to_halfwidth(str(value))).strip()
+    text = _SPACES.sub(" ", to_halfwidth(str(value))).strip().lstrip("'‘’")  # '2021.03.05 kept as text
     if _is_number(value):
         if _SERIAL_MIN <= value < _EXCEL_MAX + 1:  # an Excel serial; a fraction is the time of day
             return _EXCEL_EPOCH + timedelta(days=int(value))

@@ -1,6 +1,6 @@
 """`flask companies import PATH [--dry-run] [--skip-invalid] [--as USERNAME]` (INTERFACES.md)."""
 from sqlalchemy import func, select
-from workbooks import COMPANY_HEADERS, csv_bytes, xlsx
+from workbooks import CERT_HEADERS, COMPANY_HEADERS, csv_bytes, xlsx
 
 from crm.extensions import db
 from crm.models import AuditLog, Company
@@ -257,3 +257,30 @@ def test_a_totals_row_written_in_the_code_column_is_skipped_too(runner, tmp_path
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["created 1, updated 0, unchanged 0, rejected 0",
                                           "年度数据:3:: 合计行或表尾说明，已忽略"]
+
+
+def test_marked_headers_status_variants_quoted_dates_and_semicolon_csv(runner, tmp_path):
+    rows = [["企业名称（必填）", "统一社会信用代码*", "所属区县（必填）", "成立日期"], ["川东智能科技有限公司", A, "通川区", "'2021.03.05"]]
+    result = invoke(runner, tmp_path, {"企业": rows, "资质": [CERT_HEADERS, [A, "科小", "2024A", 2024, None, None, "已撤消"]]})
+    assert result.stdout.splitlines()[0] == "created 2, updated 0, unchanged 0, rejected 0", result.output
+    from crm.models import Certification
+    assert db.session.scalar(select(Certification.status)) == "revoked"
+    path = tmp_path / "欧洲格式.csv"
+    path.write_bytes(csv_bytes([["统一社会信用代码;企业名称;所属区县"], [f"{B};巴山新材有限公司;达川区"]]))
+    result = runner.invoke(args=["companies", "import", str(path)])
+    assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
+
+
+def test_a_long_number_a_spreadsheet_made_of_a_certificate_number_is_refused(runner, tmp_path):
+    rows = [CERT_HEADERS, [A, "科小", "2.02351E+13", 2024], [A, "高企", 202351170200012416, None, "2024-01-05"]]
+    result = invoke(runner, tmp_path, {**GOOD, "资质": rows})
+    assert result.exit_code == 1
+    problems = result.stdout.splitlines()[1:]
+    assert [p.split(": ")[0] for p in problems] == ["资质:2:编号", "资质:3:编号"]
+    assert all("精度已丢失" in p for p in problems)
+
+
+def test_a_dry_run_with_a_rejected_row_exits_1_even_when_skipping_invalid_rows(runner, tmp_path):
+    result = invoke(runner, tmp_path, ONE_BAD, "--dry-run", "--skip-invalid")
+    assert result.exit_code == 1 and result.stdout.splitlines()[0] == "created 1, updated 0, unchanged 0, rejected 1"
+    assert companies() == 0

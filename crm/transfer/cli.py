@@ -32,7 +32,7 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool, username: str 
     click.echo(result.summary_line())
     for problem in result.problems + result.warnings:
         click.echo(problem.line())
-    if result.problems and not result.applied:  # a rejected row, or a sheet that cannot be read (no row rejected)
+    if result.problems and (dry_run or not result.applied):  # a rejected row, or a sheet that cannot be read
         fail(f"{result.rejected} 行有错误，未写入任何数据（可用 --skip-invalid 只导入无误的行）" if result.rejected
              else f"{len(result.problems)} 处错误，未写入任何数据")
     if result.rejected and not any(s.created or s.updated for s in result.sheets):  # --skip-invalid, the rest as stored

@@ -45,7 +45,8 @@ MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_COUNT = 2_000_000_000  # INTEGER
 KINDS_BY_LABEL = {"科技型中小企业": TECH_SME, "科小": TECH_SME, "高新技术企业": HNTE, "高企": HNTE,
                   "瞪羚企业": GAZELLE, "瞪羚": GAZELLE, TECH_SME: TECH_SME, HNTE: HNTE, GAZELLE: GAZELLE}
-STATUS_BY_LABEL = {"有效": VALID, "撤销": REVOKED, "已撤销": REVOKED, VALID: VALID, REVOKED: REVOKED}
+STATUS_BY_LABEL = {"有效": VALID, "撤销": REVOKED, "已撤销": REVOKED, "撤消": REVOKED, "已撤消": REVOKED,  # 撤消: a common variant
+                   VALID: VALID, REVOKED: REVOKED}
 STATUS_LABELS = {VALID: "有效", REVOKED: "撤销"}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ENTITIES = {COMPANIES: "company", CERTIFICATIONS: "certification", FIGURES: "figures"}
@@ -578,7 +579,14 @@ def _text(cell, f: Field, ctx: Context) -> str:
     return text
 
 
+# A number of 16 digits or more, or written as 2.02351E+13, is what a spreadsheet made of a long code: digits lost.
+_SCIENTIFIC = re.compile(r"\d(\.\d+)?E[+-]?\d+", re.IGNORECASE)
+
+
 def _code(cell, f: Field, ctx: Context) -> str:
+    if (isinstance(cell, (int, float)) and not isinstance(cell, bool) and abs(cell) >= 1e15) or \
+            (isinstance(cell, str) and _SCIENTIFIC.fullmatch(cell.strip())):
+        raise InvalidValue(f"{f.header}被存为数字，精度已丢失，请将该列设为文本格式后重新填写")
     return _text(normalize_code(cell), f, ctx)
 
 

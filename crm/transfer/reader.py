@@ -158,9 +158,15 @@ def _csv_grid(data: bytes) -> list[list]:
     else:
         raise ImportRefused("无法识别 CSV 文件的编码：请保存为 UTF-8 或 GBK 编码")
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text)))
     except csv.Error as exc:
         raise ImportRefused(f"CSV 文件格式有误：{exc}") from None
+
+
+def _separator(text: str) -> str:
+    """Comma, or the semicolon or tab a spreadsheet saved the file with (European Excel, a copied table)."""
+    head = text[:4096].splitlines()[0] if text.strip() else ""
+    return max(",;\t", key=head.count) if head else ","
 
 
 def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Problem]]:

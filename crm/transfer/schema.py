@@ -48,10 +48,13 @@ class SheetSpec:
 _UNIT = re.compile(r"\((万元|万|人|个|件|项|名|家)\)$")  # not (元): yuan are no 万元
 
 
+_MARK = re.compile(r"\((必填|选填|可选|非必填)\)")
+
+
 def header_key(text) -> str:
-    """A header as compared: NFKC (full-width and Ⅰ/Ⅱ to ASCII), no spaces, no '*', no '(万元)'."""
+    """A header as compared: NFKC (full-width and Ⅰ/Ⅱ to ASCII), no spaces, no '*' or '(必填)', no '(万元)'."""
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
-    return _UNIT.sub("", text.strip("*"))
+    return _UNIT.sub("", _MARK.sub("", text).strip("*"))
 
 
 USCC = Field("uscc", "统一社会信用代码", "uscc", ("信用代码", "社会信用代码"), required=True, width=22,
