@@ -284,3 +284,18 @@ def test_a_dry_run_with_a_rejected_row_exits_1_even_when_skipping_invalid_rows(r
     result = invoke(runner, tmp_path, ONE_BAD, "--dry-run", "--skip-invalid")
     assert result.exit_code == 1 and result.stdout.splitlines()[0] == "created 1, updated 0, unchanged 0, rejected 1"
     assert companies() == 0
+
+
+def test_totals_and_footer_rows_are_skipped_wherever_their_words_stand(runner, tmp_path):
+    rows = [["序号", "统一社会信用代码", "企业名称", "所属区县", "备注"],
+            [1, A, "川东智能科技有限公司", "通川区", "本年合计研发投入较多"],  # 合计 inside a remark: a company row
+            [2, None, "合计", None, None],  # 序号 filled down past the list
+            ["通川区小计", None, "1家"],
+            ["合计", 1],  # a count in the code column
+            ["填表人：张三", "联系电话：13800000000", None, "填表日期：2024-01-05"],
+            ["审核：李四"]]
+    result = invoke(runner, tmp_path, {"企业": rows})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "created 1, updated 0, unchanged 0, rejected 0"
+    assert [line.split(":")[1] for line in lines if "合计行或表尾说明" in line] == ["3", "4", "5", "6", "7"]

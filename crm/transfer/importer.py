@@ -267,7 +267,7 @@ class Batch:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
                                         "模板中的示例行，已忽略"))
                 continue
-            if (footer := _footer(cells)) and (not code or _FOOTER.match(code)):  # 合计 in the code column too
+            if footer := _footer(cells, code):
                 warnings.append(Problem(self.table.title, number, "", footer, "合计行或表尾说明，已忽略"))
                 continue
             if present and all(index >= len(cells) or is_blank(cells[index]) for _, index, _ in present):
@@ -686,14 +686,23 @@ PARSERS: dict[str, Callable] = {
 
 
 # A totals row or a form's footer (填表人：…, 注：…) below the companies, recognised by its first cell.
-_FOOTER = re.compile(r"合计|总计|小计|共计|(填表人|填报人|制表人|审核人|负责人|联系人|填表日期|填报日期|制表日期|注|说明|备注)"
-                     r"\d*([:：]|$)")
+# A totals row (合计, 通川区小计, 合计：2家) or a form's footer line (填表人：…, 审核：…, 注：…) below the companies.
+_TOTAL = re.compile(r"(合计|总计|小计|共计)|.*(合计|总计|小计|共计)$")
+_NOTE = re.compile(r"(填表人|填报人|填报单位|制表人|制表|审核人|审核|负责人|联系人|联系电话|填表日期|填报日期|制表日期|注|说明|备注)"
+                   r"\d*([:：]|$)")
+_CODE_LIKE = re.compile(r"[0-9A-Z]{15,20}")  # a code, perhaps mistyped: such a row is a company's, never skipped
 
 
-def _footer(cells: list) -> str | None:
-    """The first cell of a row without a code when it opens a totals row or a footer line."""
-    first = next((str(c) for c in cells if not is_blank(c)), "")
-    return first if _FOOTER.match("".join(to_halfwidth(first).split())) else None
+def _footer(cells: list, code: str) -> str | None:
+    """The cell that makes a row without a code (or with something else in the code column: 合计, a count, a phone
+    number) a totals row or a footer line; None for any other row."""
+    if _CODE_LIKE.fullmatch(code):
+        return None
+    for cell in cells:
+        text = "" if is_blank(cell) else "".join(to_halfwidth(str(cell)).split())
+        if text and (_TOTAL.match(text) or _NOTE.match(text)):
+            return str(cell)
+    return None
 
 
 def shown(cell) -> str:
