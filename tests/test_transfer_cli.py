@@ -299,3 +299,18 @@ def test_totals_and_footer_rows_are_skipped_wherever_their_words_stand(runner, t
     lines = result.stdout.splitlines()
     assert lines[0] == "created 1, updated 0, unchanged 0, rejected 0"
     assert [line.split(":")[1] for line in lines if "合计行或表尾说明" in line] == ["3", "4", "5", "6", "7"]
+
+
+def test_amounts_headed_or_unit_rowed_in_yuan_are_stored_in_wan_yuan(runner, tmp_path):
+    from crm.models import CompanyYear
+
+    invoke(runner, tmp_path, GOOD)
+    headed = [["统一社会信用代码", "年度", "营业收入（元）", "研发费用（万元）"], [A, 2023, 12345678, 50]]
+    unit_row = [["统一社会信用代码", "年度", "职工总数", "营业收入"], ["甲", "乙", "人", "元"], [A, 2024, 120, 23456789]]
+    numbered = [["统一社会信用代码", "年度", "职工总数"], ["甲", "乙", 1], [B, 2024, 80]]  # a form's 栏次 row
+    for sheets in ({"年度数据": headed}, {"年度数据": unit_row}, {"年度数据": numbered}):
+        result = invoke(runner, tmp_path, sheets)
+        assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
+    stored = dict(db.session.execute(select(CompanyYear.year, CompanyYear.revenue).where(
+        CompanyYear.revenue.isnot(None))).all())
+    assert {year: float(v) for year, v in stored.items()} == {2023: 1234.57, 2024: 2345.68}

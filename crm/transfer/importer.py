@@ -36,7 +36,7 @@ from crm.normalize import (InvalidValue, is_blank, name_sort_key, normalize_code
                            parse_int, parse_money, parse_year, to_halfwidth, validate_uscc)
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
-from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key
+from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key, in_yuan
 from crm.transfer.spreadsheet import Column, write_xlsx
 
 CHUNK = 500  # codes per IN (...) lookup
@@ -261,7 +261,8 @@ class Batch:
     def read(self, ctx: "Context", warnings: list[Problem]) -> None:
         self.ctx, self.warnings = ctx, warnings
         # (field, column index, parser) of the columns found, looked up once rather than per cell
-        present = [(f, self.columns[f.key][0], PARSERS[f.kind]) for f in self.spec.fields if f.key in self.columns]
+        present = [(f, index, _money_in_yuan if f.kind == "money" and in_yuan(header) else PARSERS[f.kind])
+                   for f in self.spec.fields if f.key in self.columns for index, header in [self.columns[f.key]]]
         for (number, cells), code in zip(self.table.rows, self.raw_code_list):
             if code == EXAMPLE_USCC:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
@@ -622,6 +623,13 @@ def _money(cell, f: Field, ctx: Context) -> Decimal:
     if amount > MAX_MONEY:
         raise InvalidValue(f"{f.header}数值过大：{cell}（单位为万元）")
     return amount
+
+
+def _money_in_yuan(cell, f: Field, ctx: Context) -> Decimal:
+    """A column headed （元）: a plain number is yuan; a cell with its own unit (万元, 元) keeps it."""
+    if isinstance(cell, str) and "".join(cell.split()).endswith(("元", "万")):
+        return _money(cell, f, ctx)
+    return _money(f"{cell}元", f, ctx)
 
 
 def _count(cell, f: Field, ctx: Context) -> int:

@@ -217,6 +217,9 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
             headers = [] if problem else _names(grid[index])
             if not problem and index + 1 < len(grid) and (both := _two_row_header(headers, grid[index + 1], spec)):
                 headers, index = both, index + 1
+            if not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1])):
+                headers = [f"{h}（{u}）" if h and u in ("元", "万元") else h for h, u in zip(headers, units)]
+                index += 1
             tables.append(Table(spec, label, index + 1, headers, _rows_below(grid, index), header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
@@ -243,6 +246,19 @@ def _two_row_header(headers: list[str], below: list, spec: SheetSpec) -> list[st
     if not added:
         return None
     return [names[i] if i in added else (headers[i] if i < len(headers) else "") for i in range(len(names))]
+
+
+_UNITS_ROW = {"人", "个", "件", "项", "名", "家", "万元", "元", "%", "年", "甲", "乙", "丙", "丁", "—", "-"}
+
+
+def _units_row(row: list) -> list[str] | None:
+    """The row under a statistical form's header that gives each column's unit (人, 万元, 元) or its 栏次 (甲, 乙,
+    1, 2, 3…): part of the header, not data. None for any other row."""
+    names = _names(row)
+    given = [n for n in names if n]
+    if len(given) >= 2 and all(n in _UNITS_ROW or (n.isdigit() and len(n) <= 3) for n in given):
+        return names
+    return None
 
 
 def _find_header(grid: list[list], spec: SheetSpec | None) -> tuple[int, SheetSpec] | None:

@@ -45,10 +45,16 @@ class SheetSpec:
         return None
 
 
-_UNIT = re.compile(r"\((万元|万|人|个|件|项|名|家)\)$")  # not (元): yuan are no 万元
+_UNIT = re.compile(r"\((万元|万|元|人民币元|人|个|件|项|名|家)\)$")  # a column in 元 is converted: in_yuan()
+_YUAN = re.compile(r"\((元|人民币元)\)$")
 
 
 _MARK = re.compile(r"\((必填|选填|可选|非必填)\)")
+
+
+def in_yuan(header) -> bool:
+    """A money column headed in 元 (营业收入（元）): its plain numbers are yuan, stored as 万元."""
+    return bool(_YUAN.search(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header or "")))))
 
 
 def header_key(text) -> str:
