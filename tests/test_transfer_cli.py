@@ -314,3 +314,18 @@ def test_amounts_headed_or_unit_rowed_in_yuan_are_stored_in_wan_yuan(runner, tmp
     stored = dict(db.session.execute(select(CompanyYear.year, CompanyYear.revenue).where(
         CompanyYear.revenue.isnot(None))).all())
     assert {year: float(v) for year, v in stored.items()} == {2023: 1234.57, 2024: 2345.68}
+
+
+def test_a_yuan_unit_in_a_title_or_a_group_label_is_applied_to_the_amounts_under_it(runner, tmp_path):
+    from crm.models import CompanyYear
+
+    invoke(runner, tmp_path, GOOD)
+    titled = [["2023年企业经济指标（金额单位：元）"], ["统一社会信用代码", "年度", "营业收入", "研发费用（万元）"],
+              [A, 2023, 12345678, 50]]
+    grouped = [["统一社会信用代码", "年度", "主要经济指标（元）", None], [None, None, "营业收入", "研发费用"],
+               [B, 2023, 23456789, 1000000]]
+    for sheets, merged in (({"年度数据": titled}, None), ({"年度数据": grouped}, {"年度数据": ["C1:D1"]})):
+        result = invoke(runner, tmp_path, sheets, merged=merged)
+        assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
+    stored = {tuple(r) for r in db.session.execute(select(CompanyYear.revenue, CompanyYear.rd_expense))}
+    assert {(float(a), float(b)) for a, b in stored} == {(1234.57, 50.0), (2345.68, 100.0)}

@@ -8,6 +8,7 @@ is not what its extension says is refused with a reason in Chinese.
 """
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -16,7 +17,7 @@ import pandas as pd
 import python_calamine
 
 from crm.normalize import is_blank
-from crm.transfer.schema import IGNORED_SHEETS, SheetSpec, sheet_by_headers, sheet_by_title
+from crm.transfer.schema import IGNORED_SHEETS, SheetSpec, in_yuan, sheet_by_headers, sheet_by_title
 
 MAX_ENTRIES = 1000  # a workbook has a few dozen parts
 MAX_UNCOMPRESSED = 256 * 1024 * 1024
@@ -214,12 +215,14 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
             tables.append(Table(spec, label, index + 1, [], _rows_below(grid, index),
                                 header_problem=f"与工作表“{kept.title}”同为{spec.title}表，请合并到一张工作表"))
         else:
-            headers = [] if problem else _names(grid[index])
+            headers, top = [] if problem else _names(grid[index]), index
             if not problem and index + 1 < len(grid) and (both := _two_row_header(headers, grid[index + 1], spec)):
                 headers, index = both, index + 1
             if not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1])):
                 headers = [f"{h}（{u}）" if h and u in ("元", "万元") else h for h, u in zip(headers, units)]
                 index += 1
+            if any(_YUAN_TITLE.search("".join(name.split())) for row in grid[:top] for name in _names(row)):
+                headers = [_in_yuan(h, spec) for h in headers]  # 金额单位：元 above the header
             tables.append(Table(spec, label, index + 1, headers, _rows_below(grid, index), header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
@@ -245,7 +248,24 @@ def _two_row_header(headers: list[str], below: list, spec: SheetSpec) -> list[st
              if name and spec.field_for(name) and not (i < len(headers) and spec.field_for(headers[i]))}
     if not added:
         return None
-    return [names[i] if i in added else (headers[i] if i < len(headers) else "") for i in range(len(names))]
+    group = ""  # the label over a column: the nearest one written at or left of it (主要经济指标（元）)
+    both = []
+    for i in range(len(names)):
+        group = headers[i] if i < len(headers) and headers[i] else group
+        both.append((_in_yuan(names[i], spec) if in_yuan(group) else names[i]) if i in added else
+                    (headers[i] if i < len(headers) else ""))
+    return both
+
+
+_YUAN_TITLE = re.compile(r"单位[:：](人民币)?元")  # 金额单位：元, not 单位：万元
+
+
+def _in_yuan(header: str, spec: SheetSpec) -> str:
+    """A money header without a unit of its own, marked as in 元 (the importer converts it to 万元)."""
+    f = spec.field_for(header)
+    if f is None or f.kind != "money" or re.search(r"[（(](万元|万|元|人民币元)[)）]$", header):
+        return header
+    return f"{header}（元）"
 
 
 _UNITS_ROW = {"人", "个", "件", "项", "名", "家", "万元", "元", "%", "年", "甲", "乙", "丙", "丁", "—", "-"}
