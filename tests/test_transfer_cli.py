@@ -329,3 +329,54 @@ def test_a_yuan_unit_in_a_title_or_a_group_label_is_applied_to_the_amounts_under
         assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
     stored = {tuple(r) for r in db.session.execute(select(CompanyYear.revenue, CompanyYear.rd_expense))}
     assert {(float(a), float(b)) for a, b in stored} == {(1234.57, 50.0), (2345.68, 100.0)}
+
+
+def _years(runner, tmp_path, sheets, merged=None) -> dict[str, tuple]:
+    """Import the sheets (companies A and B exist) and read back each company's (revenue, rd_expense, total_assets)."""
+    from crm.models import CompanyYear
+
+    result = invoke(runner, tmp_path, sheets, merged=merged)
+    assert result.exit_code == 0, result.output
+    return {code: tuple(None if v is None else float(v) for v in values) for code, *values in db.session.execute(
+        select(Company.uscc, CompanyYear.revenue, CompanyYear.rd_expense, CompanyYear.total_assets)
+        .join(CompanyYear, CompanyYear.company_id == Company.id))}
+
+
+def test_units_stated_with_marks_in_groups_titles_and_units_rows_each_apply_where_they_stand(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    marked = [["统一社会信用代码", "年度", "营业收入（元）*", "研发费用（元）（必填）"], [A, 2023, 12345678, 1000000]]
+    assert _years(runner, tmp_path, {"年度数据": marked})[A] == (1234.57, 100.0, None)
+    # a title in 元 over a group in 万元: the group's unit is the one its columns are in; the mark and unit kept
+    titled = [["（金额单位：元）"], ["统一社会信用代码", "年度", "主要经济指标（万元）", None, "资产总额"],
+              [None, None, "营业收入*", "研发费用", None], [B, 2023, 2345, 120, 50000000]]
+    assert _years(runner, tmp_path, {"年度数据": titled}, merged={"年度数据": ["C2:D2"]})[B] == (2345.0, 120.0, 5000.0)
+
+
+def test_a_group_label_in_yuan_reaches_only_the_columns_it_is_merged_over(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    rows = [["统一社会信用代码", "年度", "收入（单位：元）", None, None], [None, None, "营业收入", "研发费用", "资产总额"],
+            [A, 2023, 12345678, 1000000, 5000]]
+    assert _years(runner, tmp_path, {"年度数据": rows}, merged={"年度数据": ["C1:D1"]})[A] == (1234.57, 100.0, 5000.0)
+
+
+def test_a_units_row_then_a_column_number_row_are_both_header_and_no_unit_is_doubled(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    rows = [["统一社会信用代码", "年度", "营业收入（万元）", "研发费用"], [None, None, "万元", "元"], ["甲", "乙", 1, 2],
+            [A, 2023, 800, 500000]]
+    assert _years(runner, tmp_path, {"年度数据": rows})[A] == (800.0, 50.0, None)
+
+
+def test_a_company_without_its_code_is_rejected_whatever_its_remark_says(runner, tmp_path):
+    rows = [["序号", "企业名称", "统一社会信用代码", "所属区县", "备注"],
+            [1, "新设科技有限公司", None, "达川区", "注：新设立，代码待补"],
+            [2, "丁公司", "待补充", "达川区", "说明：营业执照办理中"]]
+    result = invoke(runner, tmp_path, {"企业": rows})
+    assert result.exit_code == 1 and result.stdout.splitlines()[0] == "created 0, updated 0, unchanged 0, rejected 2"
+
+
+def test_a_comma_csv_whose_header_mentions_semicolons_is_still_comma_separated(runner, tmp_path):
+    path = tmp_path / "企业.csv"
+    path.write_bytes(csv_bytes([["企业名称", "统一社会信用代码", "所属区县", "备注（多项用;分隔;如a;b）"],
+                                ["川东智能科技有限公司", A, "通川区", "x"]]))
+    result = runner.invoke(args=["companies", "import", str(path)])
+    assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output

@@ -36,7 +36,7 @@ from crm.normalize import (InvalidValue, is_blank, name_sort_key, normalize_code
                            parse_int, parse_money, parse_year, to_halfwidth, validate_uscc)
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
-from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key, in_yuan
+from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key, money_unit
 from crm.transfer.spreadsheet import Column, write_xlsx
 
 CHUNK = 500  # codes per IN (...) lookup
@@ -261,7 +261,7 @@ class Batch:
     def read(self, ctx: "Context", warnings: list[Problem]) -> None:
         self.ctx, self.warnings = ctx, warnings
         # (field, column index, parser) of the columns found, looked up once rather than per cell
-        present = [(f, index, _money_in_yuan if f.kind == "money" and in_yuan(header) else PARSERS[f.kind])
+        present = [(f, index, _money_in_yuan if f.kind == "money" and money_unit(header) == "元" else PARSERS[f.kind])
                    for f in self.spec.fields if f.key in self.columns for index, header in [self.columns[f.key]]]
         for (number, cells), code in zip(self.table.rows, self.raw_code_list):
             if code == EXAMPLE_USCC:
@@ -696,20 +696,21 @@ PARSERS: dict[str, Callable] = {
 # A totals row or a form's footer (填表人：…, 注：…) below the companies, recognised by its first cell.
 # A totals row (合计, 通川区小计, 合计：2家) or a form's footer line (填表人：…, 审核：…, 注：…) below the companies.
 _TOTAL = re.compile(r"(合计|总计|小计|共计)|.*(合计|总计|小计|共计)$")
-_NOTE = re.compile(r"(填表人|填报人|填报单位|制表人|制表|审核人|审核|负责人|联系人|联系电话|填表日期|填报日期|制表日期|注|说明|备注)"
-                   r"\d*([:：]|$)")
+_NOTE = re.compile(r"(填表人|填报人|填表单位|填报单位|单位负责人|制表人|制表|审核人|审核|负责人|联系人|联系电话|填表日期|填报日期|"
+                   r"制表日期|注|说明|备注)\d*([:：]|$)")
 _CODE_LIKE = re.compile(r"[0-9A-Z]{15,20}")  # a code, perhaps mistyped: such a row is a company's, never skipped
 
 
 def _footer(cells: list, code: str) -> str | None:
-    """The cell that makes a row without a code (or with something else in the code column: 合计, a count, a phone
-    number) a totals row or a footer line; None for any other row."""
+    """The first text of a row without a code (or with 合计, a count or a phone number in the code column) when it
+    opens a totals row or a footer line; None for any other row — a company whose code is missing is rejected, not
+    skipped, whatever its remarks say. A 序号 filled down before it does not count."""
     if _CODE_LIKE.fullmatch(code):
         return None
     for cell in cells:
         text = "" if is_blank(cell) else "".join(to_halfwidth(str(cell)).split())
-        if text and (_TOTAL.match(text) or _NOTE.match(text)):
-            return str(cell)
+        if text and not (text.isdigit() or isinstance(cell, (int, float))):
+            return str(cell) if _TOTAL.match(text) or _NOTE.match(text) else None
     return None
 
 

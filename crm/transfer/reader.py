@@ -8,7 +8,6 @@ is not what its extension says is refused with a reason in Chinese.
 """
 import csv
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -17,7 +16,7 @@ import pandas as pd
 import python_calamine
 
 from crm.normalize import is_blank
-from crm.transfer.schema import IGNORED_SHEETS, SheetSpec, in_yuan, sheet_by_headers, sheet_by_title
+from crm.transfer.schema import IGNORED_SHEETS, SheetSpec, money_unit, sheet_by_headers, sheet_by_title, with_money_unit
 
 MAX_ENTRIES = 1000  # a workbook has a few dozen parts
 MAX_UNCOMPRESSED = 256 * 1024 * 1024
@@ -64,42 +63,48 @@ class Problem:
         return " ".join(f"{self.sheet}:{self.row}:{column}: {self.reason}".split())
 
 
+Spans = dict[tuple[int, int], int]  # a value merged across columns: (row, first column) -> last column
+
+
 def read_upload(data: bytes, filename: str) -> tuple[list[Table], list[Problem]]:
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".xlsx":
-        grids = _xlsx_grids(data)
+        grids, spans = _xlsx_grids(data)
     elif suffix == ".csv":
-        grids = {None: _csv_grid(data)}
+        grids, spans = {None: _csv_grid(data)}, {}
     else:
         raise ImportRefused(f"不支持 {suffix or '无扩展名'} 文件：请上传 .xlsx 工作簿或 .csv 文件（旧版 .xls 请先另存为 .xlsx）")
-    return _tables(grids)
+    return _tables(grids, spans)
 
 
-def _xlsx_grids(data: bytes) -> dict[str, list[list]]:
+def _xlsx_grids(data: bytes) -> tuple[dict[str, list[list]], dict[str, Spans]]:
     merged = inspect_xlsx(data)
     try:
         frames = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="calamine",
                                keep_default_na=False, na_values=[])
         grids = {str(title): frame.values.tolist() for title, frame in frames.items()}
-        if merged:
-            _fill_merged_down(data, grids)
+        spans = _merge(data, grids) if merged else {}
     except Exception as exc:  # noqa: BLE001 — whatever the parser trips on, the file is unreadable
         raise ImportRefused("无法读取该 Excel 工作簿，文件可能已损坏：请在 Excel 中打开并重新保存后再上传") from exc
-    return grids
+    return grids, spans
 
 
-def _fill_merged_down(data: bytes, grids: dict[str, list[list]]) -> None:
+def _merge(data: bytes, grids: dict[str, list[list]]) -> dict[str, Spans]:
     """A value merged down one column over several rows — a 所属区县 over its companies, a code over its years —
-    belongs to each of them; pandas sees it in the first row only. Merges across columns (a title, a note box) are
-    left as read: copying them would put a title or a note into the cells of other rows."""
+    belongs to each of them (pandas sees it in the first row only), so it is filled in. Merges across columns (a
+    title, a group label, a note box) are left as read — copying them would put a note into other cells — and
+    returned, so that a group label's unit reaches the columns under it."""
     book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    spans: dict[str, Spans] = {}
     for title, grid in grids.items():
         for (top, column), (bottom, right) in book.get_sheet_by_name(title).merged_cell_ranges or ():
             if right != column:
+                spans.setdefault(title, {})[(top, column)] = right
                 continue
             for row in grid[top + 1:bottom + 1]:
                 if column < len(row) and is_blank(row[column]):
                     row[column] = grid[top][column]
+    return spans
 
 
 def inspect_xlsx(data: bytes) -> bool:
@@ -165,12 +170,17 @@ def _csv_grid(data: bytes) -> list[list]:
 
 
 def _separator(text: str) -> str:
-    """Comma, or the semicolon or tab a spreadsheet saved the file with (European Excel, a copied table)."""
-    head = text[:4096].splitlines()[0] if text.strip() else ""
-    return max(",;\t", key=head.count) if head else ","
+    """Comma, or the semicolon or tab a spreadsheet saved the file with (European Excel, a copied table): the first
+    that splits the first lines into the same number of fields."""
+    lines = [line for line in text[:65536].splitlines()[:20] if line.strip()][:5]
+    for separator in ",;\t":
+        counts = {line.count(separator) for line in lines}
+        if len(counts) == 1 and counts != {0}:
+            return separator
+    return ","
 
 
-def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Problem]]:
+def _tables(grids: dict[str | None, list[list]], spans: dict[str, Spans]) -> tuple[list[Table], list[Problem]]:
     """The sheets to import. A sheet named 企业/资质/年度数据 is that sheet; another sheet (Sheet1, a CSV) is
     recognised by its headers, and only for a kind no sheet is named after: old data on a spare or hidden
     sheet never takes the place of the sheet named for it."""
@@ -216,13 +226,15 @@ def _tables(grids: dict[str | None, list[list]]) -> tuple[list[Table], list[Prob
                                 header_problem=f"与工作表“{kept.title}”同为{spec.title}表，请合并到一张工作表"))
         else:
             headers, top = [] if problem else _names(grid[index]), index
-            if not problem and index + 1 < len(grid) and (both := _two_row_header(headers, grid[index + 1], spec)):
+            if not problem and index + 1 < len(grid) and (both := _two_row_header(
+                    headers, grid[index + 1], spec, spans.get(title, {}), index)):
                 headers, index = both, index + 1
-            if not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1])):
-                headers = [f"{h}（{u}）" if h and u in ("元", "万元") else h for h, u in zip(headers, units)]
+            while not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1])):  # 人 万元, 甲 乙 1
+                headers = [_with_unit(h, u if u in ("元", "万元") else None, spec) for h, u in zip(headers, units)]
                 index += 1
-            if any(_YUAN_TITLE.search("".join(name.split())) for row in grid[:top] for name in _names(row)):
-                headers = [_in_yuan(h, spec) for h in headers]  # 金额单位：元 above the header
+            title_unit = next((u for row in grid[:top] for name in _names(row) if (u := money_unit(name))), None)
+            if title_unit:  # 金额单位：元 above the header: for the money columns that state no unit of their own
+                headers = [_with_unit(h, title_unit, spec) for h in headers]
             tables.append(Table(spec, label, index + 1, headers, _rows_below(grid, index), header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
@@ -240,32 +252,25 @@ def _names(row: list) -> list[str]:
     return ["" if is_blank(c) else str(c).strip() for c in row]
 
 
-def _two_row_header(headers: list[str], below: list, spec: SheetSpec) -> list[str] | None:
+def _two_row_header(headers: list[str], below: list, spec: SheetSpec, spans: Spans, row: int) -> list[str] | None:
     """A header in two rows — 主要经济指标 merged over 营业收入, 研发费用… — as one: the names the second row adds
-    under a group label or a blank, or None when the row below is data (it adds no column name)."""
+    under a group label or a blank, each with the money unit its group label states; None when the row below is
+    data (it adds no column name)."""
     names = _names(below)
     added = {i for i, name in enumerate(names)
              if name and spec.field_for(name) and not (i < len(headers) and spec.field_for(headers[i]))}
     if not added:
         return None
-    group = ""  # the label over a column: the nearest one written at or left of it (主要经济指标（元）)
-    both = []
-    for i in range(len(names)):
-        group = headers[i] if i < len(headers) and headers[i] else group
-        both.append((_in_yuan(names[i], spec) if in_yuan(group) else names[i]) if i in added else
-                    (headers[i] if i < len(headers) else ""))
-    return both
+    group = {i: headers[first] for (r, first), last in spans.items() if r == row for i in range(first, last + 1)}
+    return [_with_unit(names[i], money_unit(group.get(i, headers[i] if i < len(headers) else "")), spec)
+            if i in added else (headers[i] if i < len(headers) else "") for i in range(len(names))]
 
 
-_YUAN_TITLE = re.compile(r"单位[:：](人民币)?元")  # 金额单位：元, not 单位：万元
-
-
-def _in_yuan(header: str, spec: SheetSpec) -> str:
-    """A money header without a unit of its own, marked as in 元 (the importer converts it to 万元)."""
-    f = spec.field_for(header)
-    if f is None or f.kind != "money" or re.search(r"[（(](万元|万|元|人民币元)[)）]$", header):
-        return header
-    return f"{header}（元）"
+def _with_unit(header: str, unit: str | None, spec: SheetSpec) -> str:
+    """A money column's header stating the unit given above or below it (元 is converted to 万元 on import), unless
+    it states its own."""
+    f = spec.field_for(header) if header and unit else None
+    return with_money_unit(header, unit) if f is not None and f.kind == "money" else header
 
 
 _UNITS_ROW = {"人", "个", "件", "项", "名", "家", "万元", "元", "%", "年", "甲", "乙", "丙", "丁", "—", "-"}

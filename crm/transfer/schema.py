@@ -45,22 +45,33 @@ class SheetSpec:
         return None
 
 
-_UNIT = re.compile(r"\((万元|万|元|人民币元|人|个|件|项|名|家)\)$")  # a column in 元 is converted: in_yuan()
-_YUAN = re.compile(r"\((元|人民币元)\)$")
-
-
+_UNIT = re.compile(r"\((万元|万|元|人民币元|人|个|件|项|名|家)\)$")  # stripped to compare; a money unit is kept apart
+_MONEY_UNIT = re.compile(r"\((万元|万|元|人民币元)\)$|单位[:：](人民币)?(万元|元)")
 _MARK = re.compile(r"\((必填|选填|可选|非必填)\)")
 
 
-def in_yuan(header) -> bool:
-    """A money column headed in 元 (营业收入（元）): its plain numbers are yuan, stored as 万元."""
-    return bool(_YUAN.search(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header or "")))))
+def _bare(text) -> str:
+    """NFKC (full-width and Ⅰ/Ⅱ to ASCII), no spaces, no '*' or '(必填)'."""
+    return _MARK.sub("", re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))).strip("*")
+
+
+def money_unit(text) -> str | None:
+    """'元' or '万元' when a header, a group label or a title states it (营业收入（元）*, 主要经济指标（万元）,
+    金额单位：元), else None."""
+    m = _MONEY_UNIT.search(_bare(text))
+    if m is None:
+        return None
+    return "元" if (m[1] or m[3]) in ("元", "人民币元") else "万元"
+
+
+def with_money_unit(header: str, unit: str) -> str:
+    """The header stating `unit`, unless it states a money unit of its own."""
+    return header if money_unit(header) else f"{_bare(header)}（{unit}）"
 
 
 def header_key(text) -> str:
-    """A header as compared: NFKC (full-width and Ⅰ/Ⅱ to ASCII), no spaces, no '*' or '(必填)', no '(万元)'."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
-    return _UNIT.sub("", _MARK.sub("", text).strip("*"))
+    """A header as compared: NFKC (full-width and Ⅰ/Ⅱ to ASCII), no spaces, no '*' or '(必填)', no unit."""
+    return _UNIT.sub("", _bare(text))
 
 
 USCC = Field("uscc", "统一社会信用代码", "uscc", ("信用代码", "社会信用代码"), required=True, width=22,
