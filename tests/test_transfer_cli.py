@@ -380,3 +380,23 @@ def test_a_comma_csv_whose_header_mentions_semicolons_is_still_comma_separated(r
                                 ["川东智能科技有限公司", A, "通川区", "x"]]))
     result = runner.invoke(args=["companies", "import", str(path)])
     assert result.exit_code == 0 and result.stdout.startswith("created 1, "), result.output
+
+
+def test_a_title_giving_another_columns_unit_leaves_the_amounts_in_wan_yuan(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    rows = [["2023年度企业主要经济指标（人均工资单位：元）"], ["统一社会信用代码", "年度", "营业收入", "研发费用", "人均工资"],
+            [A, 2023, 800, 60, 52000]]
+    assert _years(runner, tmp_path, {"年度数据": rows})[A] == (800.0, 60.0, None)
+
+
+def test_header_cells_merged_down_into_the_units_row_keep_it_a_units_row(runner, tmp_path):
+    invoke(runner, tmp_path, GOOD)
+    rows = [["统一社会信用代码", "年度", "职工总数", "营业收入", "研发费用"], [None, None, "人", "元", "元"],
+            [A, 2023, 100, 12345678, 1000000]]
+    assert _years(runner, tmp_path, {"年度数据": rows}, merged={"年度数据": ["A1:A2", "B1:B2"]})[A] == (1234.57, 100.0, None)
+
+
+def test_a_company_whose_name_begins_like_a_total_is_rejected_without_its_code_not_skipped(runner, tmp_path):
+    rows = [COMPANY_HEADERS, ["总计量检测（达州）有限公司", "91511702-MA0000001W", "通川区"], ["小计算科技有限公司", None, "通川区"]]
+    result = invoke(runner, tmp_path, {"企业": rows})
+    assert result.exit_code == 1 and result.stdout.splitlines()[0] == "created 0, updated 0, unchanged 0, rejected 2"

@@ -695,7 +695,7 @@ PARSERS: dict[str, Callable] = {
 
 # A totals row or a form's footer (填表人：…, 注：…) below the companies, recognised by its first cell.
 # A totals row (合计, 通川区小计, 合计：2家) or a form's footer line (填表人：…, 审核：…, 注：…) below the companies.
-_TOTAL = re.compile(r"(合计|总计|小计|共计)|.*(合计|总计|小计|共计)$")
+_TOTAL = re.compile(r"(合计|总计|小计|共计)([:：(（\d]|$)|.*(合计|总计|小计|共计)$")  # not 总计量检测有限公司
 _NOTE = re.compile(r"(填表人|填报人|填表单位|填报单位|单位负责人|制表人|制表|审核人|审核|负责人|联系人|联系电话|填表日期|填报日期|"
                    r"制表日期|注|说明|备注)\d*([:：]|$)")
 _CODE_LIKE = re.compile(r"[0-9A-Z]{15,20}")  # a code, perhaps mistyped: such a row is a company's, never skipped

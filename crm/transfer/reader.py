@@ -229,7 +229,7 @@ def _tables(grids: dict[str | None, list[list]], spans: dict[str, Spans]) -> tup
             if not problem and index + 1 < len(grid) and (both := _two_row_header(
                     headers, grid[index + 1], spec, spans.get(title, {}), index)):
                 headers, index = both, index + 1
-            while not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1])):  # 人 万元, 甲 乙 1
+            while not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1], headers)):
                 headers = [_with_unit(h, u if u in ("元", "万元") else None, spec) for h, u in zip(headers, units)]
                 index += 1
             title_unit = next((u for row in grid[:top] for name in _names(row) if (u := money_unit(name))), None)
@@ -276,11 +276,12 @@ def _with_unit(header: str, unit: str | None, spec: SheetSpec) -> str:
 _UNITS_ROW = {"人", "个", "件", "项", "名", "家", "万元", "元", "%", "年", "甲", "乙", "丙", "丁", "—", "-"}
 
 
-def _units_row(row: list) -> list[str] | None:
+def _units_row(row: list, headers: list[str]) -> list[str] | None:
     """The row under a statistical form's header that gives each column's unit (人, 万元, 元) or its 栏次 (甲, 乙,
-    1, 2, 3…): part of the header, not data. None for any other row."""
+    1, 2, 3…): part of the header, not data. None for any other row. A header cell merged down into it (统一社会信用代码
+    over two rows) is the header's, not a unit."""
     names = _names(row)
-    given = [n for n in names if n]
+    given = [n for i, n in enumerate(names) if n and not (i < len(headers) and n == headers[i])]
     if len(given) >= 2 and all(n in _UNITS_ROW or (n.isdigit() and len(n) <= 3) for n in given):
         return names
     return None

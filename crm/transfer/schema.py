@@ -46,7 +46,8 @@ class SheetSpec:
 
 
 _UNIT = re.compile(r"\((万元|万|元|人民币元|人|个|件|项|名|家)\)$")  # stripped to compare; a money unit is kept apart
-_MONEY_UNIT = re.compile(r"\((万元|万|元|人民币元)\)$|单位[:：](人民币)?(万元|元)")
+# (元) closing a header or group label; or a general 金额单位：元 / 单位：万元 — not 人均工资单位：元, not 元/人
+_MONEY_UNIT = re.compile(r"\((万元|万|元|人民币元)\)$|(?:^|[(,;:：，；、\s])(?:金额)?单位[:：](人民币)?(万元|元)(?![/每])")
 _MARK = re.compile(r"\((必填|选填|可选|非必填)\)")
 
 
