@@ -261,8 +261,7 @@ class Batch:
     def read(self, ctx: "Context", warnings: list[Problem]) -> None:
         self.ctx, self.warnings = ctx, warnings
         # (field, column index, parser) of the columns found, looked up once rather than per cell
-        present = [(f, index, _money_in_yuan if f.kind == "money" and money_unit(header) == "元" else PARSERS[f.kind])
-                   for f in self.spec.fields if f.key in self.columns for index, header in [self.columns[f.key]]]
+        present = [(f, self.columns[f.key][0], self._parser(f)) for f in self.spec.fields if f.key in self.columns]
         for (number, cells), code in zip(self.table.rows, self.raw_code_list):
             if code == EXAMPLE_USCC:
                 warnings.append(Problem(self.table.title, number, self.columns["uscc"][1], EXAMPLE_USCC,
@@ -286,6 +285,11 @@ class Batch:
                 except InvalidValue as exc:
                     self.add(row, f.key, exc.reason)
             self.rows.append(row)
+
+    def _parser(self, f: Field) -> Callable:
+        """The field's parser; for an amount whose column is headed in 元, the one converting it to 万元."""
+        in_yuan = f.kind == "money" and money_unit(self.columns[f.key][1]) == "元"
+        return _money_in_yuan if in_yuan else PARSERS[f.kind]
 
     def add(self, row: Row, key: str, reason: str) -> None:
         header = self.columns[key][1] if key in self.columns else next(f.header for f in self.spec.fields if f.key == key)

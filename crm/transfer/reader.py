@@ -225,22 +225,27 @@ def _tables(grids: dict[str | None, list[list]], spans: dict[str, Spans]) -> tup
             tables.append(Table(spec, label, index + 1, [], _rows_below(grid, index),
                                 header_problem=f"与工作表“{kept.title}”同为{spec.title}表，请合并到一张工作表"))
         else:
-            headers, top = [] if problem else _names(grid[index]), index
-            if not problem and index + 1 < len(grid) and (both := _two_row_header(
-                    headers, grid[index + 1], spec, spans.get(title, {}), index)):
-                headers, index = both, index + 1
-            while not problem and index + 1 < len(grid) and (units := _units_row(grid[index + 1], headers)):
-                headers = [_with_unit(h, u if u in ("元", "万元") else None, spec) for h, u in zip(headers, units)]
-                index += 1
-            title_unit = next((u for row in grid[:top] for name in _names(row) if (u := money_unit(name))), None)
-            if title_unit:  # 金额单位：元 above the header: for the money columns that state no unit of their own
-                headers = [_with_unit(h, title_unit, spec) for h in headers]
+            headers, index = ([], index) if problem else _header(grid, index, spec, spans.get(title, {}))
             tables.append(Table(spec, label, index + 1, headers, _rows_below(grid, index), header_problem=problem))
     if all(t.header_problem for t in tables):
         found = "；".join([f"“{t.title}”{t.header_problem}" for t in tables]
                          + [f"“{n.sheet}”{n.reason}" for n in notices])
         raise ImportRefused(f"文件中没有可导入的工作表：{found or '工作表应命名为 企业、资质 或 年度数据，第一行为表头'}")
     return tables, notices
+
+
+def _header(grid: list[list], index: int, spec: SheetSpec, spans: Spans) -> tuple[list[str], int]:
+    """The column names of the header found at row `index`, and the row the header ends on: a second row of names
+    under group labels, then units or 栏次 rows, belong to it; a money unit stated by a group label, a units row or
+    a title above (金额单位：元) reaches the money columns that state none of their own."""
+    headers, top = _names(grid[index]), index
+    if index + 1 < len(grid) and (both := _two_row_header(headers, grid[index + 1], spec, spans, index)):
+        headers, index = both, index + 1
+    while index + 1 < len(grid) and (units := _units_row(grid[index + 1], headers)):  # 人 万元 元, 甲 乙 1 2
+        headers = [_with_unit(h, u if u in ("元", "万元") else None, spec) for h, u in zip(headers, units)]
+        index += 1
+    title_unit = next((u for row in grid[:top] for name in _names(row) if (u := money_unit(name))), None)
+    return [_with_unit(h, title_unit, spec) for h in headers], index
 
 
 def _rows_below(grid: list[list], index: int) -> list[tuple[int, list]]:
