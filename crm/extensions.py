@@ -5,7 +5,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from collections.abc import Iterable
+
+from sqlalchemy import MetaData, bindparam
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter and drop them (also in SQLite batch mode).
@@ -38,3 +40,10 @@ def insert_ignoring_duplicates(model, dialect: str, index_elements=None):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def ids_in(column, ids: Iterable[int]):
+    """column IN (…) for a long list of integer ids, the ids written into the statement: psycopg takes about
+    10 µs to convert each bound parameter of a statement too long for its cache (2,000 ids: 25 ms), integers
+    need no binding to be safe, and SQLite reads the literal list as fast as bound ones."""
+    return column.in_(bindparam(None, [int(i) for i in ids], expanding=True, literal_execute=True))

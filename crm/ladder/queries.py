@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, not_, select
 
-from crm.extensions import db
+from crm.extensions import db, ids_in
 from crm.ladder.standing import Standing, in_force_clause, standing_on
 from crm.models import Certification, Company, Pool, PoolMember
 from crm.models.certification import GAZELLE, HNTE, TECH_SME
@@ -37,11 +37,11 @@ def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
         return {}
     certs = defaultdict(list)
     for cert in db.session.scalars(
-        select(Certification).where(Certification.company_id.in_(company_ids), in_force_clause(on))
+        select(Certification).where(ids_in(Certification.company_id, company_ids), in_force_clause(on))
     ):
         certs[cert.company_id].append(cert)
     pooled = set(db.session.scalars(
-        select(PoolMember.company_id).join(Pool).where(PoolMember.company_id.in_(company_ids), Pool.year == on.year)
+        select(PoolMember.company_id).join(Pool).where(ids_in(PoolMember.company_id, company_ids), Pool.year == on.year)
     ))
     return {cid: standing_on(certs[cid], on, cid in pooled) for cid in company_ids}
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from crm.extensions import db
+from crm.extensions import db, ids_in
 from crm.i18n import N_
 from crm.ladder.eligibility import HNTE_FIELDS, SME_MAX_AMOUNT, SME_MAX_EMPLOYEES, CompanyFacts, GazelleParams, \
     KindResult, YearFigures, check_gazelle, check_hnte, check_tech_sme
@@ -72,11 +72,11 @@ def load_facts(companies: Sequence[Any], year: int, on: date, params: GazellePar
     figures = defaultdict(list)
     for company_id, *values in db.session.execute(
         select(CompanyYear.company_id, CompanyYear.year, *(getattr(CompanyYear, f) for f in FIGURES))
-        .where(CompanyYear.company_id.in_(ids), CompanyYear.year.between(years.start, years.stop - 1))
+        .where(ids_in(CompanyYear.company_id, ids), CompanyYear.year.between(years.start, years.stop - 1))
     ):
         figures[company_id].append(YearFigures(*values))  # positional: 100,000 companies are read this way
     held = db.session.execute(select(Certification.company_id, Certification.kind).where(
-        Certification.company_id.in_(ids),
+        ids_in(Certification.company_id, ids),
         or_(in_force_clause(on, HNTE), and_(*_revoked_registration(year)))))
     hnte, revoked = set(), set()
     for company_id, kind in held:

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from crm.clock import utcnow
-from crm.extensions import db
+from crm.extensions import db, ids_in
 from crm.jobs import collector_paused, recorded
 from crm.models import AnnualReport, Certification, Company, JobRun, ReminderDigest, ReminderItem, User
 from crm.models.certification import HNTE, REVOKED
@@ -66,7 +66,7 @@ def _within_areas(items: list[engine.DueItem]) -> list[engine.DueItem]:
     if not company_ids:
         return items
     places = {cid: {district, park} for cid, district, park in db.session.execute(
-        select(Company.id, Company.district_id, Company.park_id).where(Company.id.in_(company_ids)))}
+        select(Company.id, Company.district_id, Company.park_id).where(ids_in(Company.id, company_ids)))}
     outside = {i for i, item in enumerate(items)
                if item.company_id in places and not places[item.company_id] & limited[item.recipient_id]}
     return [replace(item, recipient_id=None) if i in outside else item for i, item in enumerate(items)]
