@@ -178,6 +178,39 @@ def test_a_waiting_reminder_whose_follow_up_was_done_meanwhile_is_not_sent_late(
                               ).all() == ["hnte_expiry"]
 
 
+def test_a_waiting_reminder_goes_to_whom_it_concerns_when_it_is_sent(bureau, smtp):
+    """DOMAIN §6 "who = assigned officer": a reminder kept back by the mail server while its officer left and the
+    company went to another officer is sent to the new officer (the old officer's follow-up too: next in line),
+    not to the old officer's mailbox — and its lead does not fire twice."""
+    smtp.data_reply = "451 4.3.0 Try again later"
+    run_reminders(d("2023-11-27"))  # zhang's 3-day follow-up reminder and 7-day expiry, not accepted
+    smtp.data_reply = None
+    bureau["zhang"].active = False
+    bureau["acme"].officer_id = bureau["li"].id
+    db.session.commit()
+    run_reminders(d("2023-11-28"))
+    assert smtp.to("zhang@example.test") == []
+    (to_li,) = smtp.to("li@example.test")
+    assert "川东智能科技有限公司" in parts(to_li)[0] and "高企证书到期" in parts(to_li)[0]
+    assert "核对研发费用归集" in parts(to_li)[0]
+    assert db.session.scalar(select(func.count()).select_from(ReminderItem).where(
+        ReminderItem.recipient_id == bureau["zhang"].id)) == 0
+    smtp.messages.clear()
+    run_reminders(d("2023-11-29"))
+    assert "川东智能科技有限公司" not in "".join(parts(m)[0] for m in smtp.to("li@example.test"))
+
+
+def test_a_waiting_admins_reminder_goes_to_the_officer_assigned_since(bureau, smtp, make):
+    smtp.data_reply = "451 4.3.0 Try again later"
+    run_reminders(d("2023-12-03"))  # the orphan's expiry (due 12-09, lead 7), to both admins, not accepted
+    smtp.data_reply = None
+    bureau["orphan"].officer_id = bureau["li"].id
+    db.session.commit()
+    run_reminders(d("2023-12-04"))
+    assert "无人包联有限公司" in "".join(parts(m)[0] for m in smtp.to("li@example.test"))
+    assert "无人包联有限公司" not in "".join(parts(m)[0] for m in smtp.to("boss@example.test"))
+
+
 def test_a_run_catching_up_an_earlier_day_leaves_later_reminders_waiting(bureau, smtp):
     smtp.data_reply = "451 4.3.0 Try again later"
     run_reminders(d("2023-11-28"))  # the follow-up's 3-day reminder, kept back

@@ -76,7 +76,13 @@ def test_missed_run_is_caught_up_once_at_start(schedule):
         pytest.skip("midnight: no earlier minute today")
     app = schedule("00:00")  # today's time has passed
     assert build_scheduler(app).get_job(CATCH_UP_JOB) is not None
-    db.session.add(JobRun(job="reminders", ok=True))
+    yesterday = (now.date() - timedelta(days=1)).isoformat()
+    db.session.add_all([  # an operator catching up yesterday, a run that broke off: today is still to do
+        JobRun(job="reminders", ok=True, result=json.dumps({"sent": 1, "day": yesterday})),
+        JobRun(job="reminders", ok=False, result="OperationalError: database is locked")])
+    db.session.commit()
+    assert build_scheduler(app).get_job(CATCH_UP_JOB) is not None
+    db.session.add(JobRun(job="reminders", ok=True, result=json.dumps({"sent": 0, "day": now.date().isoformat()})))
     db.session.commit()
     assert build_scheduler(app).get_job(CATCH_UP_JOB) is None
     later = (now + timedelta(minutes=2)).strftime("%H:%M")

@@ -12,6 +12,8 @@
   concurrent run skips it; it turns `sent` only after the server accepted the message. Any failure is
   retried by the next run, never dropped: a transient one (no server, 4xx) leaves it `pending`, a refusal
   (5xx, e.g. an address that does not exist) marks it `failed`, shown to the admins with the server's reply.
+- An item kept back is sent as things stand at the next run: dropped if its subject was settled meanwhile,
+  re-addressed if it now concerns someone else (`_drop_settled`, `_drop_readdressed`).
 - A claim older than CLAIM_LEASE belongs to a run that died mid-send: it is claimed again. If that run
   had died after the server accepted the message and before recording it, the recipient gets it twice;
   we prefer that to a reminder that is never sent.
@@ -144,6 +146,15 @@ def _drop_settled(conn: Connection, live: set[tuple], today: date) -> None:
                  if (w.kind, w.subject_key, w.due_on) not in live])
 
 
+def _drop_readdressed(conn: Connection, concerned: dict[tuple, set[int]], today: date) -> None:
+    """A reminder not sent yet whose subject now concerns someone else — its officer left or no longer covers the
+    company's area, the company or follow-up went to another officer, a company the admins heard about got an
+    officer — goes to whom it concerns today (DOMAIN §6 "who"): it is dropped here and recorded anew for them.
+    `concerned`: who today's run addresses for each (kind, subject, due date) firing today."""
+    _drop(conn, [w.id for w in _waiting(conn, ReminderItem.fired_on <= today)
+                 if w.recipient_id not in concerned.get((w.kind, w.subject_key, w.due_on), {w.recipient_id})])
+
+
 def item_key(item: DueItem, recipient_id: int) -> str:
     return f"{item.kind}|{item.subject_key}|{item.due_on.isoformat()}|{item.lead}|{recipient_id}"
 
@@ -171,10 +182,14 @@ def enqueue(today: date, items: list[DueItem], recipients: Mapping[int, Recipien
          "lead": item.lead, "text": item.text[:500], "fired_on": today, "status": PENDING}
         for item, uid, fallback in addressed(items, recipients)
     ]
+    concerned: dict[tuple, set[int]] = {(item.kind, item.subject_key, item.due_on): set() for item in items}
+    for row in rows:
+        concerned[(row["kind"], row["subject_key"], row["due_on"])].add(row["recipient_id"])
     unassigned = and_(ReminderItem.status == PENDING, ReminderItem.digest_id.is_(None),
                       ReminderItem.recipient_id.isnot(None))
     with write_transaction(exclusive=True) as conn:
-        _drop_settled(conn, {(item.kind, item.subject_key, item.due_on) for item in items}, today)
+        _drop_settled(conn, set(concerned), today)
+        _drop_readdressed(conn, concerned, today)
         rows = _not_superseded(conn, rows)
         if rows:
             _give_way(conn, rows)

@@ -123,6 +123,14 @@ def run_reminders(today: date) -> RunResult:
     return result
 
 
+def run_day(run: JobRun) -> date | None:
+    """The day a finished reminders run was for (None: it failed or is still running)."""
+    try:
+        return date.fromisoformat(json.loads(run.result)["day"]) if run.ok is not None else None
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 # --- the admin's view -----------------------------------------------------------------------------
 
 def digest_counts() -> dict[str, int]:

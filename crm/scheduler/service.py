@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
-from sqlalchemy import delete, exists, select, text
+from sqlalchemy import delete, select, text
 
 from crm import clock
 from crm.clock import utcnow
@@ -82,8 +82,10 @@ def progress_snapshot(day) -> dict:
 
 
 def missed_today(app: Flask) -> bool:
-    """Today's reminder time has passed and no reminders run started since (the scheduler was down)."""
-    from crm.reminders.service import JOB
+    """Today's reminder time has passed and no run for today finished since (the scheduler was down). A run
+    an operator made since for another day (`reminders run --today` catching up yesterday) or one that failed
+    does not count: today's reminders would never fire."""
+    from crm.reminders.service import JOB, run_day
 
     with app.app_context():
         hour, minute = reminder_time(app.config)
@@ -92,7 +94,8 @@ def missed_today(app: Flask) -> bool:
         if now < scheduled:
             return False
         since = scheduled.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-        return not db.session.scalar(select(exists().where(JobRun.job == JOB, JobRun.started_at >= since)))
+        runs = db.session.scalars(select(JobRun).where(JobRun.job == JOB, JobRun.started_at >= since))
+        return all(run_day(run) != now.date() for run in runs)
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
