@@ -455,3 +455,28 @@ def test_cli_refuses_bad_input_with_one_line_and_exit_1(runner, args, reason):
     assert result.exit_code == 1
     assert reason in result.output and len(result.output.strip().splitlines()) == 1
     assert db.session.scalar(select(Round)) is None
+
+
+def test_open_applications_follow_their_company_to_a_new_officer(make, client, auth):
+    """The board's officer, its officer filter and the round-deadline reminders follow who is responsible now:
+    a company handed to another officer (its edit form, an import) takes its open applications along; a closed
+    one keeps the officer who saw it through."""
+    from tests.test_companies import edit_data
+    from tests.test_transfer_import import company_row, run
+    from workbooks import COMPANY_HEADERS
+
+    application, zhang = opened(make, make_round())
+    company = application.company
+    closed, _ = opened(make, make_round(kind="hnte"), company=company, officer=zhang)
+    walk(closed, ["withdrawn"], zhang, reason="企业放弃")
+    li, wang = make.user("officer", username="li"), make.user("officer", username="wang")
+    auth.login(make.user("admin"))
+    assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, officer_id=li.id)).status_code == 302
+    db.session.expire_all()
+    assert (application.officer_id, closed.officer_id) == (li.id, zhang.id)
+    result = run({"企业": [COMPANY_HEADERS, company_row(name=company.name, uscc=company.uscc, officer="wang")]})
+    assert result.problems == []
+    db.session.expire_all()
+    assert (company.officer_id, application.officer_id, closed.officer_id) == (wang.id, wang.id, zhang.id)
+    board = client.get(f"/rounds/{application.round_id}?officer={wang.id}").get_data(as_text=True)
+    assert f'id="app-{application.id}"' in board

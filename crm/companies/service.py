@@ -1,20 +1,21 @@
 """Company register: queries and writes shared by the web pages, the CLI and the importer."""
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import company_scope
-from crm.extensions import db
+from crm.extensions import db, ids_in
 from crm.ladder.queries import standing_clause
 from crm.ladder.standing import RUNGS
 from crm.locks import hold
-from crm.models import AuditLog, Company, User
+from crm.models import Application, AuditLog, Company, User
+from crm.models.ladder import OPEN_STAGES
 from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
 
 SORTS = {
@@ -92,11 +93,14 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
     InvalidValue if its code was registered meanwhile."""
     if company.id is not None and loaded_version is not None and loaded_version != company.version:
         raise EditConflict(latest_change(company.id))
+    handed_over = company.id is not None and values.get("officer_id", company.officer_id) != company.officer_id
     for key, value in values.items():
         setattr(company, key, value)
     if company.id is None:
         db.session.add(company)
     try:
+        if handed_over:
+            hand_over_open_applications([company.id])
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -108,6 +112,16 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
             raise InvalidValue(_("统一社会信用代码 %(code)s 已被其他企业使用", code=values["uscc"])) from None
         raise
     return company
+
+
+def hand_over_open_applications(company_ids: Iterable[int]) -> None:
+    """After the companies changed officer: their open applications go with them to the new officer (the board,
+    its officer filter and the round-deadline reminders follow who is responsible now); closed ones keep the
+    officer who saw them through."""
+    db.session.execute(
+        update(Application).where(ids_in(Application.company_id, company_ids), Application.stage.in_(OPEN_STAGES))
+        .values(officer_id=select(Company.officer_id).where(Company.id == Application.company_id).scalar_subquery())
+        .execution_options(synchronize_session=False))
 
 
 def latest_change(company_id: int | None, entity: str = "company", entity_id: int | None = None) -> AuditLog | None:

@@ -25,6 +25,7 @@ from crm.areas import all_areas, resolve_district, resolve_park
 from crm.audit import SKIPPED, acting_as, current_actor
 from crm.audit import plain  # the audit trail's own JSON form of a value
 from crm.clock import today, utcnow
+from crm.companies.service import hand_over_open_applications
 from crm.extensions import db
 from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, validity_window
@@ -500,6 +501,10 @@ def write(batches: list[Batch], ctx: Context) -> None:
             audit += [_audit_row(entity, r.target.id, company_ids[r.code], "update",
                                  {k: [plain(getattr(r.target, k)), plain(v)] for k, v in r.changes.items()})
                       for r in updates]
+    handed_over = [r.target.id for b in batches if b.key == COMPANIES for r in b.valid_rows()
+                   if r.action == "update" and "officer_id" in r.changes]
+    if handed_over:
+        hand_over_open_applications(handed_over)
     for entry in audit:
         entry.update(user_id=user_id, source=source, at=now)
     if audit:
