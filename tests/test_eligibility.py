@@ -192,6 +192,18 @@ ZERO = dict(tech_staff=0, rd_expense=D(0), ip_class1=0, ip_class2=0)
 def test_direct_qualification_with_a_score_of_0(ground):
     res = check_tech_sme(facts(sme_fig(**ZERO), **{ground: True}), YEAR)
     assert res.score == 0 and res.direct is True and res.eligible is True and res.direct_grounds
+    # "regardless of score": the score checks are shown, not listed as failed conditions of an eligible company
+    assert res.failed == [] and res.missing == []
+    shown = {c["name"]: c for c in res.to_dict()["checks"]}
+    assert (shown["score"]["result"], shown["score"]["waived"], shown["tech_staff_nonzero"]["waived"]) == (
+        "fail", True, True)
+    assert shown["size_employees"]["waived"] is False
+
+
+def test_direct_qualification_with_the_score_s_figures_missing_lists_nothing_missing():
+    res = check_tech_sme(facts(sme_fig(tech_staff=None, ip_class1=None, ip_class2=None), holds_valid_hnte=True), YEAR)
+    assert res.eligible and res.direct and res.score is None
+    assert (res.missing, res.failed, res.missing_figures) == ([], [], [])
 
 
 def test_tech_staff_part_0_without_a_direct_ground_fails():
@@ -441,7 +453,7 @@ def test_check_all_shape_and_json():
     assert set(out["tech_sme"]["parts"]) == {"tech_staff", "rd", "ip"}
     for kind in out.values():
         for check in kind["checks"]:
-            assert set(check) == {"name", "result", "value", "required", "message", "estimate"}
+            assert set(check) == {"name", "result", "value", "required", "message", "estimate", "waived"}
             assert check["result"] in ("pass", "fail", "missing")
     rd = next(c for c in out["hnte"]["checks"] if c["name"] == "rd_ratio")
     assert rd["value"] == 0.0625 and rd["required"] == 0.05

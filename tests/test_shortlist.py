@@ -335,3 +335,15 @@ def test_page_query_count_does_not_grow_with_the_data(make, auth, client, count_
         page = client.get(url).get_data(as_text=True)
     assert "规模企业111" in page
     assert large.count == small.count, large.statements
+
+
+def test_a_company_qualifying_by_direct_route_has_no_failed_conditions_in_the_file(make, runner, tmp_path):
+    """§2.3 "regardless of score": 判定 符合 with an empty 未通过条件, the low score still shown in 评分."""
+    direct = passing(make, "直通车企业", last={"rd_expense": 0, "ip_class1": 0, "ip_class2": 0})
+    make.cert(direct, "hnte", issued_on=date(YEAR - 1, 3, 1))
+    path = tmp_path / "科小.csv"
+    result = runner.invoke(args=["shortlist", "export", "--kind", "tech_sme", "--year", str(YEAR), "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    (row,) = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    assert (row["判定"], row["未通过条件"], row["直通车"]) == ("符合", "", "是（有效高新技术企业证书）")
+    assert int(row["评分"]) < 60

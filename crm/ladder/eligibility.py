@@ -99,6 +99,7 @@ class Check:
     estimate: bool = False
     missing_figures: tuple[str, ...] = ()  # e.g. "2023年营业收入", for the shortlist's 缺失数据 column
     declared: bool = False  # decided by what an officer enters (技术领域, the yes/no declarations), not by figures
+    waived: bool = False  # shown but not required: the 科小 score of a company qualifying by 直通车 (§2.3)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("missing_figures", "declared")}
@@ -116,16 +117,25 @@ class KindResult:
     params: dict | None = None          # 瞪羚 parameters used
 
     @property
+    def required(self) -> list[Check]:
+        return [c for c in self.checks if not c.waived]
+
+    @property
     def missing(self) -> list[str]:
-        return [c.name for c in self.checks if c.result == MISSING]
+        return [c.name for c in self.required if c.result == MISSING]
 
     @property
     def failed(self) -> list[str]:
-        return [c.name for c in self.checks if c.result == FAIL]
+        return [c.name for c in self.required if c.result == FAIL]
+
+    @property
+    def waived(self) -> list[str]:
+        """Checks not passed that do not count (the 科小 score of a 直通车 company): shown, not failures."""
+        return [c.name for c in self.checks if c.waived and c.result != PASS]
 
     @property
     def missing_figures(self) -> list[str]:
-        return list(dict.fromkeys(f for c in self.checks for f in c.missing_figures))
+        return list(dict.fromkeys(f for c in self.required for f in c.missing_figures))
 
     @property
     def missing_measured(self) -> list[str]:
@@ -137,7 +147,7 @@ class KindResult:
     def missing_fields(self) -> list[str]:
         """The fields behind the missing checks' figures ("2023年高新技术产品收入" → "high_tech_revenue"), each once;
         a declaration not made yet is listed in missing_figures for the officer, but decides nothing."""
-        labels = (re.sub(r"^\d{4}年", "", f) for c in self.checks if c.result == MISSING for f in c.missing_figures)
+        labels = (re.sub(r"^\d{4}年", "", f) for c in self.required if c.result == MISSING for f in c.missing_figures)
         return list(dict.fromkeys(FIELD_OF_LABEL.get(label, label) for label in labels))
 
     @property
@@ -332,6 +342,8 @@ def check_tech_sme(facts: CompanyFacts, year: int) -> KindResult:
     if facts.tech_sme_revoked:  # §2.4: no second application that year, whatever the figures
         checks.append(Check("not_revoked", FAIL, True, False, f"{year}年的入库登记已被撤销，当年不能再次申请"))
         eligible = direct = False
+    if direct:  # §2.3: qualifies regardless of score
+        checks = [replace(c, waived=True) if c.name in ("score", "tech_staff_nonzero") else c for c in checks]
     return KindResult(eligible, checks, score=score, parts=parts, direct=direct, direct_grounds=grounds)
 
 

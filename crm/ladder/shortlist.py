@@ -53,7 +53,7 @@ class ShortlistRow:
     reasons: tuple[str, ...]
     verdict: str
     score: int | None
-    failed: list[str]           # short labels of the failed checks
+    failed: list[str]           # short labels of the failed checks (of the waived ones when eligible by 直通车)
     missing_figures: list[str]
     values: tuple               # the kind's own columns (KIND_COLUMNS)
 
@@ -184,7 +184,7 @@ def shortlist(f: ShortlistFilter, today: date) -> list[ShortlistRow]:
             rows.append(ShortlistRow(
                 c.id, c.uscc, c.name, c.district_code or "", c.district_name, c.park_name or "",
                 c.display_name or c.username or "", reasons, verdict(result), result.score,
-                [CHECK_LABELS.get(n, n) for n in result.failed], result.missing_measured,
+                [CHECK_LABELS.get(n, n) for n in result.failed + result.waived], result.missing_measured,
                 tuple(value(fig, facts[c.id], result) for _, value in extract),
             ))
     rows.sort(key=lambda r: (r.district_code, r.name, r.company_id))
