@@ -2,12 +2,12 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectMultipleField, StringField
+from wtforms import SelectMultipleField, StringField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.clock import today
-from crm.normalize import InvalidValue, parse_date, parse_money
+from crm.normalize import InvalidValue, parse_date, parse_int, parse_money, parse_year
 
 # Syntax only: intranet mail domains (e.g. kjj.dazhou.local) are legitimate here.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)*$")
@@ -23,11 +23,14 @@ class ParsedField(StringField):
 
     parser = staticmethod(lambda raw: raw)
 
+    def parse(self, raw: str):
+        return self.parser(raw)
+
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
         self.raw_error = None
         try:
-            self.data = self.parser(self.data) if self.data else None
+            self.data = self.parse(self.data) if self.data else None
         except InvalidValue as exc:
             self.data, self.raw_error = None, exc.in_readers_language()
 
@@ -41,8 +44,8 @@ class ParsedField(StringField):
         return str(value)
 
     def pre_validate(self, form):
-        if getattr(self, "raw_error", None):
-            raise ValidationError(self.raw_error)
+        if getattr(self, "raw_error", None):  # the reason, and not also what a range check makes of no value
+            raise StopValidation(self.raw_error)
 
 
 class ChineseDateField(ParsedField):
@@ -75,10 +78,15 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class WholeNumberField(IntegerField):
-    """An integer field that, when what was typed is no whole number ("12.5"), says only that — not also what its
-    range check makes of the missing number ("不能为负数")."""
+class CountField(ParsedField):
+    """A whole number as the import reads it (DOMAIN §7–8): '1,200', '１２', '12.0'; not 12.5 nor a negative."""
 
-    def pre_validate(self, form):
-        if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
-            raise StopValidation()
+    def parse(self, raw: str):
+        return parse_int(raw, field=str(self.label.text))
+
+
+class YearField(ParsedField):
+    """A year as the import reads it: 2026, '2026年', '2026年度', '２０２６'."""
+
+    def parse(self, raw: str):
+        return parse_year(raw, field=str(self.label.text))

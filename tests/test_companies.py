@@ -166,7 +166,7 @@ def test_figures_accept_wan_yuan_and_reject_more_tech_staff_than_employees(make,
     bad = client.post(f"/companies/{company.id}/figures", data={"year": 2024, "employees": 10, "tech_staff": 11})
     assert bad.status_code == 422 and "科技人员数不能大于职工总数" in bad.get_data(as_text=True)
     fraction = client.post(f"/companies/{company.id}/figures", data={"year": 2024, "employees": "12.5"}).text
-    assert "不是有效的整数" in fraction and "不能为负数" not in fraction  # one reason, the right one
+    assert "职工总数应为整数，实际为“12.5”" in fraction and "不能为负数" not in fraction  # one reason, the right one
     assert "未保存" in fraction  # said at the top of the page, whatever field is wrong
     huge = client.post(f"/companies/{company.id}/figures",
                        data={"year": 2024, "employees": "99999999999", "revenue": "1000000000000"})

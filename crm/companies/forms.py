@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.fields import ChineseDateField, MoneyField, WholeNumberField, email_address, not_in_future
+from crm.fields import ChineseDateField, CountField, MoneyField, YearField, email_address, not_in_future
 from crm.i18n import N_
 from crm.ladder.standing import KIND_LABELS
 from crm.normalize import MAX_INT
@@ -54,7 +54,7 @@ class CompanyForm(FlaskForm):
 class CertificationForm(FlaskForm):
     kind = SelectField(_l("资质类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()])
     number = StringField(_l("编号（入库登记编号或证书编号）"), validators=[Length(max=60)])
-    year = WholeNumberField(_l("年度"), validators=[Optional(), NumberRange(2000, 2100, _l("年度不正确"))])
+    year = YearField(_l("年度"), validators=[Optional(), NumberRange(2000, 2100, _l("年度不正确"))])
     issued_on = ChineseDateField(_l("发证日期"), validators=[not_in_future])
     expires_on = ChineseDateField(_l("有效期至"))
 
@@ -75,9 +75,9 @@ COUNT = [Optional(), NumberRange(min=0, message=_l("不能为负数")), NumberRa
 
 class FiguresForm(FlaskForm):
     loaded = HiddenField()  # the year's figures as the page showed them (figures_stamp): a save meanwhile conflicts
-    year = WholeNumberField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100)])
-    employees = WholeNumberField(_l("职工总数"), validators=COUNT)
-    tech_staff = WholeNumberField(_l("科技人员数"), validators=COUNT)
+    year = YearField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100)])
+    employees = CountField(_l("职工总数"), validators=COUNT)
+    tech_staff = CountField(_l("科技人员数"), validators=COUNT)
     revenue = MoneyField(_l("营业收入（万元）"))
     rd_expense = MoneyField(_l("研发费用（万元）"))
     rd_domestic = MoneyField(_l("境内研发费用（万元）"))
@@ -85,11 +85,11 @@ class FiguresForm(FlaskForm):
     total_assets = MoneyField(_l("资产总额（万元）"))
     net_assets = MoneyField(_l("净资产（万元）"))
     high_tech_revenue = MoneyField(_l("高新技术产品收入（万元）"))
-    ip_class1 = WholeNumberField(_l("Ⅰ类知识产权数"), validators=COUNT)
-    ip_class2 = WholeNumberField(_l("Ⅱ类知识产权数"), validators=COUNT)
-    est_ip_other = WholeNumberField(_l("估计：知识产权其他得分（≤22）"), validators=[Optional(), NumberRange(0, 22)])
-    est_conversion = WholeNumberField(_l("估计：科技成果转化能力（≤30）"), validators=[Optional(), NumberRange(0, 30)])
-    est_rd_management = WholeNumberField(_l("估计：研究开发组织管理水平（≤20）"), validators=[Optional(), NumberRange(0, 20)])
+    ip_class1 = CountField(_l("Ⅰ类知识产权数"), validators=COUNT)
+    ip_class2 = CountField(_l("Ⅱ类知识产权数"), validators=COUNT)
+    est_ip_other = CountField(_l("估计：知识产权其他得分（≤22）"), validators=[Optional(), NumberRange(0, 22)])
+    est_conversion = CountField(_l("估计：科技成果转化能力（≤30）"), validators=[Optional(), NumberRange(0, 30)])
+    est_rd_management = CountField(_l("估计：研究开发组织管理水平（≤20）"), validators=[Optional(), NumberRange(0, 20)])
 
     def validate_tech_staff(self, field):
         if field.data is not None and self.employees.data is not None and field.data > self.employees.data:

@@ -2,11 +2,11 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import StringField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from crm.companies.forms import ChineseDateField, not_in_future
-from crm.fields import CheckboxesField
+from crm.fields import CheckboxesField, YearField
 from crm.normalize import to_halfwidth
 from crm.reminders.engine import KIND_ORDER
 
@@ -21,7 +21,7 @@ KIND_LABELS = {
 
 
 class AnnualReportForm(FlaskForm):
-    year = IntegerField(_l("报表年度"), validators=[InputRequired(_l("请填写报表年度")), NumberRange(2000, 2100, _l("年度不正确"))])
+    year = YearField(_l("报表年度"), validators=[InputRequired(_l("请填写报表年度")), NumberRange(2000, 2100, _l("年度不正确"))])
     filed_on = ChineseDateField(_l("填报日期"), validators=[InputRequired(_l("请填写填报日期")), not_in_future])
 
 

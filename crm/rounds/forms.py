@@ -4,13 +4,14 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.validators import InputRequired, Length
 
 from crm.companies.forms import ChineseDateField
+from crm.fields import YearField
 from crm.ladder.standing import KIND_LABELS
 from crm.rounds.service import STAGE_LABELS, round_problems
 
 
 class RoundForm(FlaskForm):
     kind = SelectField(_l("资质类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()])
-    year = IntegerField(_l("年度"), validators=[InputRequired(_l("请填写年度"))])
+    year = YearField(_l("年度"), validators=[InputRequired(_l("请填写年度"))])
     name = StringField(_l("批次名称"), validators=[InputRequired(_l("请填写批次名称")), Length(max=120)])
     opens_on = ChineseDateField(_l("开始日期"))
     closes_on = ChineseDateField(_l("截止日期"))
