@@ -172,8 +172,10 @@ def test_figures_accept_wan_yuan_and_reject_more_tech_staff_than_employees(make,
                        data={"year": 2024, "employees": "99999999999", "revenue": "1000000000000"})
     assert huge.status_code == 422 and huge.text.count("数值过大") == 2  # a form error, not a database crash
     client.post(f"/companies/{company.id}/figures",
-                data={"year": 2024, "employees": 50, "tech_staff": 12, "revenue": "１,２３４.５万元", "rd_expense": "500000元"})
+                data={"year": "2024年", "employees": "1,050", "tech_staff": "１２", "revenue": "１,２３４.５万元",
+                      "rd_expense": "500000元"})
     row = db.session.scalar(select(CompanyYear))
+    assert (row.year, row.employees, row.tech_staff) == (2024, 1050, 12)
     assert row.revenue == Decimal("1234.50") and row.rd_expense == Decimal("50.00")
 
 

@@ -20,7 +20,7 @@ def test_admin_creates_edits_and_deletes_a_pool(make, auth, client):
     response = client.post("/pools/new", data={"kind": "hnte", "year": YEAR, "name": " 2024年高企培育库 "})
     created = db.session.scalar(select(Pool))
     assert response.status_code == 302 and (created.kind, created.year, created.name) == ("hnte", YEAR, "2024年高企培育库")
-    response = client.post(f"/pools/{created.id}/edit", data={"kind": "hnte", "year": YEAR + 1, "name": "2025年高企培育库"})
+    response = client.post(f"/pools/{created.id}/edit", data={"kind": "hnte", "year": f"{YEAR + 1}年度", "name": "2025年高企培育库"})
     assert response.status_code == 302 and db.session.get(Pool, created.id).year == YEAR + 1
     pool_member(created, make.company())
     assert client.post(f"/pools/{created.id}/delete").status_code == 302

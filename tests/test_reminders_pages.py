@@ -251,7 +251,7 @@ def test_two_missed_reports_may_cancel_the_status(hnte_2022, city, client, auth,
 
 def test_recording_a_filed_report_clears_the_risk_and_the_reminder(hnte_2022, city, client, auth, smtp):
     auth.login(city["zhang"])
-    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2024年5月20日"})
+    response = client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "２０２３年", "report-filed_on": "2024年5月20日"})
     assert response.status_code == 302
     assert db.session.scalar(select(AnnualReport.filed_on).where(AnnualReport.company_id == hnte_2022.id)) == d("2024-05-20")
     client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2022", "report-filed_on": "2023-05-20"})

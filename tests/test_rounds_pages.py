@@ -48,11 +48,14 @@ def scene(make):
 
 def test_admin_creates_a_round_with_dates_typed_the_chinese_way(make, client, auth):
     auth.login(make.user("admin"))
-    response = client.post("/rounds/new", data={"kind": "hnte", "year": "2025", "name": "2025年高企认定（第一批）",
+    response = client.post("/rounds/new", data={"kind": "hnte", "year": "2025年", "name": "2025年高企认定（第一批）",
                                                 "opens_on": "2025年5月6日", "closes_on": "2025.7.31"})
     assert response.status_code == 302
     round_ = db.session.scalar(select(Round))
-    assert (round_.kind, round_.opens_on, round_.closes_on) == ("hnte", d("2025-05-06"), d("2025-07-31"))
+    assert (round_.kind, round_.year, round_.opens_on, round_.closes_on) == ("hnte", 2025, d("2025-05-06"), d("2025-07-31"))
+    typo = client.post("/rounds/new", data={"kind": "hnte", "year": "2O25", "name": "另一批", "opens_on": "2025-05-06",
+                                            "closes_on": "2025-07-31"})
+    assert typo.status_code == 422 and "年度“2O25”不是有效的整数" in typo.text
 
 
 def test_a_round_closing_before_it_opens_is_shown_back_with_the_reason(make, client, auth):
