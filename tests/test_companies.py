@@ -4,6 +4,8 @@ import threading
 import time
 from decimal import Decimal
 
+import pytest
+
 from sqlalchemy import func, select
 
 from crm.companies.forms import CompanyForm
@@ -355,3 +357,23 @@ def test_claiming_a_company_waits_for_an_import_still_writing_to_it(app, make):
 
     run_together(import_writing, request_claims)
     assert events == ["import commits", "request claims and sees 1"]
+
+
+@pytest.mark.parametrize("typed, field, reason", [
+    ({"kind": "tech_sme", "year": "2025", "issued_on": "2025-06-01", "expires_on": "2027年6月30日"},
+     "expires_on", "科技型中小企业入库登记当年有效，至 2025-12-31 止：有效期至请留空"),
+    ({"kind": "tech_sme", "year": "2024", "issued_on": "2019-05-01"}, "issued_on", "科技型中小企业的发证日期应在登记年度 2024 年内"),
+    ({"kind": "hnte", "issued_on": "2019-12-01", "expires_on": "2018-01-01"}, "expires_on", "有效期至不能早于发证日期（2019-12-01）"),
+    ({"kind": "gazelle", "year": "2010", "issued_on": "2010-03-01"}, "issued_on", "发证日期不能早于企业成立日期（2015-04-07）"),
+])
+def test_a_certification_with_dates_it_cannot_have_is_refused_with_the_reason(make, auth, client, typed, field, reason):
+    """DOMAIN §1/§2.4: a 科小 registration lapses on 31 December of its year (an expiry typed beside it had kept the
+    company 科小 into later years); nothing expires before it is issued or is issued before the company existed."""
+    company = make.company(founded_on=d("2015-04-07"))
+    auth.login(make.user("officer"))
+    response = client.post(f"/companies/{company.id}/certifications", data={"number": "X1", **typed})
+    assert response.status_code == 422 and reason in response.text
+    assert db.session.scalar(select(func.count()).select_from(Certification)) == 0
+    ok = client.post(f"/companies/{company.id}/certifications",
+                     data={"kind": "tech_sme", "year": "2025", "issued_on": "2025-06-01", "expires_on": "2025-12-31"})
+    assert ok.status_code == 302

@@ -107,3 +107,24 @@ def test_twinned_rounds_are_renamed_and_a_twin_is_refused_after_0007(empty_app):
     assert names == ["第一批", "第一批（3）", "第一批（2）", "第一批（4）", long_name, "批" * 117 + "（2）"]
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(insert, {"name": "第一批"})
+
+
+def test_a_tech_sme_registration_with_a_typed_expiry_lapses_on_31_december_after_0009(empty_app):
+    upgrade(revision="0008")
+    with db.engine.begin() as conn:
+        area = conn.execute(text("SELECT id FROM area WHERE code = '511702'")).scalar()
+        company = conn.execute(text(
+            "INSERT INTO company (uscc, name, name_sort, district_id, industry, contact_name, contact_phone, "
+            "contact_email, notes, uscc_check_waived, version, created_at, updated_at) VALUES "
+            "('91350100M000100Y43', '巴山新材', 'bashanxincai', :area, '', '', '', '', '', false, 1, :t, :t) "
+            "RETURNING id"), {"area": area, "t": "2026-01-01 00:00:00"}).scalar()
+        conn.execute(text(
+            "INSERT INTO certification (company_id, kind, number, year, issued_on, expires_on, status, valid_from, "
+            "valid_until, source, created_at) VALUES (:c, 'tech_sme', '2025A', 2025, '2025-06-01', '2027-06-30', "
+            "'valid', '2025-01-01', '2027-06-30', 'manual', :t)"), {"c": company, "t": "2026-01-01 00:00:00"})
+        version = conn.execute(text("SELECT n FROM data_version")).scalar()
+    upgrade()
+    with db.engine.connect() as conn:
+        until, typed = conn.execute(text("SELECT valid_until, expires_on FROM certification")).one()
+        assert (str(until), str(typed)) == ("2025-12-31", "2027-06-30")
+        assert conn.execute(text("SELECT n FROM data_version")).scalar() == version + 1

@@ -32,6 +32,10 @@ def test_tech_sme_registration_holds_for_its_calendar_year_whenever_issued():
     assert validity_window("tech_sme", 2024, d("2024-07-15"), None) == (d("2024-01-01"), d("2024-12-31"))
 
 
+def test_tech_sme_registration_lapses_on_31_december_whatever_expiry_was_typed():
+    assert validity_window("tech_sme", 2025, date(2025, 6, 1), date(2027, 6, 30)) == (date(2025, 1, 1), date(2025, 12, 31))
+
+
 def test_gazelle_recognition_year_and_two_following():
     assert validity_window("gazelle", 2023, None, None) == (d("2023-01-01"), d("2025-12-31"))
     assert validity_window("gazelle", 2023, d("2023-08-08"), None) == (d("2023-01-01"), d("2025-12-31"))

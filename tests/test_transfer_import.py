@@ -157,6 +157,10 @@ ERROR_CASES = {
     "tech SME without a year": (
         {"企业": [COMPANY_HEADERS, company_row()], "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", "", "", "", ""]]},
         ("资质", 2, "年度", "科技型中小企业需填写年度")),
+    "tech SME registration with an expiry past its year": (
+        {"企业": [COMPANY_HEADERS, company_row()],
+         "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", 2024, "2024-06-01", "2026-06-30", ""]]},
+        ("资质", 2, "有效期至", "科技型中小企业入库登记当年有效，至 2024-12-31 止：有效期至请留空")),
     "gazelle without a year": (
         {"企业": [COMPANY_HEADERS, company_row()], "资质": [CERT_HEADERS, [A, "瞪羚企业", "D1", "", "", "", ""]]},
         ("资质", 2, "年度", "瞪羚企业需填写年度")),

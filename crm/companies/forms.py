@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
@@ -5,8 +7,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from crm.fields import ChineseDateField, CountField, MoneyField, YearField, email_address, not_in_future
 from crm.i18n import N_
-from crm.ladder.standing import KIND_LABELS
-from crm.normalize import MAX_INT
+from crm.ladder.standing import KIND_LABELS, certification_problems
+from crm.normalize import MAX_INT, InvalidValue
 
 HNTE_FIELDS = (N_("电子信息"), N_("生物与新医药"), N_("航空航天"), N_("新材料"), N_("高技术服务"), N_("新能源与节能"),
                N_("资源与环境"), N_("先进制造与自动化"))
@@ -57,15 +59,24 @@ class CertificationForm(FlaskForm):
     year = YearField(_l("年度"), validators=[Optional(), NumberRange(2000, 2100, _l("年度不正确"))])
     issued_on = ChineseDateField(_l("发证日期"), validators=[not_in_future])
     expires_on = ChineseDateField(_l("有效期至"))
+    founded_on: date | None = None  # the company's, set by the page: nothing is issued before it was founded
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if self.kind.data == "hnte" and not self.issued_on.data and not self.issued_on.errors:  # typed, unreadable
+        kind, year, issued_on = self.kind.data, self.year.data, self.issued_on.data
+        if kind == "hnte" and not issued_on and not self.issued_on.errors:  # typed, unreadable
             self.issued_on.errors.append(_l("高新技术企业证书需填写发证日期"))
             ok = False
-        if self.kind.data in ("tech_sme", "gazelle") and not self.year.data and not self.year.errors:
+        if kind in ("tech_sme", "gazelle") and not year and not self.year.errors:
             self.year.errors.append(_l("科技型中小企业和瞪羚企业需填写年度"))
             ok = False
+        problems = certification_problems(kind, year, issued_on, self.expires_on.data, self.founded_on)
+        if kind == "tech_sme" and year and issued_on and issued_on.year != year:
+            problems.setdefault("issued_on", InvalidValue(N_("科技型中小企业的发证日期应在登记年度 %(y)s 年内"), y=year))
+        for name, problem in problems.items():
+            if not getattr(self, name).errors:
+                getattr(self, name).errors.append(problem.in_readers_language())
+                ok = False
         return ok
 
 

@@ -154,6 +154,7 @@ def edit(company_id: int):
 def add_certification(company_id: int):
     company = get_company_or_404(company_id)
     form = CertificationForm()
+    form.founded_on = company.founded_on
     if form.validate_on_submit():
         claim_company(company.id)  # a double click or two officers at once: the second finds the first's row
         number, year, issued_on = normalize_code(_text(form.number)), form.year.data, form.issued_on.data

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from crm.i18n import N_
 from crm.ladder.validity import hnte_last_valid_day
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, Certification
+from crm.normalize import InvalidValue
 from crm.settings import get_setting
 
 RUNGS = ("gazelle", "hnte", "tech_sme", "incubating", "none")
@@ -37,15 +38,32 @@ def validity_window(
 
     高企: three years from the date of issue (2020-12-03 → through 2023-12-02); a stated expiry wins (§3.2).
     科小: the whole calendar year it is registered for, lapsing on 31 December (§1, §2.4), whatever day in
-    the year it was issued; when it was issued matters only to counting (§5, `issued_by`).
-    瞪羚: its recognition year and the following years up to `gazelle_years` in all (§4, configurable).
+    the year it was issued and whatever expiry was typed; when it was issued matters only to counting (§5,
+    `issued_by`).
+    瞪羚: its recognition year and the following years up to `gazelle_years` in all (§4, configurable); a stated
+    expiry wins.
     """
     if kind == HNTE:
         return issued_on, hnte_last_valid_day(issued_on, expires_on)
     if year is None:
         raise ValueError("科小和瞪羚需要年度")
-    span = 1 if kind == TECH_SME else gazelle_years
-    return date(year, 1, 1), expires_on or date(year + span - 1, 12, 31)
+    if kind == TECH_SME:
+        return date(year, 1, 1), date(year, 12, 31)
+    return date(year, 1, 1), expires_on or date(year + gazelle_years - 1, 12, 31)
+
+
+def certification_problems(kind: str, year: int | None, issued_on: date | None, expires_on: date | None,
+                           founded_on: date | None = None) -> dict[str, InvalidValue]:
+    """Dates a certification cannot have, by field (the certification form and the import alike)."""
+    problems = {}
+    if issued_on and founded_on and issued_on < founded_on:
+        problems["issued_on"] = InvalidValue(N_("发证日期不能早于企业成立日期（%(d)s）"), d=founded_on.isoformat())
+    if expires_on and issued_on and expires_on < issued_on:
+        problems["expires_on"] = InvalidValue(N_("有效期至不能早于发证日期（%(d)s）"), d=issued_on.isoformat())
+    elif kind == TECH_SME and expires_on and year and expires_on != date(year, 12, 31):
+        problems["expires_on"] = InvalidValue(N_("科技型中小企业入库登记当年有效，至 %(d)s 止：有效期至请留空"),
+                                              d=date(year, 12, 31).isoformat())
+    return problems
 
 
 def issued_by(on: Any) -> Any:

@@ -28,7 +28,7 @@ from crm.clock import today, utcnow
 from crm.companies.service import hand_over_open_applications
 from crm.extensions import db
 from crm.jobs import collector_paused
-from crm.ladder.standing import KIND_LABELS, validity_window
+from crm.ladder.standing import KIND_LABELS, certification_problems, validity_window
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 from crm.models.area import PARK
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, VALID, period, same_certification
@@ -377,8 +377,8 @@ class Batch:
             self.add(row, "year", f"{KIND_LABELS[kind]}需填写年度")
         if kind == HNTE and "issued_on" not in v and "issued_on" not in row.failed:
             self.add(row, "issued_on", "高新技术企业需填写发证日期")
-        if "expires_on" in v and "issued_on" in v and v["expires_on"] < v["issued_on"]:
-            self.add(row, "expires_on", f"有效期至不能早于发证日期（{v['issued_on'].isoformat()}）")
+        for name, problem in certification_problems(kind, v.get("year"), v.get("issued_on"), v.get("expires_on")).items():
+            self.add(row, name, str(problem))
         if kind in (TECH_SME, GAZELLE) and "year" in v and "issued_on" in v and v["issued_on"].year > v["year"]:
             # §5 counts it in its year from its issue date: a date after the year never comes within it.
             self.warnings.append(Problem(self.table.title, row.number, self.columns["issued_on"][1],
