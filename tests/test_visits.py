@@ -113,6 +113,30 @@ def test_saving_a_visit_is_one_transaction(make):
     assert db.session.scalar(select(func.count(Visit.id))) == 0
 
 
+def test_the_same_visit_sent_twice_is_recorded_once(app, make):
+    """A second tap on 保存走访 over a slow connection: two requests at once, one visit and one follow-up. Another
+    visit to the same company that day (another summary) is its own."""
+    from tests.test_companies import run_together
+
+    officer = make.user("officer")
+    company = make.company()
+    draft = VisitDraft(company_id=company.id, visited_on=today(), kind="onsite", officer_ids=[officer.id],
+                       summary="核对研发费用归集", follow_ups=[FollowUpDraft("补齐研发台账", officer.id, today())])
+    officer_id = officer.id
+
+    def submit():
+        with app.app_context():
+            log_visit(draft, db.session.get(type(officer), officer_id))
+
+    run_together(submit, submit)
+    submit()
+    assert db.session.scalar(select(func.count(Visit.id))) == 1
+    assert db.session.scalar(select(func.count(FollowUp.id))) == 1
+    log_visit(VisitDraft(company_id=company.id, visited_on=today(), kind="onsite", officer_ids=[officer.id],
+                         summary="下午再访：看样品"), officer)
+    assert db.session.scalar(select(func.count(Visit.id))) == 2
+
+
 def test_without_a_company_the_form_asks_which_one_mine_first(make, auth, client):
     officer = make.user("officer")
     make.company(name="甲别人的企业有限公司")

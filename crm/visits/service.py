@@ -1,6 +1,6 @@
 """Visits and follow-ups: the rules and queries shared by the pages, the CLI, My work and the demo."""
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select, true
@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.access import can_see, company_scope
 from crm.clock import utcnow
+from crm.companies.service import claim_company
 from crm.extensions import db
 from crm.i18n import N_
 from crm.models import Area, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit, visit_need, visit_officer
@@ -99,11 +100,23 @@ class VisitDraft:
     follow_ups: list[FollowUpDraft] = field(default_factory=list)
 
 
+REPEAT_WINDOW = timedelta(minutes=10)  # the same visit sent again within this time is the same submission
+
+
 def log_visit(draft: VisitDraft, by: User) -> Visit:
-    """Save a visit with its needs and follow-ups in one transaction: all of it, or nothing."""
-    officers = list(db.session.scalars(select(User).where(User.id.in_(draft.officer_ids))))
+    """Save a visit with its needs and follow-ups in one transaction: all of it, or nothing. The same visit sent
+    again (a second tap on a slow connection, a resend after a timeout) is not recorded twice: the company is
+    claimed first, so the second request waits for the first and then finds its visit."""
     # The ledger's 走访干部 is led by whoever logged it, if they took part.
     lead = by.id if by.id in draft.officer_ids else draft.officer_ids[0]
+    claim_company(draft.company_id)
+    repeat = db.session.scalar(select(Visit).where(
+        Visit.company_id == draft.company_id, Visit.visited_on == draft.visited_on, Visit.kind == draft.kind,
+        Visit.officer_id == lead, Visit.summary == draft.summary.strip(), Visit.created_at >= utcnow() - REPEAT_WINDOW))
+    if repeat is not None:
+        db.session.rollback()
+        return repeat
+    officers = list(db.session.scalars(select(User).where(User.id.in_(draft.officer_ids))))
     visit = Visit(
         company_id=draft.company_id, visited_on=draft.visited_on, kind=draft.kind, officer_id=lead,
         company_people=draft.company_people.strip(), summary=draft.summary.strip(),

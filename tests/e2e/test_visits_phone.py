@@ -52,3 +52,26 @@ def test_the_add_button_keeps_adding_rows_past_the_three_the_page_starts_with(ph
         page.get_by_role("button", name="+ 添加跟进事项").click()
     expect(page.locator("[data-follow-up-row]:visible")).to_have_count(4)
     expect(page.locator("input[name='follow_ups-3-title']")).to_be_focused()
+
+
+def test_a_second_tap_on_a_slow_connection_sends_the_visit_once(phone_page, make, monkeypatch):
+    import time
+
+    import crm.visits.routes as routes
+
+    saved = routes.log_visit
+    monkeypatch.setattr(routes, "log_visit", lambda *a: (time.sleep(1.5), saved(*a))[1])  # a slow answer
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    page = phone_page
+    login(page, officer.username)
+    page.goto(f"/visits/new?company={company.id}")
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.fill("textarea[name=summary]", "慢网双击")
+    # The officer taps 保存走访, and again 0.3 s later while the first is on its way.
+    page.evaluate("""() => { const save = [...document.querySelectorAll('button')].find(b => b.textContent.includes('保存走访'));
+                            save.click(); setTimeout(() => save.click(), 300); }""")
+    page.wait_for_url(f"**/companies/{company.id}")
+    page.wait_for_timeout(500)
+    assert len(posts) == 1

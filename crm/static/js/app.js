@@ -5,3 +5,22 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// A second tap while a form is on its way would send it again (a slow connection on site): until the answer
+// comes, further submits of that form are dropped. Forms answered in place (the board's moves) handle their own;
+// a form answered by a download leaves the page as it was, so it may be sent again after a while.
+const SENDING_MS = 10000;
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || form.method.toLowerCase() !== "post") return;
+  if (form.dataset.sending) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sending = "1";
+  window.setTimeout(() => delete form.dataset.sending, SENDING_MS);
+});
+// Back to a page kept in the browser's cache: its forms may be sent again.
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form[data-sending]").forEach((form) => delete form.dataset.sending);
+});
