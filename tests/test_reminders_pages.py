@@ -233,6 +233,20 @@ def hnte_2022(city, make, monkeypatch):
     return company
 
 
+@pytest.mark.parametrize("year, filed_on, reason", [
+    ("2024", "2024-06-30", "2024 年度的年报在该年结束后填报，填报日期应不早于 2025-01-01"),
+    ("2021", "2022-05-20", "该企业 2021 年 12 月 31 日未持有有效的高企证书，不需填报该年度年报"),
+])
+def test_a_report_for_a_year_not_over_or_not_owed_is_refused(hnte_2022, city, client, auth, year, filed_on, reason):
+    """§3.3: the report for year Y is filed after Y ends, by a company whose certificate was valid on 31 December
+    of Y; recording one for the current year (a typo) would silence next May's reminder."""
+    auth.login(city["zhang"])
+    response = client.post(f"/companies/{hnte_2022.id}/annual-reports",
+                           data={"report-year": year, "report-filed_on": filed_on})
+    assert response.status_code == 422 and reason in response.text
+    assert db.session.scalar(select(AnnualReport.id)) is None
+
+
 def test_panel_lists_reports_owed_and_flags_one_missed_as_at_risk(hnte_2022, city, client, auth):
     db.session.add(AnnualReport(company_id=hnte_2022.id, year=2022, filed_on=d("2023-05-20")))
     db.session.commit()

@@ -176,7 +176,7 @@ register_panel(order=40, template="reminders/_annual_reports_panel.html", contex
 def file_annual_report(company_id: int):
     company = get_company_or_404(company_id)
     form = AnnualReportForm(prefix=REPORT_FORM)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _report_refused(form, company):
         claim_company(company.id)  # filed twice at once: the second updates the first's record
         service.record_annual_report(company.id, form.year.data, form.filed_on.data)
         db.session.commit()
@@ -184,6 +184,13 @@ def file_annual_report(company_id: int):
         return redirect(url_for("companies.show", company_id=company.id))  # the message shows at the top
     g.annual_report_form = form
     return company_page(company, unsaved_at="#annual-reports"), 422
+
+
+def _report_refused(form: AnnualReportForm, company) -> bool:
+    problem = service.report_problem(company.certifications, form.year.data, form.filed_on.data)
+    if problem is not None:
+        getattr(form, problem[0]).errors.append(problem[1].in_readers_language())
+    return problem is not None
 
 
 @bp.route("/companies/<int:company_id>/annual-reports/<int:year>/delete", methods=["POST"])

@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 
 from crm.clock import utcnow
 from crm.extensions import db, ids_in
+from crm.i18n import N_
 from crm.jobs import collector_paused, recorded
 from crm.models import AnnualReport, Certification, Company, JobRun, ReminderDigest, ReminderItem, User
 from crm.models.certification import HNTE, REVOKED
 from crm.models.user import ADMIN, user_area
+from crm.normalize import InvalidValue
 from crm.reminders import engine
 from crm.reminders.inputs import load_inputs
 from crm.reminders.mail import Mailer, MailError, digest_writer
@@ -194,6 +196,17 @@ def report_status(certs: list[Certification], reports: list[AnnualReport], today
     current = [c for c in hnte if not c.revoked and (c.issued_on or date.min) <= today <= c.expires_on]
     owed = set(engine.report_years(current, first, today.year)) if current else set()
     return ReportStatus(years, sum(1 for y in years if y.missed and y.year in owed))
+
+
+def report_problem(certs: list[Certification], year: int, filed_on: date) -> tuple[str, InvalidValue] | None:
+    """Why a 年报 cannot be recorded, by field: one is filed after its year ends, for a year the company owed it
+    (a 高企 certificate valid on 31 December, §3.3) — a typo would otherwise silence next May's reminder."""
+    if filed_on <= date(year, 12, 31):
+        return "filed_on", InvalidValue(N_("%(y)s 年度的年报在该年结束后填报，填报日期应不早于 %(d)s"), y=year,
+                                        d=date(year + 1, 1, 1).isoformat())
+    if not engine.report_years(engine_certs(certs), year, year):
+        return "year", InvalidValue(N_("该企业 %(y)s 年 12 月 31 日未持有有效的高企证书，不需填报该年度年报"), y=year)
+    return None
 
 
 def record_annual_report(company_id: int, year: int, filed_on: date) -> AnnualReport:
