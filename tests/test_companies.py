@@ -377,3 +377,12 @@ def test_a_certification_with_dates_it_cannot_have_is_refused_with_the_reason(ma
     ok = client.post(f"/companies/{company.id}/certifications",
                      data={"kind": "tech_sme", "year": "2025", "issued_on": "2025-06-01", "expires_on": "2025-12-31"})
     assert ok.status_code == 302
+
+
+def test_a_company_edit_not_saved_says_so_at_the_top(make, auth, client):
+    """On a phone the error under 备注 is two screens below the top the page reloads at."""
+    company = make.company()
+    auth.login(make.user("admin"))
+    response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, notes="长" * 2001))
+    head = response.text.split('class="card form-grid"', 1)[0]
+    assert response.status_code == 422 and "未保存：请按红字提示修改" in head
