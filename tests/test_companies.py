@@ -190,6 +190,10 @@ def test_list_search_filter_and_pagination(make, auth, client, app):
     assert a.name in page and b.name not in page
     page = client.get(f"/companies/?q={b.uscc[:10].lower()}").get_data(as_text=True)
     assert b.name in page and a.name not in page
+    printing = make.company(name="达州3D打印科技有限公司")
+    for typed in ("３Ｄ打印", "3D打印"):  # full-width as a phone's keyboard may give it
+        page = client.get(f"/companies/?q={typed}").text
+        assert printing.name in page and a.name not in page, typed
     page = client.get(f"/companies/?park={make.area('达州高新区').id}").get_data(as_text=True)
     assert b.name in page and a.name not in page
     for i in range(app.config["PAGE_SIZE"]):
