@@ -126,15 +126,22 @@ def register_blueprints(app: Flask) -> None:
     @app.before_request
     def require_login():
         """Every page needs login except login itself and static files."""
-        from flask import redirect, url_for
+        from flask import flash, redirect, url_for
+        from flask_babel import gettext
 
         from crm.auth.routes import PUBLIC_ENDPOINTS
+        from crm.auth.service import safe_next
 
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
-        if not current_user.is_authenticated:
+        if current_user.is_authenticated:
+            return None
+        if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return None
+        # A form sent after the sign-in expired was not saved: said so, and the way back is the page the form was
+        # on (the address it was sent to takes only POST).
+        flash(gettext("登录已过期，刚才提交的内容没有保存：请重新登录后再填写一次。"), "error")
+        return redirect(url_for("auth.login", next=safe_next(request.referrer)))
 
 
 ERROR_MESSAGES = {
@@ -170,8 +177,12 @@ def register_errorhandlers(app: Flask) -> None:
         return error_response(code)
 
     def expired_form(_error):
-        """The form's CSRF token is missing or out of date: most often a page left open past the session."""
-        return error_response(400, gettext("页面已过期，请刷新后再试。"))
+        """The form's CSRF token is missing or out of date: most often a page left open past the session. Reloading
+        this answer would post the same stale form again, so a form's reader is told what to do instead."""
+        if wants_json():  # the board's script: a reload of the board gives a fresh token
+            return error_response(400, gettext("页面已过期，请刷新后再试。"))
+        return error_response(400, gettext("页面已过期（打开太久或已退出登录），刚才提交的内容没有保存。"
+                                           "请返回上一页，复制已填写的内容后刷新该页，再重新提交。"))
 
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, handler)

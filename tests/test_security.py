@@ -1,16 +1,17 @@
 """Login, roles, area scoping, CSRF, redirects, sessions and headers (issue 2 §4)."""
 import re
+from urllib.parse import unquote
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
 from config import TestingConfig
 from crm import create_app
 from crm.companies.forms import CompanyForm
 from crm.extensions import db
 from crm.clock import utcnow
-from crm.models import Company, LoginAttempt, LoginSession, Round
+from crm.models import Company, LoginAttempt, LoginSession, Round, Visit
 from tests.conftest import PASSWORD
 
 PUBLIC = {"auth.login", "static", "main.healthz"}
@@ -200,7 +201,8 @@ def test_csrf_is_enforced(app, make):
     district = make.area("511702")
     data = {"uscc": make.uscc(), "name": "无令牌企业", "district_id": district.id, "park_id": 0, "officer_id": 0}
     refused = client.post("/companies/new", data=data)
-    assert refused.status_code == 400 and "页面已过期，请刷新后再试。" in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "刚才提交的内容没有保存" in refused.text
+    assert "请刷新后再试" not in refused.text  # reloading this answer would send the same stale form again
     assert db.session.scalar(select(Company).where(Company.name == "无令牌企业")) is None
     # The board's script asks for JSON and shows the reason, not a page of HTML it cannot read.
     moved = client.post("/rounds/applications/1/move", data={"to": "coaching"}, headers={"Accept": "application/json"})
@@ -325,3 +327,20 @@ def test_admin_hub_lists_admin_pages_and_is_admin_only(make, auth, client):
     page = client.get("/admin/").get_data(as_text=True)
     for path in ("/users/", "/targets/", "/admin/settings", "/reminders/admin"):
         assert f'href="{path}"' in page
+
+
+def test_a_form_sent_after_the_sign_in_expired_says_it_was_not_saved_and_leads_back(make, auth, client):
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    auth.login(officer)
+    db.session.execute(delete(LoginSession))  # the sign-in ended on the server (expired, or signed out elsewhere)
+    db.session.commit()
+    form_page = f"http://localhost/visits/new?company={company.id}"
+    response = client.post(f"/visits/new?company={company.id}", data={"summary": "座谈"},
+                           headers={"Referer": form_page})
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=") and "visits/new" in unquote(response.location)
+    login_page = client.get(response.location).text
+    assert "登录已过期，刚才提交的内容没有保存" in login_page
+    assert db.session.scalar(select(func.count(Visit.id))) == 0
+    assert "登录已过期" not in client.get("/login").text  # said once, and not to someone merely opening a page
