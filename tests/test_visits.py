@@ -9,6 +9,7 @@ from crm.clock import today
 from crm.extensions import db
 from crm.models import FollowUp, FollowUpEvent, NeedCategory, Visit
 from crm.visits.service import FollowUpDraft, VisitDraft, is_overdue, log_visit
+from tests.conftest import d
 from tests.visit_data import add_visit, need_id, visit_form
 
 
@@ -91,6 +92,15 @@ def test_a_visit_date_in_the_future_is_refused(make, auth, client):
     tomorrow = (today() + timedelta(days=1)).isoformat()
     response = client.post(f"/visits/new?company={company.id}", data=visit_form(officer, visited_on=tomorrow))
     assert response.status_code == 422 and "日期不能晚于今天" in response.get_data(as_text=True)
+
+
+def test_a_visit_before_the_company_was_founded_is_refused(make, auth, client):
+    officer = make.user("officer")
+    company = make.company(founded_on=d("2015-04-07"))
+    auth.login(officer)
+    response = client.post(f"/visits/new?company={company.id}", data=visit_form(officer, visited_on="2010年1月5日"))
+    assert response.status_code == 422 and "走访日期不能早于企业成立日期（2015-04-07）" in response.text
+    assert db.session.scalar(select(func.count(Visit.id))) == 0
 
 
 def test_rows_added_by_the_script_beyond_three_are_saved(make, auth, client):

@@ -1,4 +1,6 @@
-from flask_babel import lazy_gettext as _l
+from datetime import date
+
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
@@ -40,6 +42,12 @@ class VisitForm(FlaskForm):
         self.need_ids.choices = [(c.id, c.name) for c in categories]
         for row in self.follow_ups:
             row.form.owner_id.choices = people
+
+    founded_on: date | None = None  # the company's, set by the page: no visit before it existed
+
+    def validate_visited_on(self, field):
+        if field.data and self.founded_on and field.data < self.founded_on:
+            raise ValidationError(gettext("走访日期不能早于企业成立日期（%(d)s）", d=self.founded_on.isoformat()))
 
     def validate_officer_ids(self, field):
         if not field.data:

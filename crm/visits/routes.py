@@ -55,6 +55,7 @@ def new():
     officers = editors_for(company)
     form = VisitForm()
     form.set_choices(officers, active_categories())
+    form.founded_on = company.founded_on
     if request.method == "GET":
         form.visited_on.data = today()
         form.officer_ids.data = [current_user.id]
