@@ -37,9 +37,18 @@ _HALFWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _SPACES = re.compile(r"[\s\u200b\ufeff]+")
 
 
+_HALFWIDTH_ALNUM = {c: h for c, h in _HALFWIDTH.items() if chr(h).isalnum() or h == 0x20}
+
+
 def to_halfwidth(text: str) -> str:
     """Full-width ASCII (U+FF01–FF5E) and the ideographic space to half-width (§7)."""
     return text.translate(_HALFWIDTH)
+
+
+def halfwidth_alnum(text: str) -> str:
+    """Full-width digits, Latin letters and the ideographic space to half-width; Chinese punctuation such as
+    （）：、 stays as written, for names people read (２０２６年科小补录（已截止） → 2026年科小补录（已截止））."""
+    return text.translate(_HALFWIDTH_ALNUM)
 
 
 def is_blank(value) -> bool:

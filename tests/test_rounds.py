@@ -63,6 +63,8 @@ def test_a_second_round_of_the_same_kind_year_and_name_is_refused():
         save_round(Round(), "tech_sme", 2025, "２０２５年科小评价", d("2025-07-01"), d("2025-09-30"))
     assert save_round(first, "tech_sme", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")) is first  # editing it
     assert save_round(Round(), "hnte", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")).id
+    typed = save_round(Round(), "tech_sme", 2025, "２０２５年科小补录（已截止）", d("2025-07-01"), d("2025-09-30"))
+    assert typed.name == "2025年科小补录（已截止）"  # digits half-width, the Chinese brackets as written
 
 
 def test_the_same_round_created_by_another_admin_meanwhile_is_refused_not_a_crash():
