@@ -7,11 +7,11 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
 from crm.ladder.queries import standings_for
-from crm.models import Application, ApplicationMove, Certification, Round
+from crm.models import Application, ApplicationMove, AuditLog, Certification, Round
 from crm.models.ladder import OPEN_STAGES
 from crm.rounds.service import (
     TRANSITIONS, ApplicationError, RoundError, StaleMove, board_columns, BoardFilter, card_of, move_application,
-    open_application, save_round,
+    open_application, reopen_application, save_round,
 )
 from tests.conftest import d
 
@@ -482,3 +482,60 @@ def test_open_applications_follow_their_company_to_a_new_officer(make, client, a
     assert (company.officer_id, application.officer_id, closed.officer_id) == (wang.id, wang.id, zhang.id)
     board = client.get(f"/rounds/{application.round_id}?officer={wang.id}").get_data(as_text=True)
     assert f'id="app-{application.id}"' in board
+
+
+# ---- correcting a result -------------------------------------------------------------------------------------
+
+def test_an_approval_by_mistake_is_taken_back_with_its_certification_and_may_be_given_again(make):
+    """A slip on the board (通过 instead of 公示) is corrected without revoking: a revoked 科小 would bar the
+    company for the rest of the year (§2.4)."""
+    application, officer = opened(make, make_round(year=2025))
+    company_id = application.company_id
+    at = walk(application, ["submitted", "publicised", "approved"], officer, number="2025511702A0042")
+    cert_id = application.certification_id
+    admin = make.user("admin")
+    move = reopen_application(application, by=admin, now=at + timedelta(hours=1))
+    db.session.commit()
+    assert (application.stage, application.certification_id, move.from_stage, move.to_stage) == (
+        "publicised", None, "approved", "publicised")
+    assert move.note == "更正：撤回“通过”结果" and move.moved_by_id == admin.id
+    assert db.session.get(Certification, cert_id) is None
+    assert db.session.scalar(select(AuditLog.action).where(AuditLog.entity == "certification",
+                                                           AuditLog.entity_id == cert_id, AuditLog.action == "delete"))
+    assert standings_for([company_id], d("2025-11-01"))[company_id].rung == "none"
+    walk(application, ["approved"], officer, start=at + timedelta(hours=2), number="2025511702A0042")
+    assert db.session.get(Certification, application.certification_id).status == "valid"
+
+
+def test_a_rejection_in_a_closed_round_is_taken_back_to_the_stage_it_left(make):
+    application, officer = opened(make, make_round())
+    at = walk(application, ["submitted", "rejected"], officer, reason="材料不全")
+    reopen_application(application, by=make.user("admin"), now=at + timedelta(days=200))
+    db.session.commit()
+    assert (application.stage, application.reason) == ("submitted", "")
+
+
+def test_only_a_result_is_taken_back_and_not_beside_another_open_application(make):
+    application, officer = opened(make, make_round())
+    admin = make.user("admin")
+    with pytest.raises(ApplicationError, match="只有已通过、未通过或放弃的申报可以撤回结果"):
+        reopen_application(application, by=admin, now=T0 + timedelta(days=1))
+    at = walk(application, ["withdrawn"], officer, reason="企业放弃")
+    opened(make, make_round(name="2025年科小补录"), company=application.company, officer=officer)
+    with pytest.raises(ApplicationError, match="已在“2025年科小补录”中有进行中的2025年科技型中小企业申报"):
+        reopen_application(application, by=admin, now=at + timedelta(days=1))
+
+
+def test_only_an_admin_takes_back_a_result_from_the_company_page(make, client, auth):
+    application, officer = opened(make, make_round())
+    walk(application, ["submitted", "rejected"], officer, reason="材料不全")
+    auth.login(officer)
+    assert "撤回结果" not in client.get(f"/companies/{application.company_id}").text
+    assert client.post(f"/rounds/applications/{application.id}/reopen").status_code == 403
+    auth.logout()
+    auth.login(make.user("admin"))
+    assert "撤回结果" in client.get(f"/companies/{application.company_id}").text
+    response = client.post(f"/rounds/applications/{application.id}/reopen", follow_redirects=True)
+    assert "已撤回" in response.text and "回到“已提交”" in response.text
+    db.session.expire_all()
+    assert application.stage == "submitted"

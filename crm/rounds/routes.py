@@ -18,7 +18,7 @@ from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
 from crm.rounds.service import (
     NEEDS_REASON, STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
     applying_among, board_columns, board_officers, card_of, company_applications, days_in_stage, move_application,
-    open_application, round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
+    open_application, reopen_application, round_status, rounds_open_to, rounds_query, save_round, stage_counts, stage_query,
 )
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
@@ -187,6 +187,26 @@ def move(application_id: int):
         card = render_template("rounds/_card.html", app=card_of(application), now=utcnow(), back=back)
         return jsonify(ok=True, id=application.id, stage=application.stage, card=card)
     flash(_("已将“%(company)s”移到“%(stage)s”。", company=application.company.name,
+            stage=_(STAGE_LABELS[application.stage])), "success")
+    return redirect(back)
+
+
+@bp.route("/applications/<int:application_id>/reopen", methods=["POST"])
+@admin_required
+def reopen(application_id: int):
+    """An admin takes back a result recorded by mistake (crm.rounds.service.reopen_application)."""
+    application = application_in_scope(current_user, application_id)
+    if application is None:
+        abort(404)
+    back = url_for("companies.show", company_id=application.company_id) + "#applications"
+    try:
+        reopen_application(application, by=current_user, now=utcnow())
+        db.session.commit()
+    except ApplicationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    flash(_("已撤回“%(company)s”的申报结果，申报回到“%(stage)s”。", company=application.company.name,
             stage=_(STAGE_LABELS[application.stage])), "success")
     return redirect(back)
 

@@ -246,6 +246,45 @@ def move_application(
     return move
 
 
+def reopen_application(application: Application, *, by: User, now: datetime) -> ApplicationMove:
+    """Take back a result recorded by mistake (an admin's correction): a closed application returns to the stage it
+    left, and the certification its 通过 recorded is deleted — not revoked, which would bar a 科小 for the rest of
+    the year (§2.4). The correction is kept among the moves, the certification's deletion in the audit trail."""
+    current = application.stage
+    if current not in CLOSED_STAGES:
+        raise ApplicationError(_("只有已通过、未通过或放弃的申报可以撤回结果"))
+    claim_company(application.company_id)  # against an application opened for the company meanwhile
+    round_ = application.round
+    elsewhere = db.session.scalar(
+        select(Round).join(Application, Application.round_id == Round.id)
+        .where(Application.company_id == application.company_id, Application.stage.in_(OPEN_STAGES),
+               Round.kind == round_.kind, Round.year == round_.year))
+    if elsewhere is not None:
+        raise ApplicationError(_("该企业已在“%(round)s”中有进行中的%(year)s年%(kind)s申报，不能撤回此结果",
+                                 round=elsewhere.name, year=round_.year, kind=_(KIND_LABELS[round_.kind])))
+    entered = max((m for m in application.moves if m.to_stage == current), key=lambda m: (m.moved_at, m.id or 0),
+                  default=None)
+    back = entered.from_stage if entered is not None and entered.from_stage in OPEN_STAGES else "submitted"
+    claimed = db.session.execute(
+        update(Application).where(Application.id == application.id, Application.stage == current)
+        .values(stage=back, stage_since=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
+    if application.certification_id is not None:
+        db.session.delete(db.session.get(Certification, application.certification_id))
+        application.certification_id = None
+    move = ApplicationMove(
+        from_stage=current, to_stage=back, moved_at=now, moved_by_id=by.id,
+        note=f"更正：撤回“{STAGE_LABELS[current]}”结果",  # kept in the record's language, as the other notes
+        seconds_in_previous=max(0, int((now - application.stage_since).total_seconds())),
+    )
+    application.moves.append(move)
+    application.stage, application.stage_since, application.reason = back, now, ""
+    db.session.flush()
+    return move
+
+
 def _stale(stage: str) -> StaleMove:
     return StaleMove(_("该申报已被移动到“%(stage)s”，请刷新后再试", stage=_(STAGE_LABELS[stage])))
 
