@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
 from crm.ladder.queries import standings_for
-from crm.models import Application, ApplicationMove, AuditLog, Certification, Round
+from crm.models import Application, ApplicationMove, AuditLog, Certification, FollowUp, Round
 from crm.models.ladder import OPEN_STAGES
 from crm.rounds.service import (
     TRANSITIONS, ApplicationError, RoundError, StaleMove, board_columns, BoardFilter, card_of, move_application,
@@ -471,15 +471,25 @@ def test_open_applications_follow_their_company_to_a_new_officer(make, client, a
     company = application.company
     closed, _ = opened(make, make_round(kind="hnte"), company=company, officer=zhang)
     walk(closed, ["withdrawn"], zhang, reason="企业放弃")
-    li, wang = make.user("officer", username="li"), make.user("officer", username="wang")
+    li, wang, colleague = (make.user("officer", username=n) for n in ("li", "wang", "colleague"))
+    mine, theirs, done = (FollowUp(company_id=company.id, title=t, owner_id=o.id, due_on=ON) for t, o in (
+        ("补齐研发台账", zhang), ("对接银行", colleague), ("已办完", zhang)))
+    done.done_at = T0
+    db.session.add_all([mine, theirs, done])
+    db.session.commit()
     auth.login(make.user("admin"))
     assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, officer_id=li.id)).status_code == 302
     db.session.expire_all()
     assert (application.officer_id, closed.officer_id) == (li.id, zhang.id)
+    # the departing officer's open follow-ups go along; a colleague's and a finished one stay
+    assert (mine.owner_id, theirs.owner_id, done.owner_id) == (li.id, colleague.id, zhang.id)
+    (event,) = mine.events
+    assert (event.field, event.old, event.new, event.note) == ("owner", zhang.label, li.label, "随企业移交")
     result = run({"企业": [COMPANY_HEADERS, company_row(name=company.name, uscc=company.uscc, officer="wang")]})
     assert result.problems == []
     db.session.expire_all()
     assert (company.officer_id, application.officer_id, closed.officer_id) == (wang.id, wang.id, zhang.id)
+    assert mine.owner_id == wang.id and len(mine.events) == 2  # the import hands over too
     board = client.get(f"/rounds/{application.round_id}?officer={wang.id}").get_data(as_text=True)
     assert f'id="app-{application.id}"' in board
 

@@ -102,3 +102,33 @@ def test_area_changes_and_password_resets_are_in_the_audit_trail(make, auth, cli
     changes = [e.changes for e in db.session.scalars(select(AuditLog).where(
         AuditLog.entity == "user", AuditLog.entity_id == officer.id, AuditLog.action == "update"))]
     assert {"areas": [["通川区"], ["渠县"]]} in changes and {"password": [None, "已重置"]} in changes
+
+
+def test_an_officer_moved_to_other_areas_or_deactivated_leaves_companies_to_hand_over_and_keeps_them(
+        make, auth, client):
+    """Staff turnover: the admin is told how many companies wait for another officer; until they are handed
+    over, an unrelated edit or a re-import of the ledger as it stands keeps the assignment instead of failing or
+    silently unassigning it."""
+    from tests.test_companies import edit_data
+    from tests.test_transfer_import import company_row, run
+    from workbooks import COMPANY_HEADERS
+
+    officer = make.user("officer", areas=["511702"], display_name="李萍")
+    company = make.company(officer=officer)
+    auth.login(make.user("admin"))
+    response = client.post(f"/users/{officer.id}", data=user_form(officer, areas=[make.area("511725").id]),
+                           follow_redirects=True)
+    assert "李萍 仍包联 1 家其已不能处理的企业" in response.text
+    assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, contact_phone="0818-2345678")
+                       ).status_code == 302
+    assert run({"企业": [COMPANY_HEADERS, company_row(name=company.name, uscc=company.uscc)]}).problems == []
+    db.session.expire_all()
+    response = client.post(f"/users/{officer.id}", data=user_form(officer, active=None), follow_redirects=True)
+    assert "李萍 仍包联 1 家" in response.text
+    form = client.get(f"/companies/{company.id}/edit").text
+    assert re.search(rf'<option selected value="{officer.id}">李萍（已停用）</option>', form)
+    assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, contact_phone="0818-1111111")
+                       ).status_code == 302
+    db.session.expire_all()
+    assert company.officer_id == officer.id
+    assert "李萍（已停用）" in client.get("/companies/").text  # the list's officer filter finds whose to hand over

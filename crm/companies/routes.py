@@ -22,11 +22,12 @@ from crm.normalize import InvalidValue, normalize_code
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 
-def officer_choices() -> list[tuple[int, str]]:
-    users = db.session.scalars(
-        select(User).where(User.role.in_(("admin", "officer")), User.active.is_(True)).order_by(User.username)
-    )
-    return [(u.id, u.label) for u in users]
+def officer_choices(with_inactive: bool = False) -> list[tuple[int, str]]:
+    """Who may be assigned companies; the list filter also offers those deactivated, to hand theirs over."""
+    stmt = select(User).where(User.role.in_(("admin", "officer"))).order_by(User.active.desc(), User.username)
+    if not with_inactive:
+        stmt = stmt.where(User.active.is_(True))
+    return [(u.id, u.label if u.active else _("%(name)s（已停用）", name=u.label)) for u in db.session.scalars(stmt)]
 
 
 @bp.route("/")
@@ -37,7 +38,7 @@ def index():
     standings = standings_for([c.id for c in page.items], on)
     return render_template(
         "companies/index.html", page=page, f=f, standings=standings, rungs=RUNGS,
-        districts=all_areas(DISTRICT), parks=all_areas(PARK), officers=officer_choices(),
+        districts=all_areas(DISTRICT), parks=all_areas(PARK), officers=officer_choices(with_inactive=True),
     )
 
 
@@ -46,6 +47,9 @@ def _company_form(company: Company | None = None) -> CompanyForm:
     form.district_id.choices = [(a.id, a.name) for a in all_areas(DISTRICT)]
     form.park_id.choices = [(0, _("（无）"))] + [(a.id, a.name) for a in all_areas(PARK)]
     form.officer_id.choices = [(0, _("（未分配）"))] + officer_choices()
+    current = company.officer if company is not None else None
+    if current is not None and not current.active:  # kept by an unrelated edit, not silently unassigned
+        form.officer_id.choices.append((current.id, _("%(name)s（已停用）", name=current.label)))
     if company is not None and request.method == "GET":
         form.version.data = str(company.version)
         form.park_id.data = company.park_id or 0
@@ -53,15 +57,18 @@ def _company_form(company: Company | None = None) -> CompanyForm:
     return form
 
 
-def _allowed_areas_ok(form: CompanyForm) -> bool:
+def _allowed_areas_ok(form: CompanyForm, company: Company | None) -> bool:
     """An officer limited to areas may only place companies inside them, and only assign them to an officer
-    who may open them."""
+    who may open them. An assignment left as it was is not judged again (the officer's areas may have changed
+    since: the users page says so), so an unrelated edit still saves."""
     probe = Company(district_id=form.district_id.data, park_id=form.park_id.data or None)
     if not can_see(current_user, probe):
         form.district_id.errors.append(_("只能登记您负责区域内的企业"))
         return False
     officer = db.session.get(User, form.officer_id.data) if form.officer_id.data else None
-    if officer is not None and not can_see(officer, probe):
+    unchanged = company is not None and (officer.id if officer else None, probe.district_id, probe.park_id) == (
+        company.officer_id, company.district_id, company.park_id)
+    if officer is not None and not unchanged and not can_see(officer, probe):
         form.officer_id.errors.append(_("%(name)s 不负责该企业所在的区县或园区", name=officer.label))
         return False
     return True
@@ -72,7 +79,7 @@ def _validated_values(form: CompanyForm, company: Company | None) -> dict | None
     if not form.is_submitted():
         return None
     valid = form.validate()
-    valid = _allowed_areas_ok(form) and valid
+    valid = _allowed_areas_ok(form, company) and valid
     values = _form_values(form, company)
     return values if valid else None
 

@@ -1,5 +1,6 @@
 """Company register: queries and writes shared by the web pages, the CLI and the importer."""
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,11 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import company_scope
+from crm.audit import current_actor
+from crm.clock import utcnow
 from crm.extensions import db, ids_in
 from crm.ladder.queries import standing_clause
 from crm.ladder.standing import RUNGS
 from crm.locks import hold
-from crm.models import Application, AuditLog, Company, User
+from crm.models import Application, AuditLog, Company, FollowUp, FollowUpEvent, User
 from crm.models.ladder import OPEN_STAGES
 from crm.normalize import InvalidValue, normalize_uscc, to_halfwidth, validate_uscc
 
@@ -96,13 +99,14 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
     if company.id is not None and loaded_version is not None and loaded_version != company.version:
         raise EditConflict(latest_change(company.id))
     handed_over = company.id is not None and values.get("officer_id", company.officer_id) != company.officer_id
+    previous = {company.id: company.officer_id}
     for key, value in values.items():
         setattr(company, key, value)
     if company.id is None:
         db.session.add(company)
     try:
         if handed_over:
-            hand_over_open_applications([company.id])
+            hand_over(previous)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -116,14 +120,36 @@ def save_company(company: Company, values: dict[str, Any], loaded_version: int |
     return company
 
 
-def hand_over_open_applications(company_ids: Iterable[int]) -> None:
-    """After the companies changed officer: their open applications go with them to the new officer (the board,
-    its officer filter and the round-deadline reminders follow who is responsible now); closed ones keep the
-    officer who saw them through."""
+def hand_over(previous: Mapping[int, int | None]) -> None:
+    """After companies changed officer (company id → the officer before): their open applications go to the new
+    officer (the board, its officer filter and the round-deadline reminders follow who is responsible now), and so
+    do the open follow-ups the officer before owned — a colleague's stay theirs; closed work keeps its officer.
+    Each follow-up handed over keeps the change in its history."""
+    ids = list(previous)
     db.session.execute(
-        update(Application).where(ids_in(Application.company_id, company_ids), Application.stage.in_(OPEN_STAGES))
+        update(Application).where(ids_in(Application.company_id, ids), Application.stage.in_(OPEN_STAGES))
         .values(officer_id=select(Company.officer_id).where(Company.id == Application.company_id).scalar_subquery())
         .execution_options(synchronize_session=False))
+    now_with = dict(db.session.execute(select(Company.id, Company.officer_id).where(ids_in(Company.id, ids))).all())
+    pairs = defaultdict(list)  # (officer before, officer now) → their companies
+    for company_id, before in previous.items():
+        if before is not None and now_with.get(company_id) not in (None, before):
+            pairs[(before, now_with[company_id])].append(company_id)
+    if not pairs:
+        return
+    labels = dict(db.session.execute(select(User.id, User.label).where(
+        User.id.in_({u for pair in pairs for u in pair}))).all())
+    by_id, _source = current_actor()
+    for (before, after), company_ids in pairs.items():
+        follow_ups = db.session.scalars(select(FollowUp.id).where(
+            ids_in(FollowUp.company_id, company_ids), FollowUp.owner_id == before, FollowUp.done_at.is_(None))).all()
+        if not follow_ups:
+            continue
+        db.session.execute(update(FollowUp).where(ids_in(FollowUp.id, follow_ups)).values(owner_id=after)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(FollowUpEvent.__table__.insert(), [
+            {"follow_up_id": f, "at": utcnow(), "by_id": by_id, "field": "owner", "old": labels[before][:100],
+             "new": labels[after][:100], "note": "随企业移交"} for f in follow_ups])
 
 
 def latest_change(company_id: int | None, entity: str = "company", entity_id: int | None = None) -> AuditLog | None:

@@ -25,7 +25,7 @@ from crm.areas import all_areas, resolve_district, resolve_park
 from crm.audit import SKIPPED, acting_as, current_actor
 from crm.audit import plain  # the audit trail's own JSON form of a value
 from crm.clock import today, utcnow
-from crm.companies.service import hand_over_open_applications
+from crm.companies.service import hand_over
 from crm.extensions import db
 from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, certification_problems, validity_window
@@ -360,12 +360,17 @@ class Batch:
 
     def _officer_covers(self, row: Row) -> None:
         """The 包联干部 — the one named, or the one a blank cell keeps — must be someone who may open the company
-        where the row puts it (an officer limited to other areas could not)."""
+        where the row puts it (an officer limited to other areas could not). An assignment the row leaves as it
+        was is not judged again: the officer's areas may have changed since, and the ledger re-imported as it
+        stands must not fail for it."""
         existing = self.ctx.companies.get(row.code)
         officer = row.values.get("officer_id") or (existing.officer_id if existing else None)
         areas = self.ctx.officer_areas.get(officer)
         district = row.values.get("district_id") or (existing.district_id if existing else None)
         park = row.values.get("park_id") or (existing.park_id if existing else None)
+        if existing is not None and (officer, district, park) == (existing.officer_id, existing.district_id,
+                                                                  existing.park_id):
+            return
         if areas and district is not None and not {district, park} & areas:
             names = self.ctx.area_names
             self.add(row, "officer_id", f"包联干部“{self.ctx.users_by_id[officer].username}”不负责"
@@ -501,10 +506,10 @@ def write(batches: list[Batch], ctx: Context) -> None:
             audit += [_audit_row(entity, r.target.id, company_ids[r.code], "update",
                                  {k: [plain(getattr(r.target, k)), plain(v)] for k, v in r.changes.items()})
                       for r in updates]
-    handed_over = [r.target.id for b in batches if b.key == COMPANIES for r in b.valid_rows()
-                   if r.action == "update" and "officer_id" in r.changes]
+    handed_over = {r.target.id: r.target.officer_id for b in batches if b.key == COMPANIES for r in b.valid_rows()
+                   if r.action == "update" and "officer_id" in r.changes}
     if handed_over:
-        hand_over_open_applications(handed_over)
+        hand_over(handed_over)
     for entry in audit:
         entry.update(user_id=user_id, source=source, at=now)
     if audit:

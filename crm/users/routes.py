@@ -10,7 +10,7 @@ from crm.audit import record
 from crm.extensions import db
 from crm.models import Area, User
 from crm.users.forms import UserForm
-from crm.users.service import UserError, check_change, create_user, deactivate
+from crm.users.service import UserError, check_change, create_user, deactivate, stranded_companies
 
 bp = admin_blueprint("users", __name__, url_prefix="/users")
 
@@ -76,5 +76,9 @@ def edit(user_id: int):
             user.active = True
         db.session.commit()
         flash(_("已保存。"), "success")
+        stranded = stranded_companies(user)
+        if stranded:
+            flash(_("%(name)s 仍包联 %(num)s 家其已不能处理的企业（已停用，或不在其负责区域内）：请在企业列表按包联干部"
+                    "“%(name)s”筛选，再逐一或导入移交。", name=user.label, num=stranded), "warning")
         return redirect(url_for("users.index"))
     return render_template("users/form.html", form=form, user=user), 200 if request.method == "GET" else 422

@@ -2,11 +2,12 @@
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from crm.access import company_scope
 from crm.areas import resolve_area
 from crm.extensions import db
 from crm.fields import EMAIL
 from crm.locks import hold
-from crm.models import User
+from crm.models import Company, User
 from crm.models.user import ADMIN, ROLES
 
 
@@ -53,6 +54,15 @@ def resolve_areas(keys) -> list:
         if area not in areas:  # 511721 and 达川区 name one district
             areas.append(area)
     return areas
+
+
+def stranded_companies(user: User) -> int:
+    """How many companies are still assigned to `user` though they can no longer work on them: all of them once
+    deactivated, else those outside their areas (changed since the assignment)."""
+    stmt = select(func.count()).select_from(Company).where(Company.officer_id == user.id)
+    if user.active:  # not NOT(scope): a company outside any park would make it NULL, and uncounted
+        stmt = stmt.where(Company.id.not_in(select(Company.id).where(company_scope(user))))
+    return db.session.scalar(stmt)
 
 
 def deactivate(user: User) -> None:
