@@ -230,6 +230,20 @@ def test_an_officer_limited_to_other_areas_cannot_be_assigned_a_company(make):
     assert [p.reason for p in moved.problems] == ["包联干部“dachuan”不负责通川区"]  # the officer a blank cell keeps
 
 
+def test_a_company_is_taken_out_of_its_park_by_writing_none_not_by_a_blank_cell(make):
+    """Blank cells never overwrite; "无" (or 不在园区, /) says the company is in no park any more."""
+    run({"企业": [COMPANY_HEADERS, company_row(park="达州高新区")]})
+    company = db.session.scalar(select(Company))
+    assert run({"企业": [COMPANY_HEADERS, company_row(park="")]}).summary_line() == "created 0, updated 0, unchanged 1, rejected 0"
+    for written in ("无", "不在园区", "／"):
+        company.park_id = make.area("达州高新区").id
+        db.session.commit()
+        result = run({"企业": [COMPANY_HEADERS, company_row(park=written)]})
+        assert result.summary_line() == "created 0, updated 1, unchanged 0, rejected 0", (written, result.problems)
+        db.session.expire_all()
+        assert company.park_id is None
+
+
 def test_imported_names_sort_by_pinyin_and_a_renamed_company_moves(make):
     run({"企业": [COMPANY_HEADERS, company_row(name="万源信息实业有限公司"), company_row(name="巴山新材有限公司", uscc=B)]})
     keys = dict(db.session.execute(select(Company.name, Company.name_sort)).all())

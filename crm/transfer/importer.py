@@ -353,8 +353,7 @@ class Batch:
         if existing is not None and not self.ctx.in_scope(existing.district_id, existing.park_id):
             self.add(row, "uscc", "该统一社会信用代码已登记在您负责区域以外的企业名下，请联系管理员")
             return
-        district = row.values.get("district_id") or (existing.district_id if existing else None)
-        park = row.values.get("park_id") or (existing.park_id if existing else None)
+        district, park = _placed(row, existing)
         if district is not None and not self.ctx.in_scope(district, park):
             self.add(row, "district_id", "该企业不在您负责的区域内，不能导入")
 
@@ -366,8 +365,7 @@ class Batch:
         existing = self.ctx.companies.get(row.code)
         officer = row.values.get("officer_id") or (existing.officer_id if existing else None)
         areas = self.ctx.officer_areas.get(officer)
-        district = row.values.get("district_id") or (existing.district_id if existing else None)
-        park = row.values.get("park_id") or (existing.park_id if existing else None)
+        district, park = _placed(row, existing)
         if existing is not None and (officer, district, park) == (existing.officer_id, existing.district_id,
                                                                   existing.park_id):
             return
@@ -653,6 +651,14 @@ def _count(cell, f: Field, ctx: Context) -> int:
     return number
 
 
+def _placed(row: Row, existing: Company | None) -> tuple[int | None, int | None]:
+    """The district and park a company row leaves the company in: what it gives ("无" takes it out of its park),
+    else what is stored."""
+    district = row.values.get("district_id") or (existing.district_id if existing else None)
+    park = row.values["park_id"] if "park_id" in row.values else (existing.park_id if existing else None)
+    return district, park
+
+
 def _district(cell, f: Field, ctx: Context) -> int:
     area_id = ctx.area("district", cell)
     if area_id is None:
@@ -660,10 +666,15 @@ def _district(cell, f: Field, ctx: Context) -> int:
     return area_id
 
 
-def _park(cell, f: Field, ctx: Context) -> int:
+NO_PARK = {"无", "否", "不在园区", "非园区", "无园区", "/", "-", "—", "－"}  # a blank cell would keep the stored park
+
+
+def _park(cell, f: Field, ctx: Context) -> int | None:
+    if "".join(to_halfwidth(str(cell)).split()) in NO_PARK:
+        return None
     area_id = ctx.area("park", cell)
     if area_id is None:
-        raise InvalidValue(f"未知的园区“{cell}”：可填 {'、'.join(ctx.park_names)}，不在园区则留空")
+        raise InvalidValue(f"未知的园区“{cell}”：可填 {'、'.join(ctx.park_names)}；不在园区填“无”（新登记的企业也可留空）")
     return area_id
 
 
