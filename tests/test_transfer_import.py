@@ -244,6 +244,17 @@ def test_a_company_is_taken_out_of_its_park_by_writing_none_not_by_a_blank_cell(
         assert company.park_id is None
 
 
+def test_a_new_code_for_a_registered_name_is_imported_with_a_warning(make):
+    """The ledger still has the code corrected since on the company's page: the row is a new company (codes decide),
+    but the report says a company of that name exists, so the twin is caught."""
+    make.company(name="渠江新材技术有限公司", uscc=B)
+    result = run({"企业": [COMPANY_HEADERS, company_row(name="渠江新材技术有限公司", uscc=A)]})
+    assert result.summary_line() == "created 1, updated 0, unchanged 0, rejected 0"
+    assert [(w.row, w.column, w.reason) for w in result.warnings] == [
+        (2, "企业名称", f"系统中已有同名企业（统一社会信用代码 {B}）：如是同一家企业，请核对统一社会信用代码；本行按新企业登记")]
+    assert run({"企业": [COMPANY_HEADERS, company_row(name="渠江新材技术有限公司", uscc=A)]}).warnings == []
+
+
 def test_imported_names_sort_by_pinyin_and_a_renamed_company_moves(make):
     run({"企业": [COMPANY_HEADERS, company_row(name="万源信息实业有限公司"), company_row(name="巴山新材有限公司", uscc=B)]})
     keys = dict(db.session.execute(select(Company.name, Company.name_sort)).all())

@@ -132,6 +132,8 @@ def _import(data: bytes, name: str, user: User | None, skip_invalid: bool, dry_r
     ctx.load_children({code for b in batches if b.key != COMPANIES for code in b.codes()})
     for batch in batches:
         batch.plan()
+    if companies is not None:
+        companies.warn_of_namesakes(warnings)
     problems = [p for b in batches for p in b.problems()]
     applied = not problems or (skip_invalid and any(b.valid_rows() for b in batches))
     written = applied and not dry_run and any(r.action in ("create", "update") for b in batches for r in b.valid_rows())
@@ -418,6 +420,17 @@ class Batch:
                 continue
             row.changes = given if existing is None else {k: v for k, v in given.items() if getattr(existing, k) != v}
             row.action = "create" if existing is None else ("update" if row.changes else "unchanged")
+
+    def warn_of_namesakes(self, warnings: list[Problem]) -> None:
+        """A new company named exactly like one registered under another code (the code corrected since, or typed
+        wrong in the ledger) is still created, but said, before its certifications count twice."""
+        new = {r.values["name"]: r for r in self.valid_rows() if r.action == "create" and "name" in r.values}
+        for namesake in _rows_by(Company, Company.name, new):
+            row = new[namesake.name]
+            where = (f"统一社会信用代码 {namesake.uscc}" if self.ctx.in_scope(namesake.district_id, namesake.park_id)
+                     else "在您负责的区域以外")
+            warnings.append(Problem(self.table.title, row.number, self.columns["name"][1], namesake.name,
+                                    f"系统中已有同名企业（{where}）：如是同一家企业，请核对统一社会信用代码；本行按新企业登记"))
 
     def _staff_exceeds_stored(self, row: Row) -> bool:
         """Tech staff above employees once the row is merged with the stored figures (a blank cell keeps them)."""
