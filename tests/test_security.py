@@ -165,6 +165,10 @@ def test_password_change_ends_other_sessions(make, app):
     assert response.status_code == 302
     assert first.get("/companies/").status_code == 200  # the session that changed it stays
     assert second.get("/companies/").status_code == 302  # the other one is logged out
+    from crm.models import AuditLog
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "user", AuditLog.entity_id == user.id,
+                                                     AuditLog.action == "update"))
+    assert (entry.changes, entry.user_id) == ({"password": [None, "已修改"]}, user.id)  # that it changed, by whom
 
 
 def test_deactivation_ends_sessions(make, app, client, auth):

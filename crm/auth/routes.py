@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required, login_user
 
+from crm.audit import record
 from crm.auth.forms import LoginForm, PasswordForm, PreferencesForm
 from crm.auth.service import authenticate, is_throttled, safe_next, sign_in, sign_out
 from crm.extensions import db
@@ -65,6 +66,7 @@ def account():
                 password_form.current.errors.append(_("当前密码不正确"))
             else:
                 current_user.set_password(password_form.new.data)  # ends the user's other sessions
+                record("user", current_user.id, None, "update", {"password": [None, "已修改"]})  # never the hash
                 db.session.commit()
                 login_user(current_user._get_current_object())  # keep this session, new session version
                 flash(_("密码已修改，其他设备上的登录已失效。"), "success")
