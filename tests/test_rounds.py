@@ -1,4 +1,5 @@
 """Rounds and the application pipeline (DOMAIN §1): the rules, on the real database, and the CLI."""
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -549,3 +550,70 @@ def test_only_an_admin_takes_back_a_result_from_the_company_page(make, client, a
     assert "已撤回" in response.text and "回到“已提交”" in response.text
     db.session.expire_all()
     assert application.stage == "submitted"
+
+
+def test_a_result_is_not_taken_back_past_a_revocation_or_a_certification_held_since(make):
+    """Found by the review: 撤回结果 deleted a registration revoked since (lifting §2.4's same-year bar) and reopened
+    a rejection beside a 科小 the company was approved for in another round of the year."""
+    application, officer = opened(make, make_round(year=2025))
+    at = walk(application, ["submitted", "publicised", "approved"], officer)
+    db.session.get(Certification, application.certification_id).status = "revoked"
+    db.session.commit()
+    admin = make.user("admin")
+    with pytest.raises(ApplicationError, match="已被撤销，不能再撤回"):
+        reopen_application(application, by=admin, now=at + timedelta(days=30))
+    db.session.rollback()
+    assert db.session.scalar(select(Certification.status)) == "revoked"
+
+    first, officer = opened(make, make_round(year=2025, name="第一批"))
+    at = walk(first, ["submitted", "rejected"], officer, reason="材料不全")
+    second, _ = opened(make, make_round(year=2025, name="第二批"), company=first.company, officer=officer)
+    walk(second, ["submitted", "publicised", "approved"], officer, start=at)
+    with pytest.raises(ApplicationError, match="已持有 2025 年有效的科技型中小企业资质"):
+        reopen_application(first, by=admin, now=at + timedelta(days=10))
+
+
+def test_a_reopened_application_goes_to_the_company_s_officer_now(make):
+    from crm.companies.service import save_company
+
+    application, zhang = opened(make, make_round(year=2025))
+    at = walk(application, ["submitted", "rejected"], zhang, reason="材料不全")
+    li = make.user("officer", username="li")
+    save_company(application.company, {"officer_id": li.id}, application.company.version)
+    assert application.officer_id == zhang.id  # closed: kept by the officer who saw it through
+    reopen_application(application, by=make.user("admin"), now=at + timedelta(days=3))
+    db.session.commit()
+    assert (application.stage, application.officer_id) == ("submitted", li.id)
+
+
+def test_an_application_opened_while_its_company_is_handed_over_goes_to_the_new_officer(app, make):
+    """Two requests at once (found by the review): the application read the officer of a Company loaded before the
+    handover committed, after the handover had moved the open applications."""
+    from crm.companies.service import save_company
+    from crm.models import Company, User
+    from tests.test_companies import run_together
+
+    old, new = make.user("officer", username="old"), make.user("officer", username="new")
+    company_id, round_id, old_id, new_id = make.company(officer=old).id, make_round().id, old.id, new.id
+    loaded, saved, opened_id = threading.Event(), threading.Event(), []
+
+    def open_request():
+        with app.app_context():
+            company = db.session.get(Company, company_id)
+            assert company.officer_id == old_id  # as the request's page loaded it
+            loaded.set()
+            saved.wait(5)
+            application = open_application(company, db.session.get(Round, round_id), by=db.session.get(User, old_id),
+                                           now=T0, on=ON)
+            db.session.commit()
+            opened_id.append(application.id)
+
+    def edit_request():
+        with app.app_context():
+            loaded.wait(5)
+            company = db.session.get(Company, company_id)
+            save_company(company, {"officer_id": new_id}, company.version)
+            saved.set()
+
+    run_together(open_request, edit_request)
+    assert db.session.get(Application, opened_id[0]).officer_id == new_id

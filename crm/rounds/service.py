@@ -184,7 +184,7 @@ def open_application(company: Company, round_: Round, *, by: User | None, now: d
         raise ApplicationError(duplicate if elsewhere.id == round_.id else _(
             "“%(company)s”已在“%(round)s”中申报%(year)s年%(kind)s，请先在该批次结束申报再新建", company=company.name,
             round=elsewhere.name, year=round_.year, kind=_(KIND_LABELS[round_.kind])))
-    officer_id = company.officer_id or (by.id if by is not None and by.role == "officer" else None)
+    officer_id = _company_officer(company.id) or (by.id if by is not None and by.role == "officer" else None)
     application = Application(company_id=company.id, round_id=round_.id, officer_id=officer_id, stage="intent",
                               stage_since=now, created_at=now, created_by_id=by.id if by else None)
     application.moves.append(ApplicationMove(from_stage=None, to_stage="intent", moved_at=now,
@@ -253,8 +253,14 @@ def reopen_application(application: Application, *, by: User, now: datetime) -> 
     current = application.stage
     if current not in CLOSED_STAGES:
         raise ApplicationError(_("只有已通过、未通过或放弃的申报可以撤回结果"))
-    claim_company(application.company_id)  # against an application opened for the company meanwhile
     round_ = application.round
+    certs = claimed_certifications(application.company_id)  # as committed, once we hold the company
+    recorded = next((c for c in certs if c.id == application.certification_id), None)
+    if recorded is not None and recorded.status == REVOKED:  # a real revocation since: it stands (§2.4)
+        raise ApplicationError(_("这次通过登记的资质已被撤销，不能再撤回通过结果"))
+    barrier = certification_barrier([c for c in certs if c is not recorded], round_)
+    if barrier:  # e.g. approved in another round of the year since
+        raise ApplicationError(barrier)
     elsewhere = db.session.scalar(
         select(Round).join(Application, Application.round_id == Round.id)
         .where(Application.company_id == application.company_id, Application.stage.in_(OPEN_STAGES),
@@ -271,8 +277,8 @@ def reopen_application(application: Application, *, by: User, now: datetime) -> 
     ).rowcount
     if claimed != 1:
         raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
-    if application.certification_id is not None:
-        db.session.delete(db.session.get(Certification, application.certification_id))
+    if recorded is not None:
+        db.session.delete(recorded)
         application.certification_id = None
     move = ApplicationMove(
         from_stage=current, to_stage=back, moved_at=now, moved_by_id=by.id,
@@ -281,8 +287,14 @@ def reopen_application(application: Application, *, by: User, now: datetime) -> 
     )
     application.moves.append(move)
     application.stage, application.stage_since, application.reason = back, now, ""
+    application.officer_id = _company_officer(application.company_id)  # open again: the officer responsible now
     db.session.flush()
     return move
+
+
+def _company_officer(company_id: int) -> int | None:
+    """The company's officer as committed (read after claiming the company: a handover may just have ended)."""
+    return db.session.scalar(select(Company.officer_id).where(Company.id == company_id))
 
 
 def _stale(stage: str) -> StaleMove:
