@@ -1,4 +1,5 @@
 """Visits (走访) and follow-ups (跟进事项): the form, the rules, the scoping and the admin list of needs."""
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -142,9 +143,12 @@ def test_the_same_visit_sent_twice_is_recorded_once(app, make):
     submit()
     assert db.session.scalar(select(func.count(Visit.id))) == 1
     assert db.session.scalar(select(func.count(FollowUp.id))) == 1
-    log_visit(VisitDraft(company_id=company.id, visited_on=today(), kind="onsite", officer_ids=[officer.id],
-                         summary="下午再访：看样品"), officer)
-    assert db.session.scalar(select(func.count(Visit.id))) == 2
+    assert log_visit(draft, officer)[1] is False  # said to the page: "already recorded"
+    # Sent again with a follow-up added (the first answer was lost), or another visit that day: recorded.
+    more = replace(draft, follow_ups=[*draft.follow_ups, FollowUpDraft("对接银行", officer.id, today())])
+    assert log_visit(more, officer)[1] is True
+    log_visit(replace(draft, summary="下午再访：看样品", follow_ups=[]), officer)
+    assert db.session.scalar(select(func.count(Visit.id))) == 3
 
 
 def test_without_a_company_the_form_asks_which_one_mine_first(make, auth, client):

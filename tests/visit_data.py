@@ -30,4 +30,4 @@ def add_visit(company, officer, days_ago=0, follow_ups=(), needs=()) -> Visit:
         company_id=company.id, visited_on=today() - timedelta(days=days_ago), kind="onsite", officer_ids=[officer.id],
         summary="走访", need_ids=[need_id(n) for n in needs],
         follow_ups=[FollowUpDraft(title, officer.id, today() + timedelta(days=due)) for title, due in follow_ups],
-    ), officer)
+    ), officer)[0]

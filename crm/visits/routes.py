@@ -65,8 +65,10 @@ def new():
             row.form.due_on.data = today() + timedelta(days=DEFAULT_DUE_DAYS)
     elif form.validate_on_submit():
         draft = form.draft(company.id)
-        log_visit(draft, current_user)
-        if draft.follow_ups:
+        _visit, recorded = log_visit(draft, current_user)
+        if not recorded:
+            flash(_("这次走访刚才已经记录，重复提交的未再保存。"), "success")
+        elif draft.follow_ups:
             flash(ngettext("已记录走访，含 %(num)s 项跟进。", "已记录走访，含 %(num)s 项跟进。", len(draft.follow_ups)), "success")
         else:
             flash(_("已记录走访。"), "success")

@@ -103,19 +103,21 @@ class VisitDraft:
 REPEAT_WINDOW = timedelta(minutes=10)  # the same visit sent again within this time is the same submission
 
 
-def log_visit(draft: VisitDraft, by: User) -> Visit:
-    """Save a visit with its needs and follow-ups in one transaction: all of it, or nothing. The same visit sent
-    again (a second tap on a slow connection, a resend after a timeout) is not recorded twice: the company is
-    claimed first, so the second request waits for the first and then finds its visit."""
+def log_visit(draft: VisitDraft, by: User) -> tuple[Visit, bool]:
+    """Save a visit with its needs and follow-ups in one transaction: all of it, or nothing; (the visit, whether it
+    was recorded now). The same form sent again unchanged (a second tap on a slow connection, a resend after a
+    timeout) is not recorded twice: the company is claimed first, so the second request waits for the first and
+    then finds its visit. Anything sent differently — another follow-up added — is a visit of its own."""
     # The ledger's 走访干部 is led by whoever logged it, if they took part.
     lead = by.id if by.id in draft.officer_ids else draft.officer_ids[0]
     claim_company(draft.company_id)
-    repeat = db.session.scalar(select(Visit).where(
+    recent = db.session.scalars(select(Visit).where(
         Visit.company_id == draft.company_id, Visit.visited_on == draft.visited_on, Visit.kind == draft.kind,
         Visit.officer_id == lead, Visit.summary == draft.summary.strip(), Visit.created_at >= utcnow() - REPEAT_WINDOW))
+    repeat = next((v for v in recent if _holds_all_of(v, draft)), None)
     if repeat is not None:
         db.session.rollback()
-        return repeat
+        return repeat, False
     officers = list(db.session.scalars(select(User).where(User.id.in_(draft.officer_ids))))
     visit = Visit(
         company_id=draft.company_id, visited_on=draft.visited_on, kind=draft.kind, officer_id=lead,
@@ -132,7 +134,15 @@ def log_visit(draft: VisitDraft, by: User) -> Visit:
     except Exception:
         db.session.rollback()
         raise
-    return visit
+    return visit, True
+
+
+def _holds_all_of(visit: Visit, draft: VisitDraft) -> bool:
+    return (visit.company_people == draft.company_people.strip() and visit.needs_detail == draft.needs_detail.strip()
+            and {u.id for u in visit.officers} == set(draft.officer_ids)
+            and {n.id for n in visit.needs} == set(draft.need_ids)
+            and sorted((f.title, f.owner_id, f.due_on) for f in visit.follow_ups)
+            == sorted((f.title.strip(), f.owner_id, f.due_on) for f in draft.follow_ups))
 
 
 def editors_for(company: Company) -> list[User]:
