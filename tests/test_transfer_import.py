@@ -161,6 +161,10 @@ ERROR_CASES = {
         {"企业": [COMPANY_HEADERS, company_row()],
          "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", 2024, "2024-06-01", "2026-06-30", ""]]},
         ("资质", 2, "有效期至", "科技型中小企业入库登记当年有效，至 2024-12-31 止：有效期至请留空")),
+    "certification issued before the company was founded": (
+        {"企业": [COMPANY_HEADERS, company_row(founded="2015-04-07")],
+         "资质": [CERT_HEADERS, [A, "瞪羚企业", "D1", 2010, "2010-03-01", "", ""]]},
+        ("资质", 2, "发证日期", "发证日期不能早于企业成立日期（2015-04-07）")),
     "gazelle without a year": (
         {"企业": [COMPANY_HEADERS, company_row()], "资质": [CERT_HEADERS, [A, "瞪羚企业", "D1", "", "", "", ""]]},
         ("资质", 2, "年度", "瞪羚企业需填写年度")),
@@ -242,6 +246,12 @@ def test_a_company_is_taken_out_of_its_park_by_writing_none_not_by_a_blank_cell(
         assert result.summary_line() == "created 0, updated 1, unchanged 0, rejected 0", (written, result.problems)
         db.session.expire_all()
         assert company.park_id is None
+
+
+def test_a_certification_issued_before_a_stored_company_was_founded_is_refused(make):
+    make.company(uscc=A, founded_on=date(2015, 4, 7))
+    result = run({"资质": [CERT_HEADERS, [A, "高新技术企业", "GR1", "", "2014-12-01", "", ""]]}, dry_run=True)
+    assert [(p.column, p.reason) for p in result.problems] == [("发证日期", "发证日期不能早于企业成立日期（2015-04-07）")]
 
 
 def test_a_new_code_for_a_registered_name_is_imported_with_a_warning(make):

@@ -229,6 +229,7 @@ class Batch:
         self.table, self.spec, self.key = table, table.spec, table.spec.key
         self.columns: dict[str, tuple[int, str]] = {}  # field key -> (index, header as written)
         self.notices: list[Problem] = []
+        self.in_file: dict[str, Row] = {}  # the companies sheet's row of each code (validate)
         for index, header in enumerate(table.headers):
             f = self.spec.field_for(header) if header else None
             if header and f is None:
@@ -313,7 +314,7 @@ class Batch:
     def validate(self, companies: "Batch | None") -> None:
         rules = {COMPANIES: self._company_rules, CERTIFICATIONS: self._cert_rules, FIGURES: self._figure_rules}[self.key]
         seen: dict[Any, int] = {}
-        in_file = companies.first_rows() if companies else {}
+        in_file = self.in_file = companies.first_rows() if companies else {}
         for row in self.rows:
             rules(row)
             key = self._identity(row)
@@ -382,7 +383,8 @@ class Batch:
             self.add(row, "year", f"{KIND_LABELS[kind]}需填写年度")
         if kind == HNTE and "issued_on" not in v and "issued_on" not in row.failed:
             self.add(row, "issued_on", "高新技术企业需填写发证日期")
-        for name, problem in certification_problems(kind, v.get("year"), v.get("issued_on"), v.get("expires_on")).items():
+        for name, problem in certification_problems(kind, v.get("year"), v.get("issued_on"), v.get("expires_on"),
+                                                    self._founded_on(row.code)).items():
             self.add(row, name, str(problem))
         if kind in (TECH_SME, GAZELLE) and "year" in v and "issued_on" in v and v["issued_on"].year > v["year"]:
             # §5 counts it in its year from its issue date: a date after the year never comes within it.
@@ -390,6 +392,13 @@ class Batch:
                                          shown(self.cell(row.cells, "issued_on")),
                                          f"发证日期晚于年度 {v['year']}：按统计口径，该{KIND_LABELS[kind]}资质不会计入任何年度的"
                                          f"目标进度，请核对年度或发证日期"))
+
+    def _founded_on(self, code: str | None) -> date | None:
+        """The company's founding date: as its row in this file gives it, else as stored."""
+        company_row, stored = self.in_file.get(code), self.ctx.companies.get(code)
+        if company_row is not None and "founded_on" in company_row.values:
+            return company_row.values["founded_on"]
+        return stored.founded_on if stored is not None else None
 
     def _figure_rules(self, row: Row) -> None:
         v = row.values
