@@ -136,8 +136,10 @@ def register_blueprints(app: Flask) -> None:
             return None
         if current_user.is_authenticated:
             return None
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if request.endpoint == "auth.logout":  # signed out already: nothing was being saved
+            return redirect(url_for("auth.login"))
         # A form sent after the sign-in expired was not saved: said so, and the way back is the page the form was
         # on (the address it was sent to takes only POST).
         flash(gettext("登录已过期，刚才提交的内容没有保存：请重新登录后再填写一次。"), "error")

@@ -66,6 +66,8 @@ def test_a_second_round_of_the_same_kind_year_and_name_is_refused():
     assert save_round(Round(), "hnte", 2025, "2025年科小评价", d("2025-07-01"), d("2025-09-30")).id
     typed = save_round(Round(), "tech_sme", 2025, "２０２５年科小补录（已截止）", d("2025-07-01"), d("2025-09-30"))
     assert typed.name == "2025年科小补录（已截止）"  # digits half-width, the Chinese brackets as written
+    with pytest.raises(RoundError, match="已有同类型的批次"):  # the same name, whichever width its brackets
+        save_round(Round(), "tech_sme", 2025, "2025年科小补录(已截止)", d("2025-07-01"), d("2025-09-30"))
 
 
 def test_the_same_round_created_by_another_admin_meanwhile_is_refused_not_a_crash():

@@ -348,3 +348,6 @@ def test_a_form_sent_after_the_sign_in_expired_says_it_was_not_saved_and_leads_b
     assert "登录已过期，刚才提交的内容没有保存" in login_page
     assert db.session.scalar(select(func.count(Visit.id))) == 0
     assert "登录已过期" not in client.get("/login").text  # said once, and not to someone merely opening a page
+    for quiet in (client.head("/work"), client.post("/logout")):  # a link checker; logging out once signed out
+        assert quiet.status_code == 302
+    assert "登录已过期" not in client.get("/login").text

@@ -21,7 +21,7 @@ from crm.ladder.standing import KIND_LABELS, in_force_on
 from crm.models import Application, ApplicationMove, Certification, Company, Round, User
 from crm.models.certification import HNTE, KINDS, REVOKED, TECH_SME
 from crm.models.ladder import CLOSED_STAGES, OPEN_STAGES, STAGES
-from crm.normalize import halfwidth_alnum, normalize_code
+from crm.normalize import halfwidth_alnum, normalize_code, to_halfwidth
 
 STAGE_LABELS = {
     "intent": N_("意向"), "coaching": N_("辅导"), "preparing": N_("材料准备"), "submitted": N_("已提交"),
@@ -90,10 +90,11 @@ def save_round(round_: Round, kind: str, year: int | None, name: str, opens_on: 
         select(func.count()).select_from(Application).where(Application.round_id == round_.id)
     ):
         raise RoundError(_("该批次已有申报，不能修改资质类型或年度"))
-    name = " ".join(halfwidth_alnum(name).split())  # ２０２５年 as 2025年, so a twin name is seen as one
+    name = " ".join(halfwidth_alnum(name).split())  # ２０２５年 as 2025年; the brackets as typed
     twin = RoundError(_("%(year)s 年已有同类型的批次“%(name)s”", year=year, name=name))
-    if db.session.scalar(select(Round.id).where(Round.kind == kind, Round.year == year, Round.name == name,
-                                                Round.id != (round_.id or 0))):
+    same_kind_and_year = db.session.scalars(select(Round.name).where(Round.kind == kind, Round.year == year,
+                                                                     Round.id != (round_.id or 0)))
+    if any(to_halfwidth(other) == to_halfwidth(name) for other in same_kind_and_year):  # （第一批） is (第一批)
         raise twin
     round_.kind, round_.year, round_.name = kind, year, name
     round_.opens_on, round_.closes_on = opens_on, closes_on
