@@ -150,7 +150,8 @@ IMPORT_PREFIX = "92"  # import codes never collide with the generated register's
 
 def import_workbook(n: int, this_year: int, seed: int = 11) -> bytes:
     """An import workbook (DOMAIN §8) of `n` new companies as a bureau would send it: a 科小 registration each,
-    a 高企 certificate for about a third, three years of figures; dates as officers type them."""
+    a 高企 certificate for about a third, three years of figures; dates as officers type them. Every company was
+    founded before its certificates were issued (the import refuses the opposite)."""
     from openpyxl import Workbook
 
     from crm.transfer.schema import SHEETS
@@ -165,7 +166,7 @@ def import_workbook(n: int, this_year: int, seed: int = 11) -> bytes:
         body = f"{IMPORT_PREFIX}5117{i % 7:02d}{i:09d}"
         code = body + uscc_check_char(body)
         sheets["companies"].append([f"达州导入企业{i:06d}有限公司", code, districts[i % len(districts)], "", "电子信息",
-                                    f"{rng.randint(2005, this_year - 2)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
+                                    f"{rng.randint(2005, this_year - 3)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
                                     "刘经理", f"139{rng.randint(10000000, 99999999)}", "", ""])
         sheets["certifications"].append([code, "科技型中小企业", f"{this_year - 1}51{i:08d}", this_year - 1, "", "", "有效"])
         if rng.random() < 0.3:
