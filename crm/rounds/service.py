@@ -176,11 +176,7 @@ def open_application(company: Company, round_: Round, *, by: User | None, now: d
     if barrier:
         raise ApplicationError(barrier)
     duplicate = _("“%(company)s”在“%(round)s”中已有进行中的申报，不能重复新建", company=company.name, round=round_.name)
-    elsewhere = db.session.scalar(  # one open application per kind and year, whichever round (批次) it is in
-        select(Round).join(Application, Application.round_id == Round.id)
-        .where(Application.company_id == company.id, Application.stage.in_(OPEN_STAGES),
-               Round.kind == round_.kind, Round.year == round_.year)
-    )
+    elsewhere = _open_round(company.id, round_)
     if elsewhere is not None:
         raise ApplicationError(duplicate if elsewhere.id == round_.id else _(
             "“%(company)s”已在“%(round)s”中申报%(year)s年%(kind)s，请先在该批次结束申报再新建", company=company.name,
@@ -223,28 +219,14 @@ def move_application(
         raise ApplicationError(_("移到“%(stage)s”需要填写原因", stage=_(STAGE_LABELS[to])))
     if to == "approved":
         _check_certificate(application.round, number, issued_on, on)
-    # Claim the move in the database: of two requests moving the application at once, the second waits for the
-    # first's row lock and then finds the stage changed, so a move (and a certification) is never made twice.
-    claimed = db.session.execute(
-        update(Application).where(Application.id == application.id, Application.stage == current)
-        .values(stage=to, stage_since=now).execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
+    _claim_stage(application, current, to, now)
     note = reason
     if to == "approved":
         application.certification_id = _record_certification(application, number, issued_on, now).id
         note = f"证书编号 {number}" if number else ""
     if to in NEEDS_REASON:
         application.reason = reason
-    move = ApplicationMove(
-        from_stage=current, to_stage=to, moved_at=now, moved_by_id=by.id if by else None, note=note[:500],
-        seconds_in_previous=max(0, int((now - application.stage_since).total_seconds())),
-    )
-    application.moves.append(move)
-    application.stage, application.stage_since = to, now
-    db.session.flush()
-    return move
+    return _moved(application, to, by, now, note)
 
 
 def reopen_application(application: Application, *, by: User, now: datetime) -> ApplicationMove:
@@ -262,35 +244,52 @@ def reopen_application(application: Application, *, by: User, now: datetime) -> 
     barrier = certification_barrier([c for c in certs if c is not recorded], round_)
     if barrier:  # e.g. approved in another round of the year since
         raise ApplicationError(barrier)
-    elsewhere = db.session.scalar(
-        select(Round).join(Application, Application.round_id == Round.id)
-        .where(Application.company_id == application.company_id, Application.stage.in_(OPEN_STAGES),
-               Round.kind == round_.kind, Round.year == round_.year))
+    elsewhere = _open_round(application.company_id, round_)
     if elsewhere is not None:
         raise ApplicationError(_("该企业已在“%(round)s”中有进行中的%(year)s年%(kind)s申报，不能撤回此结果",
                                  round=elsewhere.name, year=round_.year, kind=_(KIND_LABELS[round_.kind])))
     entered = max((m for m in application.moves if m.to_stage == current), key=lambda m: (m.moved_at, m.id or 0),
                   default=None)
     back = entered.from_stage if entered is not None and entered.from_stage in OPEN_STAGES else "submitted"
-    claimed = db.session.execute(
-        update(Application).where(Application.id == application.id, Application.stage == current)
-        .values(stage=back, stage_since=now).execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
+    _claim_stage(application, current, back, now)
     if recorded is not None:
         db.session.delete(recorded)
         application.certification_id = None
+    application.reason = ""
+    application.officer_id = _company_officer(application.company_id)  # open again: the officer responsible now
+    # the note in the record's language, as the other notes
+    return _moved(application, back, by, now, f"更正：撤回“{STAGE_LABELS[current]}”结果")
+
+
+def _claim_stage(application: Application, current: str, to: str, now: datetime) -> None:
+    """Claim the move in the database: of two requests moving the application at once, the second waits for the
+    first's row lock and then finds the stage changed, so a move (and a certification) is never made twice."""
+    claimed = db.session.execute(
+        update(Application).where(Application.id == application.id, Application.stage == current)
+        .values(stage=to, stage_since=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise _stale(db.session.scalar(select(Application.stage).where(Application.id == application.id)))
+
+
+def _moved(application: Application, to: str, by: User | None, now: datetime, note: str) -> ApplicationMove:
+    """Keep the move — who, when, from, to, and the seconds spent in the stage left — and the new stage."""
     move = ApplicationMove(
-        from_stage=current, to_stage=back, moved_at=now, moved_by_id=by.id,
-        note=f"更正：撤回“{STAGE_LABELS[current]}”结果",  # kept in the record's language, as the other notes
+        from_stage=application.stage, to_stage=to, moved_at=now, moved_by_id=by.id if by else None, note=note[:500],
         seconds_in_previous=max(0, int((now - application.stage_since).total_seconds())),
     )
     application.moves.append(move)
-    application.stage, application.stage_since, application.reason = back, now, ""
-    application.officer_id = _company_officer(application.company_id)  # open again: the officer responsible now
+    application.stage, application.stage_since = to, now
     db.session.flush()
     return move
+
+
+def _open_round(company_id: int, round_: Round) -> Round | None:
+    """The round of the company's open application of the round's kind and year, whichever round (批次) it is."""
+    return db.session.scalar(
+        select(Round).join(Application, Application.round_id == Round.id)
+        .where(Application.company_id == company_id, Application.stage.in_(OPEN_STAGES),
+               Round.kind == round_.kind, Round.year == round_.year))
 
 
 def _company_officer(company_id: int) -> int | None:
