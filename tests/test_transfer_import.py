@@ -242,6 +242,9 @@ def test_a_company_is_taken_out_of_its_park_by_writing_none_not_by_a_blank_cell(
     for written in ("无", "不在园区", "／"):
         company.park_id = make.area("达州高新区").id
         db.session.commit()
+        preview = run({"企业": [COMPANY_HEADERS, company_row(park=written)]}, dry_run=True)
+        sheet = preview.sheets[0]
+        assert sheet.preview[0][1 + sheet.fields.index("所在园区")] in ("", "—"), written  # as it will be, written
         result = run({"企业": [COMPANY_HEADERS, company_row(park=written)]})
         assert result.summary_line() == "created 0, updated 1, unchanged 0, rejected 0", (written, result.problems)
         db.session.expire_all()

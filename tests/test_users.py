@@ -132,3 +132,29 @@ def test_an_officer_moved_to_other_areas_or_deactivated_leaves_companies_to_hand
     db.session.expire_all()
     assert company.officer_id == officer.id
     assert "李萍（已停用）" in client.get("/companies/").text  # the list's officer filter finds whose to hand over
+
+
+def test_an_officer_made_a_viewer_keeps_their_companies_until_handed_over(make, auth, client):
+    """Found by the review: a viewer holds no companies, but one demoted from officer still did — an unrelated edit
+    then unassigned them silently, and nothing said so."""
+    from tests.test_companies import edit_data
+    from tests.test_transfer_import import company_row, run
+    from workbooks import COMPANY_HEADERS
+
+    officer = make.user("officer", display_name="王芳")
+    company = make.company(officer=officer)
+    auth.login(make.user("admin"))
+    response = client.post(f"/users/{officer.id}", data=user_form(officer, role="viewer"), follow_redirects=True)
+    assert "王芳 仍包联 1 家" in response.text
+    assert re.search(rf'<option selected value="{officer.id}">王芳（只读用户）</option>',
+                     client.get(f"/companies/{company.id}/edit").text)
+    assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, contact_phone="0818-1111111")
+                       ).status_code == 302
+    assert "王芳（只读用户）" in client.get("/companies/").text
+    # the list exported and imported back as it stands keeps the assignment; giving them another company does not
+    assert run({"企业": [COMPANY_HEADERS, company_row(name=company.name, uscc=company.uscc, officer="王芳")]}).problems == []
+    other = make.company()
+    refused = run({"企业": [COMPANY_HEADERS, company_row(name=other.name, uscc=other.uscc, officer="王芳")]}, dry_run=True)
+    assert [p.reason for p in refused.problems] == [f"用户“{officer.username}”不是在岗的包联干部，不能分配企业"]
+    db.session.expire_all()
+    assert company.officer_id == officer.id

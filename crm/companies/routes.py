@@ -1,7 +1,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 
 from crm.access import can_see, editor_required, get_company_or_404
 from crm.areas import all_areas
@@ -23,11 +23,19 @@ bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 
 def officer_choices(with_inactive: bool = False) -> list[tuple[int, str]]:
-    """Who may be assigned companies; the list filter also offers those deactivated, to hand theirs over."""
-    stmt = select(User).where(User.role.in_(("admin", "officer"))).order_by(User.active.desc(), User.username)
-    if not with_inactive:
-        stmt = stmt.where(User.active.is_(True))
-    return [(u.id, u.label if u.active else _("%(name)s（已停用）", name=u.label)) for u in db.session.scalars(stmt)]
+    """Who may be assigned companies; the list filter also offers anyone else still holding some (deactivated, or
+    made a viewer), to hand theirs over."""
+    may = and_(User.role.in_(("admin", "officer")), User.active.is_(True))
+    stmt = select(User).order_by(User.active.desc(), User.username)
+    stmt = stmt.where(or_(may, exists().where(Company.officer_id == User.id)) if with_inactive else may)
+    return [(u.id, officer_label(u)) for u in db.session.scalars(stmt)]
+
+
+def officer_label(user: User) -> str:
+    """An officer's name, and why they no longer take companies if they do not."""
+    if user.takes_companies:
+        return user.label
+    return _("%(name)s（已停用）", name=user.label) if not user.active else _("%(name)s（只读用户）", name=user.label)
 
 
 @bp.route("/")
@@ -48,8 +56,8 @@ def _company_form(company: Company | None = None) -> CompanyForm:
     form.park_id.choices = [(0, _("（无）"))] + [(a.id, a.name) for a in all_areas(PARK)]
     form.officer_id.choices = [(0, _("（未分配）"))] + officer_choices()
     current = company.officer if company is not None else None
-    if current is not None and not current.active:  # kept by an unrelated edit, not silently unassigned
-        form.officer_id.choices.append((current.id, _("%(name)s（已停用）", name=current.label)))
+    if current is not None and not current.takes_companies:  # kept by an unrelated edit, not silently unassigned
+        form.officer_id.choices.append((current.id, officer_label(current)))
     if company is not None and request.method == "GET":
         form.version.data = str(company.version)
         form.park_id.data = company.park_id or 0

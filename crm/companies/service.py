@@ -141,12 +141,13 @@ def hand_over(previous: Mapping[int, int | None]) -> None:
         User.id.in_({u for pair in pairs for u in pair}))).all())
     by_id, _source = current_actor()
     for (before, after), company_ids in pairs.items():
-        follow_ups = db.session.scalars(select(FollowUp.id).where(
-            ids_in(FollowUp.company_id, company_ids), FollowUp.owner_id == before, FollowUp.done_at.is_(None))).all()
+        # One statement: a follow-up done or reassigned meanwhile by another request is left as it is.
+        follow_ups = db.session.scalars(
+            update(FollowUp).where(ids_in(FollowUp.company_id, company_ids), FollowUp.owner_id == before,
+                                   FollowUp.done_at.is_(None))
+            .values(owner_id=after).returning(FollowUp.id).execution_options(synchronize_session=False)).all()
         if not follow_ups:
             continue
-        db.session.execute(update(FollowUp).where(ids_in(FollowUp.id, follow_ups)).values(owner_id=after)
-                           .execution_options(synchronize_session=False))
         db.session.execute(FollowUpEvent.__table__.insert(), [
             {"follow_up_id": f, "at": utcnow(), "by_id": by_id, "field": "owner", "old": labels[before][:100],
              "new": labels[after][:100], "note": "随企业移交"} for f in follow_ups])

@@ -62,6 +62,11 @@ class User(UserMixin, db.Model):
     def can_edit(self) -> bool:
         return self.role in (ADMIN, OFFICER)
 
+    @property
+    def takes_companies(self) -> bool:
+        """May be assigned companies (包联): an active officer or admin."""
+        return self.active and self.can_edit
+
     @hybrid_property
     def label(self) -> str:
         return self.display_name or self.username

@@ -372,6 +372,11 @@ class Batch:
         if existing is not None and (officer, district, park) == (existing.officer_id, existing.district_id,
                                                                   existing.park_id):
             return
+        user = self.ctx.users_by_id.get(officer)
+        if user is not None and officer != (existing.officer_id if existing else None) and (
+                user.role not in ("admin", "officer") or not user.active):
+            self.add(row, "officer_id", f"用户“{user.username}”不是在岗的包联干部，不能分配企业")
+            return
         if areas and district is not None and not {district, park} & areas:
             names = self.ctx.area_names
             self.add(row, "officer_id", f"包联干部“{self.ctx.users_by_id[officer].username}”不负责"
@@ -482,9 +487,8 @@ class Batch:
 
     @staticmethod
     def _after(row: Row, key: str):
-        """The value once written: a blank cell keeps what is stored."""
-        value = row.values.get(key)
-        return getattr(row.target, key, None) if value is None and row.target is not None else value
+        """The value once written: a blank cell keeps what is stored (a cell read as none, 所在园区 “无”, clears it)."""
+        return row.values[key] if key in row.values else getattr(row.target, key, None)
 
     def _stored(self, f: Field, value) -> str:
         if value is None:
@@ -711,9 +715,7 @@ def _officer(cell, f: Field, ctx: Context) -> int:
         user = next(iter(found), None)
     if user is None:
         raise InvalidValue(f"未知的包联干部“{cell}”：请填写干部在 Ladder 中的用户名或姓名")
-    if user.role not in ("admin", "officer") or not user.active:
-        raise InvalidValue(f"用户“{cell}”不是在岗的包联干部，不能分配企业")
-    return user.id
+    return user.id  # whether they may be given the company: Batch._officer_covers, which knows the stored officer
 
 
 def _email(cell, f: Field, ctx: Context) -> str:

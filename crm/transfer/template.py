@@ -20,7 +20,7 @@ GENERAL_NOTES = [
 def template_bytes() -> bytes:
     choices = {
         "district": tuple(a.name for a in all_areas(DISTRICT)),
-        "park": tuple(a.name for a in all_areas(PARK)),
+        "park": ("无", *(a.name for a in all_areas(PARK))),  # “无” takes a registered company out of its park
         "cert_kind": tuple(KIND_LABELS.values()),
         "cert_status": tuple(STATUS_LABELS.values()),
     }

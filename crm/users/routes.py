@@ -78,7 +78,7 @@ def edit(user_id: int):
         flash(_("已保存。"), "success")
         stranded = stranded_companies(user)
         if stranded:
-            flash(_("%(name)s 仍包联 %(num)s 家其已不能处理的企业（已停用，或不在其负责区域内）：请在企业列表按包联干部"
+            flash(_("%(name)s 仍包联 %(num)s 家其已不能处理的企业（已停用、改为只读，或不在其负责区域内）：请在企业列表按包联干部"
                     "“%(name)s”筛选，再逐一或导入移交。", name=user.label, num=stranded), "warning")
         return redirect(url_for("users.index"))
     return render_template("users/form.html", form=form, user=user), 200 if request.method == "GET" else 422

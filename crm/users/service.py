@@ -58,9 +58,9 @@ def resolve_areas(keys) -> list:
 
 def stranded_companies(user: User) -> int:
     """How many companies are still assigned to `user` though they can no longer work on them: all of them once
-    deactivated, else those outside their areas (changed since the assignment)."""
+    deactivated or made a viewer, else those outside their areas (changed since the assignment)."""
     stmt = select(func.count()).select_from(Company).where(Company.officer_id == user.id)
-    if user.active:  # not NOT(scope): a company outside any park would make it NULL, and uncounted
+    if user.takes_companies:  # not NOT(scope): a company outside any park would make it NULL, and uncounted
         stmt = stmt.where(Company.id.not_in(select(Company.id).where(company_scope(user))))
     return db.session.scalar(stmt)
 
