@@ -99,4 +99,7 @@ CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "producti
 
 
 def config_from_env() -> type[Config]:
-    return CONFIGS[os.environ.get("LADDER_ENV", "development")]
+    name = os.environ.get("LADDER_ENV", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"LADDER_ENV 应为 {'、'.join(CONFIGS)} 之一，实际为“{name}”")
+    return CONFIGS[name]

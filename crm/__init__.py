@@ -34,6 +34,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config_class or config_from_env())
     if not app.config.get("SECRET_KEY"):
         raise ConfigError("生产环境必须设置 SECRET_KEY（会话签名密钥）")
+    check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         ZoneInfo(app.config["LADDER_TIMEZONE"])
     except (ValueError, LookupError):  # ZoneInfoNotFoundError is a KeyError
@@ -104,6 +105,26 @@ def register_extensions(app: Flask) -> None:
         from crm.auth.service import session_user
 
         return session_user(user_id)
+
+
+def check_database_url(url: str) -> None:
+    """Ladder runs on SQLite and PostgreSQL (psycopg 3): any other DATABASE_URL is one line, not a traceback from
+    deep inside SQLAlchemy when the first command or page opens the database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    expected = "DATABASE_URL 应为 sqlite:///文件路径 或 postgresql://用户@主机/数据库"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{expected}，实际的值无法识别") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{expected}，实际为“{shown}”")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError:
+        raise ConfigError(f"{expected}（PostgreSQL 用已安装的 psycopg 驱动），“{shown}”的驱动未安装") from None
 
 
 def capability_modules(name: str):

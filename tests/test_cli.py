@@ -179,6 +179,10 @@ def test_year_options_read_as_operators_type_them(runner):
     ({"MAIL_PORT": "²"}, "MAIL_PORT 应为不小于 0 的整数"),
     ({"LADDER_SESSION_HOURS": "0"}, "LADDER_SESSION_HOURS 应为不小于 1 的整数"),
     ({"LADDER_ENV": "production", "SECRET_KEY": ""}, "生产环境必须设置 SECRET_KEY"),
+    ({"LADDER_ENV": "prod"}, "LADDER_ENV 应为 development、testing、production 之一"),
+    ({"DATABASE_URL": "postgres//ladder@db/ladder"}, "DATABASE_URL 应为 sqlite:///文件路径 或 postgresql://"),
+    ({"DATABASE_URL": "mysql://ladder:secret@db/ladder"}, "实际为“mysql://ladder:***@db/ladder”"),  # never the password
+    ({"DATABASE_URL": "postgresql+psycopg2://ladder@db/ladder"}, "的驱动未安装"),
 ])
 def test_a_setting_ladder_cannot_run_with_is_one_line_not_a_traceback(tmp_path, setting, reason):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "LADDER_ENV": "development", **setting}
@@ -186,4 +190,4 @@ def test_a_setting_ladder_cannot_run_with_is_one_line_not_a_traceback(tmp_path, 
                           "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stdout == ""
     assert run.stderr.strip().splitlines() == [run.stderr.strip()] and run.stderr.startswith("配置错误：")
-    assert reason in run.stderr
+    assert reason in run.stderr and "secret" not in run.stderr
