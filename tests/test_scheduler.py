@@ -173,13 +173,15 @@ def test_reminders_run_prints_the_contract_line(runner, make, smtp):
     assert db.session.scalar(select(JobRun.ok).order_by(JobRun.id.desc()).limit(1)) is True
 
 
-def test_reminders_run_exits_0_with_failures_counted(runner, make, mail_settings):
+def test_reminders_run_with_failures_prints_the_line_and_exits_1(runner, make, mail_settings):
+    """INTERFACES: non-zero with a one-line reason on failure — cron must see that the mail server is down."""
     from crm.smtp_sink import free_port
 
     mail_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
     make.cert(make.company(officer_id=staff("officer").id), "hnte", issued_on=d("2020-12-03"))
     result = runner.invoke(args=["reminders", "run", "--today", "2023-12-02"])
-    assert (result.exit_code, result.output) == (0, "sent 0 e-mails, 0 items; failed 1\n")
+    assert (result.exit_code, result.stdout) == (1, "sent 0 e-mails, 0 items; failed 1\n")
+    assert result.stderr == "Error: 1 封邮件未能发送，已保留，下次运行时重试（原因见“提醒邮件”页）\n"
     assert db.session.scalar(select(JobRun.ok).order_by(JobRun.id.desc()).limit(1)) is False
 
 

@@ -11,10 +11,10 @@ reminders_cli = LadderGroup("reminders", help="到期提醒")
 def run_command(today_text):
     """Compute the reminders due on that day and send the digests; safe to run again the same day.
 
-    Prints `sent N e-mails, M items; failed K`. Exits 0 when the run completed, even if some e-mails
-    could not be sent: those are counted in K, kept and retried by the next run (refusals are also shown
-    on the admin page with the server's reply). Exits 1 with a one-line reason when the run itself could
-    not be done (a bad date, the database unavailable).
+    Prints `sent N e-mails, M items; failed K`. Exits 0 when every e-mail was accepted. Exits 1 with a one-line
+    reason on stderr when K e-mails could not be sent (kept, and retried by the next run; refusals are also
+    shown on the admin page with the server's reply), so cron sees the mail server down, or when the run itself
+    could not be done (a bad date, the database unavailable).
     """
     from crm.clock import today
     from crm.normalize import InvalidValue, parse_date
@@ -31,6 +31,8 @@ def run_command(today_text):
     except Exception as exc:  # noqa: BLE001 — the one-line reason is the contract
         fail(f"reminders run failed: {type(exc).__name__}: {exc}".splitlines()[0])
     click.echo(result.line)
+    if result.failed:
+        fail(f"{result.failed} 封邮件未能发送，已保留，下次运行时重试（原因见“提醒邮件”页）")
 
 
 commands = [reminders_cli]
