@@ -257,6 +257,23 @@ def test_a_certification_issued_before_a_stored_company_was_founded_is_refused(m
     assert [(p.column, p.reason) for p in result.problems] == [("发证日期", "发证日期不能早于企业成立日期（2015-04-07）")]
 
 
+def test_a_founding_date_after_a_stored_certificate_was_issued_is_refused(make, auth, client):
+    """The import and the edit form refuse the state the certification rule forbids from the other side; otherwise
+    the stored certificate could no longer be re-imported (DOMAIN §8: re-importing changes nothing)."""
+    from tests.test_companies import edit_data
+
+    company = make.company(uscc=A, founded_on=date(2015, 4, 7))
+    make.cert(company, "hnte", issued_on=date(2021, 10, 3))
+    make.cert(company, "hnte", issued_on=date(2018, 10, 3), status="revoked")  # a revoked one does not count
+    result = run({"企业": [COMPANY_HEADERS, company_row(uscc=A, founded="2022-06-01")]}, dry_run=True)
+    assert [(p.column, p.reason) for p in result.problems] == [
+        ("成立日期", "成立日期不能晚于该企业已登记资质的发证日期（2021-10-03）")]
+    assert run({"企业": [COMPANY_HEADERS, company_row(uscc=A, founded="2019-06-01")]}).problems == []
+    auth.login(make.user("admin"))
+    response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, founded_on="2022年6月1日"))
+    assert response.status_code == 422 and "成立日期不能晚于该企业已登记资质的发证日期（2021-10-03）" in response.text
+
+
 def test_a_new_code_for_a_registered_name_is_imported_with_a_warning(make):
     """The ledger still has the code corrected since on the company's page: the row is a new company (codes decide),
     but the report says a company of that name exists, so the twin is caught."""

@@ -10,7 +10,7 @@ from crm.clock import today
 from crm.companies.panels import company_page
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
 from crm.companies.service import CompanyFilter, EditConflict, check_uscc, claim_company, company_query, \
-    latest_change, save_company
+    first_issued_on, founding_problem, latest_change, save_company
 from crm.extensions import db
 from crm.ladder.queries import standings_for
 from crm.ladder.standing import RUNGS
@@ -88,6 +88,10 @@ def _validated_values(form: CompanyForm, company: Company | None) -> dict | None
         return None
     valid = form.validate()
     valid = _allowed_areas_ok(form, company) and valid
+    if company is not None and (problem := founding_problem(form.founded_on.data,
+                                                            first_issued_on([company.id]).get(company.id))):
+        form.founded_on.errors.append(problem.in_readers_language())
+        valid = False
     values = _form_values(form, company)
     return values if valid else None
 

@@ -1,12 +1,12 @@
 """Company register: queries and writes shared by the web pages, the CLI and the importer."""
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,8 +16,10 @@ from crm.clock import utcnow
 from crm.extensions import db, ids_in
 from crm.ladder.queries import standing_clause
 from crm.ladder.standing import RUNGS
+from crm.i18n import N_
 from crm.locks import hold
-from crm.models import Application, AuditLog, Company, FollowUp, FollowUpEvent, User
+from crm.models import Application, AuditLog, Certification, Company, FollowUp, FollowUpEvent, User
+from crm.models.certification import REVOKED
 from crm.models.ladder import OPEN_STAGES
 from crm.normalize import InvalidValue, normalize_uscc, to_halfwidth, validate_uscc
 
@@ -151,6 +153,22 @@ def hand_over(previous: Mapping[int, int | None]) -> None:
         db.session.execute(FollowUpEvent.__table__.insert(), [
             {"follow_up_id": f, "at": utcnow(), "by_id": by_id, "field": "owner", "old": labels[before][:100],
              "new": labels[after][:100], "note": "随企业移交"} for f in follow_ups])
+
+
+def first_issued_on(company_ids: Iterable[int]) -> dict[int, date]:
+    """The earliest issue date of each company's certifications in force or lapsed (not revoked), in one query:
+    a company cannot have been founded after it (the certification form and the import refuse the opposite)."""
+    return dict(db.session.execute(
+        select(Certification.company_id, func.min(Certification.issued_on))
+        .where(ids_in(Certification.company_id, company_ids), Certification.status != REVOKED,
+               Certification.issued_on.is_not(None))
+        .group_by(Certification.company_id)).all())
+
+
+def founding_problem(founded_on: date | None, first_issued: date | None) -> InvalidValue | None:
+    if founded_on and first_issued and founded_on > first_issued:
+        return InvalidValue(N_("成立日期不能晚于该企业已登记资质的发证日期（%(d)s）"), d=first_issued.isoformat())
+    return None
 
 
 def latest_change(company_id: int | None, entity: str = "company", entity_id: int | None = None) -> AuditLog | None:

@@ -25,7 +25,7 @@ from crm.areas import all_areas, resolve_district, resolve_park
 from crm.audit import SKIPPED, acting_as, current_actor
 from crm.audit import plain  # the audit trail's own JSON form of a value
 from crm.clock import today, utcnow
-from crm.companies.service import hand_over
+from crm.companies.service import first_issued_on, founding_problem, hand_over
 from crm.extensions import db
 from crm.jobs import collector_paused
 from crm.ladder.standing import KIND_LABELS, certification_problems, validity_window
@@ -170,6 +170,7 @@ class Context:
             for name in filter(None, (u.username, u.display_name)):
                 self.users_by_name["".join(name.split()).casefold()].add(u)
         self.companies = _rows_by(Company, Company.uscc, codes, key=lambda r: r.uscc)
+        self.first_issued = first_issued_on([c.id for c in self.companies.values()])
         self.certs: dict[str, list] = defaultdict(list)
         self.figures: dict[tuple[str, int], Any] = {}
         self._areas: dict[tuple[str, str], int | None] = {}
@@ -350,6 +351,10 @@ class Batch:
 
     def _company_rules(self, row: Row) -> None:
         self._officer_covers(row)
+        existing = self.ctx.companies.get(row.code)
+        if existing is not None and (problem := founding_problem(row.values.get("founded_on"),
+                                                                 self.ctx.first_issued.get(existing.id))):
+            self.add(row, "founded_on", str(problem))
         if not row.code or self.ctx.scope is None:
             return
         existing = self.ctx.companies.get(row.code)
