@@ -1,5 +1,6 @@
 """Reminders in the app: upcoming_deadlines(), the deadlines page, preferences, the admins' page (runs,
 outbox, test e-mail, lead times) and the 年报 panel on the company page (DOMAIN §3.3, §6)."""
+import re
 from datetime import datetime
 
 import pytest
@@ -234,7 +235,8 @@ def hnte_2022(city, make, monkeypatch):
 
 
 @pytest.mark.parametrize("year, filed_on, reason", [
-    ("2024", "2024-06-30", "2024 年度的年报在该年结束后填报，填报日期应不早于 2025-01-01"),
+    ("2024", "2024-06-30", "2024 年度尚未结束，该年度的年报在 2025-01-01 以后填报"),  # today is 2024-07-01
+    ("2023", "2023-12-20", "2023 年度的年报在该年结束后填报，填报日期应不早于 2024-01-01"),
     ("2021", "2022-05-20", "该企业 2021 年 12 月 31 日未持有有效的高企证书，不需填报该年度年报"),
 ])
 def test_a_report_for_a_year_not_over_or_not_owed_is_refused(hnte_2022, city, client, auth, year, filed_on, reason):
@@ -245,6 +247,15 @@ def test_a_report_for_a_year_not_over_or_not_owed_is_refused(hnte_2022, city, cl
                            data={"report-year": year, "report-filed_on": filed_on})
     assert response.status_code == 422 and reason in response.text
     assert db.session.scalar(select(AnnualReport.id)) is None
+
+
+def test_the_report_form_offers_a_year_that_is_over(hnte_2022, city, client, auth, make):
+    """Its default must be recordable: the oldest year owed and not filed, never the year still running."""
+    auth.login(city["zhang"])
+    client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2022", "report-filed_on": "2023-05-20"})
+    client.post(f"/companies/{hnte_2022.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2024-05-20"})
+    page = client.get(f"/companies/{hnte_2022.id}").text  # every year over is filed; 2024 is still running
+    assert re.search(r'id="report-year"[^>]*value="2023"', page) or re.search(r'value="2023"[^>]*id="report-year"', page)
 
 
 def test_panel_lists_reports_owed_and_flags_one_missed_as_at_risk(hnte_2022, city, client, auth):

@@ -162,7 +162,7 @@ def _reports(company_id: int) -> list[AnnualReport]:
 
 def _annual_report_panel(company, on: date) -> dict:
     status = service.report_status(company.certifications, _reports(company.id), on)
-    unfiled = [y.year for y in status.years if not y.filed]
+    unfiled = [y.year for y in status.years if not y.filed and y.year < on.year]  # a year over, not the current
     form = g.get("annual_report_form") or AnnualReportForm(  # the one just posted, when it was not saved
         formdata=None, prefix=REPORT_FORM, data={"year": unfiled[-1] if unfiled else on.year - 1, "filed_on": on})
     return {"position": "bottom", "status": status, "form": form}
@@ -187,7 +187,7 @@ def file_annual_report(company_id: int):
 
 
 def _report_refused(form: AnnualReportForm, company) -> bool:
-    problem = service.report_problem(company.certifications, form.year.data, form.filed_on.data)
+    problem = service.report_problem(company.certifications, form.year.data, form.filed_on.data, clock.today())
     if problem is not None:
         getattr(form, problem[0]).errors.append(problem[1].in_readers_language())
     return problem is not None

@@ -198,9 +198,13 @@ def report_status(certs: list[Certification], reports: list[AnnualReport], today
     return ReportStatus(years, sum(1 for y in years if y.missed and y.year in owed))
 
 
-def report_problem(certs: list[Certification], year: int, filed_on: date) -> tuple[str, InvalidValue] | None:
+def report_problem(certs: list[Certification], year: int, filed_on: date,
+                   today: date) -> tuple[str, InvalidValue] | None:
     """Why a 年报 cannot be recorded, by field: one is filed after its year ends, for a year the company owed it
     (a 高企 certificate valid on 31 December, §3.3) — a typo would otherwise silence next May's reminder."""
+    if year >= today.year:
+        return "year", InvalidValue(N_("%(y)s 年度尚未结束，该年度的年报在 %(d)s 以后填报"), y=year,
+                                    d=date(year + 1, 1, 1).isoformat())
     if filed_on <= date(year, 12, 31):
         return "filed_on", InvalidValue(N_("%(y)s 年度的年报在该年结束后填报，填报日期应不早于 %(d)s"), y=year,
                                         d=date(year + 1, 1, 1).isoformat())
