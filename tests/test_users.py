@@ -114,7 +114,7 @@ def test_an_officer_moved_to_other_areas_or_deactivated_leaves_companies_to_hand
     from workbooks import COMPANY_HEADERS
 
     officer = make.user("officer", areas=["511702"], display_name="李萍")
-    company = make.company(officer=officer)
+    company = make.company(officer=officer, park="达州高新区")
     auth.login(make.user("admin"))
     response = client.post(f"/users/{officer.id}", data=user_form(officer, areas=[make.area("511725").id]),
                            follow_redirects=True)
@@ -122,6 +122,11 @@ def test_an_officer_moved_to_other_areas_or_deactivated_leaves_companies_to_hand
     assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, contact_phone="0818-2345678")
                        ).status_code == 302
     assert run({"企业": [COMPANY_HEADERS, company_row(name=company.name, uscc=company.uscc)]}).problems == []
+    # nor does a move of the company while its assignment waits to be handed over (it cannot make that worse)
+    assert run({"企业": [COMPANY_HEADERS, company_row(name=company.name, uscc=company.uscc, park="无")]}).problems == []
+    db.session.expire_all()
+    assert client.post(f"/companies/{company.id}/edit", data=edit_data(company, park_id=make.area("达州高新区").id)
+                       ).status_code == 302
     db.session.expire_all()
     response = client.post(f"/users/{officer.id}", data=user_form(officer, active=None), follow_redirects=True)
     assert "李萍 仍包联 1 家" in response.text

@@ -68,15 +68,18 @@ def _company_form(company: Company | None = None) -> CompanyForm:
 def _allowed_areas_ok(form: CompanyForm, company: Company | None) -> bool:
     """An officer limited to areas may only place companies inside them, and only assign them to an officer
     who may open them. An assignment left as it was is not judged again (the officer's areas may have changed
-    since: the users page says so), so an unrelated edit still saves."""
+    since: the users page says so), so an unrelated edit still saves — nor one already waiting to be handed over
+    when the company moves."""
     probe = Company(district_id=form.district_id.data, park_id=form.park_id.data or None)
     if not can_see(current_user, probe):
         form.district_id.errors.append(_("只能登记您负责区域内的企业"))
         return False
     officer = db.session.get(User, form.officer_id.data) if form.officer_id.data else None
-    unchanged = company is not None and (officer.id if officer else None, probe.district_id, probe.park_id) == (
-        company.officer_id, company.district_id, company.park_id)
-    if officer is not None and not unchanged and not can_see(officer, probe):
+    kept = company is not None and officer is not None and officer.id == company.officer_id
+    if kept and ((probe.district_id, probe.park_id) == (company.district_id, company.park_id)
+                 or not (officer.takes_companies and can_see(officer, company))):
+        return True  # the assignment as it was; or one already waiting to be handed over, which a move cannot worsen
+    if officer is not None and not can_see(officer, probe):
         form.officer_id.errors.append(_("%(name)s 不负责该企业所在的区县或园区", name=officer.label))
         return False
     return True

@@ -374,9 +374,9 @@ class Batch:
         officer = row.values.get("officer_id") or (existing.officer_id if existing else None)
         areas = self.ctx.officer_areas.get(officer)
         district, park = _placed(row, existing)
-        if existing is not None and (officer, district, park) == (existing.officer_id, existing.district_id,
-                                                                  existing.park_id):
-            return
+        kept = existing is not None and officer == existing.officer_id
+        if kept and ((district, park) == (existing.district_id, existing.park_id) or not self._covers(officer, existing)):
+            return  # the assignment as it was; or one already waiting to be handed over, which a move cannot worsen
         user = self.ctx.users_by_id.get(officer)
         if user is not None and officer != (existing.officer_id if existing else None) and (
                 user.role not in ("admin", "officer") or not user.active):
@@ -386,6 +386,12 @@ class Batch:
             names = self.ctx.area_names
             self.add(row, "officer_id", f"包联干部“{self.ctx.users_by_id[officer].username}”不负责"
                                         f"{names.get(district, district)}" + (f"或{names.get(park, park)}" if park else ""))
+
+    def _covers(self, officer: int | None, company) -> bool:
+        """The officer is in post and may open the company where it is stored."""
+        user, areas = self.ctx.users_by_id.get(officer), self.ctx.officer_areas.get(officer)
+        return (user is not None and user.active and user.role in ("admin", "officer")
+                and (not areas or bool({company.district_id, company.park_id} & areas)))
 
     def _cert_rules(self, row: Row) -> None:
         v, kind = row.values, row.values.get("kind")
