@@ -177,6 +177,9 @@ def test_english_pages_use_english_punctuation_around_english_words(client, auth
     page = client.get(f"/companies/{company.id}?tl=edit").get_data(as_text=True)
     assert "(as of " in page and "<li>Company name: — → 甲公司</li>" in page
     assert "（as of" not in page and "Company name：" not in page
+    assert "Evaluation score: " in page and "Criteria: " in page and "；" not in page  # the eligibility panel
+    visit_form = client.get(f"/visits/new?company={company.id}").text
+    assert "Participants: " in visit_form and "Participants：" not in visit_form
 
 
 def test_the_language_chosen_on_the_account_page_is_kept_for_the_user(client, auth, make):
