@@ -1,4 +1,6 @@
 """Rounds (申报批次), their kanban boards and the applications moving across them."""
+from collections.abc import Callable
+
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
@@ -151,16 +153,21 @@ def open_application_view():
         abort(400)
     company = get_company_or_404(form.company_id.data)
     round_ = db.get_or_404(Round, form.round_id.data)
-    back = safe_next(form.next.data) or url_for("rounds.board", round_id=round_.id)
+    if _committed(lambda: open_application(company, round_, by=current_user, now=utcnow(), on=today())):
+        flash(_("已为“%(company)s”新建“%(round)s”申报。", company=company.name, round=round_.name), "success")
+    return redirect(safe_next(form.next.data) or url_for("rounds.board", round_id=round_.id))
+
+
+def _committed(work: Callable[[], object]) -> bool:
+    """Do `work` and commit; an ApplicationError is rolled back and said on the next page."""
     try:
-        open_application(company, round_, by=current_user, now=utcnow(), on=today())
+        work()
         db.session.commit()
     except ApplicationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(back)
-    flash(_("已为“%(company)s”新建“%(round)s”申报。", company=company.name, round=round_.name), "success")
-    return redirect(back)
+        return False
+    return True
 
 
 @bp.route("/applications/<int:application_id>/move", methods=["POST"])
@@ -198,17 +205,10 @@ def reopen(application_id: int):
     application = application_in_scope(current_user, application_id)
     if application is None:
         abort(404)
-    back = url_for("companies.show", company_id=application.company_id) + "#applications"
-    try:
-        reopen_application(application, by=current_user, now=utcnow())
-        db.session.commit()
-    except ApplicationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(back)
-    flash(_("已撤回“%(company)s”的申报结果，申报回到“%(stage)s”。", company=application.company.name,
-            stage=_(STAGE_LABELS[application.stage])), "success")
-    return redirect(back)
+    if _committed(lambda: reopen_application(application, by=current_user, now=utcnow())):
+        flash(_("已撤回“%(company)s”的申报结果，申报回到“%(stage)s”。", company=application.company.name,
+                stage=_(STAGE_LABELS[application.stage])), "success")
+    return redirect(url_for("companies.show", company_id=application.company_id) + "#applications")
 
 
 def _move_failed(application: Application, form: MoveForm, error: str, status: int):
