@@ -13,7 +13,7 @@
   retried by the next run, never dropped: a transient one (no server, 4xx) leaves it `pending`, a refusal
   (5xx, e.g. an address that does not exist) marks it `failed`, shown to the admins with the server's reply.
 - An item kept back is sent as things stand at the next run: dropped if its subject was settled meanwhile,
-  re-addressed if it now concerns someone else (`_drop_settled`, `_drop_readdressed`).
+  re-addressed if it now concerns someone else (`_drop_stale`).
 - A claim older than CLAIM_LEASE belongs to a run that died mid-send: it is claimed again. If that run
   had died after the server accepted the message and before recording it, the recipient gets it twice;
   we prefer that to a reminder that is never sent.
@@ -137,22 +137,26 @@ def _give_way(conn: Connection, rows: list[dict]) -> None:
                  if nearer.get((w.kind, w.subject_key, w.due_on, w.recipient_id), w.lead) < w.lead])
 
 
-def _drop_settled(conn: Connection, live: set[tuple], today: date) -> None:
-    """A reminder that has not gone out yet whose subject was dealt with meanwhile (the follow-up done, the report
-    filed, the application submitted, a later certificate recorded: DOMAIN §6's "suppressed when") is not sent
-    late: it would ask for what is done. One whose due date has passed is still sent — it fired in time — and so
-    is one fired after `today` (a run catching up an earlier day cannot tell whether it is settled)."""
-    _drop(conn, [w.id for w in _waiting(conn, ReminderItem.due_on >= today, ReminderItem.fired_on <= today)
-                 if (w.kind, w.subject_key, w.due_on) not in live])
+def _drop_stale(conn: Connection, concerned: dict[tuple, set[int]], today: date) -> None:
+    """Reminders not sent yet that no longer stand as they were recorded, in one read of the waiting items.
+    `concerned`: who today's run addresses for each (kind, subject, due date) firing today.
 
-
-def _drop_readdressed(conn: Connection, concerned: dict[tuple, set[int]], today: date) -> None:
-    """A reminder not sent yet whose subject now concerns someone else — its officer left or no longer covers the
-    company's area, the company or follow-up went to another officer, a company the admins heard about got an
-    officer — goes to whom it concerns today (DOMAIN §6 "who"): it is dropped here and recorded anew for them.
-    `concerned`: who today's run addresses for each (kind, subject, due date) firing today."""
-    _drop(conn, [w.id for w in _waiting(conn, ReminderItem.fired_on <= today)
-                 if w.recipient_id not in concerned.get((w.kind, w.subject_key, w.due_on), {w.recipient_id})])
+    - Settled: its subject was dealt with meanwhile (the follow-up done, the report filed, the application
+      submitted, a later certificate recorded: DOMAIN §6's "suppressed when"); it would ask for what is done. One
+      whose due date has passed is still sent — it fired in time.
+    - Re-addressed: it now concerns someone else (its officer left or no longer covers the company's area, the
+      company or follow-up went to another officer, a company the admins heard about got an officer); it is
+      dropped here and recorded anew for whom it concerns today (DOMAIN §6 "who").
+    One fired after `today` is left alone: a run catching up an earlier day cannot judge it."""
+    stale = []
+    for w in _waiting(conn, ReminderItem.fired_on <= today):
+        key = (w.kind, w.subject_key, w.due_on)
+        if key not in concerned:
+            if w.due_on >= today:
+                stale.append(w.id)
+        elif w.recipient_id not in concerned[key]:
+            stale.append(w.id)
+    _drop(conn, stale)
 
 
 def item_key(item: DueItem, recipient_id: int) -> str:
@@ -188,8 +192,7 @@ def enqueue(today: date, items: list[DueItem], recipients: Mapping[int, Recipien
     unassigned = and_(ReminderItem.status == PENDING, ReminderItem.digest_id.is_(None),
                       ReminderItem.recipient_id.isnot(None))
     with write_transaction(exclusive=True) as conn:
-        _drop_settled(conn, set(concerned), today)
-        _drop_readdressed(conn, concerned, today)
+        _drop_stale(conn, concerned, today)
         rows = _not_superseded(conn, rows)
         if rows:
             _give_way(conn, rows)

@@ -158,6 +158,14 @@ def open_application_view():
     return redirect(safe_next(form.next.data) or url_for("rounds.board", round_id=round_.id))
 
 
+def _application_or_404(application_id: int) -> Application:
+    """The application, if the reader may see its company; else 404 as for any object outside their areas."""
+    application = application_in_scope(current_user, application_id)
+    if application is None:
+        abort(404)
+    return application
+
+
 def _committed(work: Callable[[], object]) -> bool:
     """Do `work` and commit; an ApplicationError is rolled back and said on the next page."""
     try:
@@ -174,9 +182,7 @@ def _committed(work: Callable[[], object]) -> bool:
 @editor_required
 def move(application_id: int):
     """Move a card: JSON for the board's script (card moved in place), a redirect or a form page otherwise."""
-    application = application_in_scope(current_user, application_id)
-    if application is None:
-        abort(404)
+    application = _application_or_404(application_id)
     form = MoveForm()
     back = safe_next(form.next.data) or url_for("rounds.board", round_id=application.round_id)
     if not form.validate_on_submit():  # a missing or stale CSRF token never gets here (crm.error_response)
@@ -202,9 +208,7 @@ def move(application_id: int):
 @admin_required
 def reopen(application_id: int):
     """An admin takes back a result recorded by mistake (crm.rounds.service.reopen_application)."""
-    application = application_in_scope(current_user, application_id)
-    if application is None:
-        abort(404)
+    application = _application_or_404(application_id)
     if _committed(lambda: reopen_application(application, by=current_user, now=utcnow())):
         flash(_("已撤回“%(company)s”的申报结果，申报回到“%(stage)s”。", company=application.company.name,
                 stage=_(STAGE_LABELS[application.stage])), "success")
