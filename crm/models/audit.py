@@ -9,7 +9,7 @@ from crm.models.user import User
 
 
 class AuditLog(db.Model):
-    """Who changed what and when (companies, certifications, figures, users)."""
+    """Who changed what and when (companies, certifications, figures, users; corrected or deleted visits)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_company_at", "company_id", "at"),)

@@ -2,7 +2,7 @@ from datetime import date
 
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, RadioField, SelectField,
+from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -26,22 +26,20 @@ class FollowUpRowForm(Form):
         return not (self.title.data or "").strip()
 
 
-class VisitForm(FlaskForm):
+class VisitFields(FlaskForm):
+    """What a visit records; logged with its follow-ups (VisitForm) or corrected later (VisitCorrectionForm)."""
+
     visited_on = ChineseDateField(_l("走访日期"), validators=[InputRequired(_l("请填写走访日期")), not_in_future])
     kind = RadioField(_l("走访方式"), choices=KIND_CHOICES, default="onsite")
     summary = TextAreaField(_l("走访情况"), validators=[DataRequired(_l("请填写走访情况")), Length(max=5000)])
     need_ids = SelectMultipleField(_l("企业诉求"), coerce=int)
     needs_detail = TextAreaField(_l("诉求说明"), validators=[Length(max=2000)])
-    follow_ups = FieldList(FormField(FollowUpRowForm), min_entries=BLANK_FOLLOW_UP_ROWS)
     officer_ids = SelectMultipleField(_l("走访干部"), coerce=int)
     company_people = StringField(_l("企业参与人员"), validators=[Length(max=200)])
 
     def set_choices(self, officers, categories) -> None:
-        people = [(u.id, u.label) for u in officers]
-        self.officer_ids.choices = people
+        self.officer_ids.choices = [(u.id, u.label) for u in officers]
         self.need_ids.choices = [(c.id, c.name) for c in categories]
-        for row in self.follow_ups:
-            row.form.owner_id.choices = people
 
     founded_on: date | None = None  # the company's, set by the page: no visit before it existed
 
@@ -52,6 +50,26 @@ class VisitForm(FlaskForm):
     def validate_officer_ids(self, field):
         if not field.data:
             raise ValidationError(_l("请至少选择一名走访干部"))
+
+    def follow_up_drafts(self) -> list[FollowUpDraft]:
+        return []
+
+    def draft(self, company_id: int) -> VisitDraft:
+        return VisitDraft(
+            company_id=company_id, visited_on=self.visited_on.data, kind=self.kind.data,
+            officer_ids=list(self.officer_ids.data), company_people=self.company_people.data or "",
+            summary=self.summary.data, needs_detail=self.needs_detail.data or "", need_ids=list(self.need_ids.data),
+            follow_ups=self.follow_up_drafts(),
+        )
+
+
+class VisitForm(VisitFields):
+    follow_ups = FieldList(FormField(FollowUpRowForm), min_entries=BLANK_FOLLOW_UP_ROWS)
+
+    def set_choices(self, officers, categories) -> None:
+        super().set_choices(officers, categories)
+        for row in self.follow_ups:
+            row.form.owner_id.choices = self.officer_ids.choices
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -72,14 +90,15 @@ class VisitForm(FlaskForm):
                 ok = False
         return ok
 
-    def draft(self, company_id: int) -> VisitDraft:
-        return VisitDraft(
-            company_id=company_id, visited_on=self.visited_on.data, kind=self.kind.data,
-            officer_ids=list(self.officer_ids.data), company_people=self.company_people.data or "",
-            summary=self.summary.data, needs_detail=self.needs_detail.data or "", need_ids=list(self.need_ids.data),
-            follow_ups=[FollowUpDraft(r.form.title.data.strip(), r.form.owner_id.data, r.form.due_on.data)
-                        for r in self.follow_ups if not r.form.is_blank],
-        )
+    def follow_up_drafts(self) -> list[FollowUpDraft]:
+        return [FollowUpDraft(r.form.title.data.strip(), r.form.owner_id.data, r.form.due_on.data)
+                for r in self.follow_ups if not r.form.is_blank]
+
+
+class VisitCorrectionForm(VisitFields):
+    """A saved visit corrected by one who made it; its follow-ups keep their own history and are not edited here."""
+
+    loaded = HiddenField()  # crm.visits.service.visit_fingerprint of the visit this form was filled from
 
 
 class DoneForm(FlaskForm):

@@ -11,23 +11,26 @@ from crm.access import admin_required, area_or_404, company_scope, editor_requir
 from crm.admin.service import save_setting
 from crm.areas import all_areas
 from crm.auth.service import safe_next
+from crm.changes import described
 from crm.clock import today
 from crm.companies.panels import register_panel
 from crm.companies.service import CompanyFilter, company_query
 from crm.extensions import db
 from crm.i18n import translated
-from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
+from crm.models import AuditLog, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
 from crm.models.area import DISTRICT, PARK
 from crm.normalize import InvalidValue, parse_date
 from crm.rounds.service import STAGE_LABELS
 from crm.settings import get_setting
 from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
-from crm.visits.forms import CategoryForm, DoneForm, ReassignForm, RescheduleForm, StalenessForm, VisitForm
+from crm.visits.forms import (CategoryForm, DoneForm, ReassignForm, RescheduleForm, StalenessForm, VisitCorrectionForm,
+                              VisitForm)
 from crm.visits.service import (ANY_NEED, KIND_LABELS, LEDGER_COLUMNS, VISIT_DETAILS, CategoryError, FollowUpError,
-                                VisitFilter, active_categories, add_category, complete, editors_for, is_overdue,
-                                ledger, log_visit, move_category, needs_matrix, overdue_clause, reassign, reschedule,
-                                update_category, visit_query)
+                                VisitConflict, VisitFilter, active_categories, add_category, complete, correct_visit,
+                                editors_for, is_overdue, ledger, log_visit, may_correct, move_category, needs_matrix,
+                                overdue_clause, reassign, reschedule, update_category, visit_fingerprint, visit_query,
+                                withdraw_visit)
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 DEFAULT_DUE_DAYS = 7  # a new follow-up row proposes a due date a week after the visit
@@ -85,13 +88,75 @@ def pick_company():
     return render_template("visits/pick_company.html", page=page, q=q)
 
 
-@bp.route("/<int:visit_id>")
-def show(visit_id: int):
+def _visit_or_404(visit_id: int) -> Visit:
     visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).options(*VISIT_DETAILS))
     if visit is None:
         abort(404)
     get_company_or_404(visit.company_id)
-    return render_template("visits/show.html", visit=visit)
+    return visit
+
+
+@bp.route("/<int:visit_id>")
+def show(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    corrections = db.session.scalars(select(AuditLog).where(
+        AuditLog.company_id == visit.company_id, AuditLog.entity == "visit", AuditLog.entity_id == visit.id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc()).options(joinedload(AuditLog.user))).all()
+    return render_template("visits/show.html", visit=visit, may_correct=may_correct(visit, current_user),
+                           corrections=list(zip(corrections, described(c.changes for c in corrections))))
+
+
+def _correctable_or_403(visit_id: int) -> Visit:
+    visit = _visit_or_404(visit_id)
+    if not may_correct(visit, current_user):
+        abort(403)
+    return visit
+
+
+@bp.route("/<int:visit_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(visit_id: int):
+    """Correct a saved visit (a typo, the wrong day or kind, someone left out); the change is in the audit trail."""
+    visit = _correctable_or_403(visit_id)
+    form = VisitCorrectionForm(data={
+        "visited_on": visit.visited_on, "kind": visit.kind, "summary": visit.summary,
+        "need_ids": [n.id for n in visit.needs], "needs_detail": visit.needs_detail,
+        "officer_ids": [u.id for u in visit.officers], "company_people": visit.company_people,
+        "loaded": visit_fingerprint(visit)})
+    # Who took part and what was raised stay choosable when since deactivated or retired from the lists.
+    officers, categories = editors_for(visit.company), active_categories()
+    form.set_choices(officers + [u for u in visit.officers if u not in officers],
+                     categories + [n for n in visit.needs if n not in categories])
+    form.founded_on = visit.company.founded_on
+    conflicted, conflict = False, None
+    if form.validate_on_submit():
+        try:
+            changes = correct_visit(visit.id, form.draft(visit.company_id), form.loaded.data, current_user)
+            flash(_("已保存对走访记录的修改。") if changes else _("走访记录没有变化。"), "success")
+            return redirect(url_for("visits.show", visit_id=visit.id))
+        except VisitConflict as exc:
+            conflicted, conflict = True, exc.latest
+            form.loaded.data = visit_fingerprint(visit)  # resubmitting now overwrites, knowingly
+        except LookupError:
+            abort(404)
+    status = 200 if request.method == "GET" else (409 if conflicted else 422)
+    lines = described([conflict.changes])[0] if conflict else ()
+    return render_template("visits/edit.html", form=form, visit=visit, conflicted=conflicted, conflict=conflict,
+                           conflict_lines=lines), status
+
+
+@bp.route("/<int:visit_id>/delete", methods=["POST"])
+@editor_required
+def delete(visit_id: int):
+    visit = _correctable_or_403(visit_id)
+    company_id = visit.company_id
+    kept = withdraw_visit(visit.id, company_id)
+    if kept:
+        flash(ngettext("已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。",
+                       "已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。", kept), "success")
+    else:
+        flash(_("已删除走访记录。"), "success")
+    return redirect(url_for("companies.show", company_id=company_id))
 
 
 # --- lists, ledger export, needs analysis ---------------------------------------------------------

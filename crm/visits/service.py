@@ -1,4 +1,6 @@
 """Visits and follow-ups: the rules and queries shared by the pages, the CLI, My work and the demo."""
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -7,11 +9,13 @@ from sqlalchemy import Select, and_, exists, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.access import can_see, company_scope
+from crm.audit import record
 from crm.clock import utcnow
-from crm.companies.service import claim_company
+from crm.companies.service import claim_company, latest_change
 from crm.extensions import db
 from crm.i18n import N_
-from crm.models import Area, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit, visit_need, visit_officer
+from crm.models import (Area, AuditLog, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit, visit_need,
+                        visit_officer)
 from crm.models.area import DISTRICT
 from crm.transfer.spreadsheet import Column
 
@@ -143,6 +147,95 @@ def _holds_all_of(visit: Visit, draft: VisitDraft) -> bool:
             and {n.id for n in visit.needs} == set(draft.need_ids)
             and sorted((f.title, f.owner_id, f.due_on) for f in visit.follow_ups)
             == sorted((f.title.strip(), f.owner_id, f.due_on) for f in draft.follow_ups))
+
+
+# --- correcting a visit ---------------------------------------------------------------------------
+
+class VisitConflict(Exception):
+    """Someone else corrected the visit after this form was filled."""
+
+    def __init__(self, latest: AuditLog | None):
+        super().__init__("conflict")
+        self.latest = latest
+
+
+def may_correct(visit: Visit, user: User) -> bool:
+    """Those who made a visit (its lead, the officers who took part) correct or withdraw it, and admins; colleagues
+    of the area read it."""
+    return user.is_admin or (user.can_edit and (visit.officer_id == user.id
+                                                 or any(u.id == user.id for u in visit.officers)))
+
+
+def visit_record(visit: Visit) -> dict[str, str]:
+    """What a visit says, as the audit trail keeps it: people and needs by the names they had then."""
+    return {
+        "visited_on": visit.visited_on.isoformat(), "visit_kind": visit.kind,
+        "officers": "、".join(sorted(u.label for u in visit.officers)), "company_people": visit.company_people,
+        "summary": visit.summary, "needs": "、".join(n.name for n in sorted(visit.needs, key=lambda n: (n.sort, n.id))),
+        "needs_detail": visit.needs_detail,
+    }
+
+
+def visit_fingerprint(visit: Visit) -> str:
+    """Which version of a visit a correction form was filled from (no version column: the visit's content)."""
+    # People and needs by id: renaming one is no edit of the visit.
+    content = [visit.visited_on.isoformat(), visit.kind, visit.company_people, visit.summary, visit.needs_detail,
+               sorted(u.id for u in visit.officers), sorted(n.id for n in visit.needs)]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _claimed_visit(visit_id: int, company_id: int) -> Visit | None:
+    """The visit as committed now, its company held until this transaction ends (crm.locks.hold)."""
+    claim_company(company_id)
+    return db.session.scalar(select(Visit).where(Visit.id == visit_id, Visit.company_id == company_id)
+                             .options(selectinload(Visit.officers), selectinload(Visit.needs),
+                                      selectinload(Visit.follow_ups))
+                             .execution_options(populate_existing=True))
+
+
+def correct_visit(visit_id: int, draft: VisitDraft, loaded: str | None, by: User) -> dict[str, list]:
+    """Save a correction of a visit; the changes, as the audit trail records them ({} when the visit already reads
+    so: a second tap on a slow connection). Refused with VisitConflict when someone else corrected it after the
+    form was filled (`loaded`, its fingerprint then). The follow-ups it promised are not touched here."""
+    visit = _claimed_visit(visit_id, draft.company_id)
+    if visit is None:
+        db.session.rollback()
+        raise LookupError(visit_id)
+    filled_from = visit_fingerprint(visit)
+    before = visit_record(visit)
+    visit.visited_on, visit.kind = draft.visited_on, draft.kind
+    visit.company_people, visit.summary = draft.company_people.strip(), draft.summary.strip()
+    visit.needs_detail = draft.needs_detail.strip()
+    visit.officers = list(db.session.scalars(select(User).where(User.id.in_(draft.officer_ids))))
+    visit.needs = list(db.session.scalars(select(NeedCategory).where(NeedCategory.id.in_(draft.need_ids))))
+    if visit.officer_id not in draft.officer_ids:  # the ledger's 走访干部 took no part after all
+        visit.officer_id = by.id if by.id in draft.officer_ids else draft.officer_ids[0]
+    after = visit_record(visit)
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if not changes or (loaded and loaded != filled_from):
+        db.session.rollback()
+        if changes:
+            raise VisitConflict(latest_change(draft.company_id, "visit", visit_id))
+        return {}
+    record("visit", visit.id, visit.company_id, "update", changes)
+    db.session.commit()
+    return changes
+
+
+def withdraw_visit(visit_id: int, company_id: int) -> int | None:
+    """Delete a visit recorded by mistake (on the wrong company, twice); the audit trail keeps what it said, and
+    the follow-ups it promised stay with the company, each to be done or reassigned. How many stayed; None when
+    the visit was gone already."""
+    visit = _claimed_visit(visit_id, company_id)
+    if visit is None:
+        db.session.rollback()
+        return None
+    record("visit", visit.id, company_id, "delete",
+           {key: [value, None] for key, value in visit_record(visit).items() if value})
+    kept = len(visit.follow_ups)
+    db.session.delete(visit)
+    db.session.commit()
+    return kept
 
 
 def editors_for(company: Company) -> list[User]:

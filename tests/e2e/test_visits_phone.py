@@ -75,3 +75,37 @@ def test_a_second_tap_on_a_slow_connection_sends_the_visit_once(phone_page, make
     page.wait_for_url(f"**/companies/{company.id}")
     page.wait_for_timeout(500)
     assert len(posts) == 1
+
+
+def test_correct_a_visit_then_delete_it_on_a_phone(phone_page, make):
+    from tests.visit_data import add_visit
+
+    officer = make.user("officer", display_name="张伟")
+    company = make.company(name="川东智能科技有限公司", officer=officer)
+    visit = add_visit(company, officer, follow_ups=[("推送研发费用后补助通知", 7)])
+    page = phone_page
+    login(page, officer.username)
+    page.goto(f"/visits/{visit.id}")
+    page.get_by_role("link", name="修改").click()
+    page.wait_for_url(f"**/visits/{visit.id}/edit")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.fill("textarea[name=summary]", "座谈研发投入（更正）")
+    page.locator("label.chip", has_text="电话").click()
+    page.get_by_role("button", name="保存修改").click()
+    page.wait_for_url(f"**/visits/{visit.id}")
+    expect(page.locator(".flash-success")).to_contain_text("已保存对走访记录的修改")
+    expect(page.locator("p.summary")).to_have_text("座谈研发投入（更正）")
+    expect(page.locator("main")).to_contain_text("走访方式：实地走访 → 电话")
+
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="删除").click()
+    assert "1 项跟进事项仍保留" in dialogs[0]
+    assert page.url.endswith(f"/visits/{visit.id}")  # dismissed: nothing sent
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="删除").click()
+    page.wait_for_url(f"**/companies/{company.id}")
+    expect(page.locator(".flash-success")).to_contain_text("1 项跟进事项仍在企业名下")
+    timeline = page.locator("#timeline")
+    expect(timeline.locator(".entry-visit")).to_have_count(0)
+    expect(timeline.locator(".entry-follow_up")).to_contain_text("推送研发费用后补助通知")

@@ -1,0 +1,181 @@
+"""Correcting and deleting a saved visit: who may, what the audit trail keeps, conflicts, and the follow-ups."""
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from crm.clock import today
+from crm.extensions import db
+from crm.models import AuditLog, FollowUp, NeedCategory, Visit
+from tests.conftest import PASSWORD
+from tests.visit_data import add_visit, need_id
+
+
+def correction(visit: Visit, **over) -> dict:
+    """The correction form as the page fills it (its hidden fingerprint included), with `over` typed in."""
+    data = {"visited_on": visit.visited_on.isoformat(), "kind": visit.kind, "summary": visit.summary,
+            "need_ids": [n.id for n in visit.needs], "needs_detail": visit.needs_detail,
+            "officer_ids": [u.id for u in visit.officers], "company_people": visit.company_people}
+    return data | over
+
+
+def loaded_form(client, visit: Visit) -> dict:
+    page = client.get(f"/visits/{visit.id}/edit")
+    assert page.status_code == 200
+    return {"loaded": re.search(r'name="loaded" type="hidden" value="([0-9a-f]+)"', page.text).group(1)}
+
+
+def fresh(visit_id: int) -> Visit:
+    db.session.expire_all()
+    return db.session.get(Visit, visit_id)
+
+
+def test_the_officer_who_made_a_visit_corrects_it_and_the_timeline_shows_old_and_new(make, auth, client):
+    officer = make.user("officer", display_name="张伟")
+    colleague = make.user("officer", display_name="李娜")
+    company = make.company(name="达州凤凰科技有限公司")
+    visit = add_visit(company, officer, days_ago=1, needs=["资金支持"])
+    auth.login(officer)
+    form = client.get(f"/visits/{visit.id}/edit").text
+    assert "走访</textarea>" in form and f'value="{need_id("资金支持")}" checked' in form  # filled as saved
+    response = client.post(f"/visits/{visit.id}/edit", data=correction(
+        visit, **loaded_form(client, visit), summary="座谈研发投入", kind="phone", visited_on=today().isoformat(),
+        need_ids=[need_id("资金支持"), need_id("知识产权")], officer_ids=[officer.id, colleague.id]))
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/visits/{visit.id}")
+    saved = fresh(visit.id)
+    assert (saved.summary, saved.kind, saved.visited_on) == ("座谈研发投入", "phone", today())
+    assert sorted(n.name for n in saved.needs) == ["知识产权", "资金支持"]
+    assert sorted(u.label for u in saved.officers) == ["张伟", "李娜"] and saved.officer_id == officer.id
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "visit"))
+    assert (entry.action, entry.entity_id, entry.company_id) == ("update", visit.id, company.id)
+    assert entry.user_id == officer.id
+    assert entry.changes["summary"] == ["走访", "座谈研发投入"]
+    timeline = client.get(f"/companies/{company.id}?tl=edit").text
+    assert "修改 走访记录" in re.sub(r"\s+", " ", timeline)
+    assert "<li>走访情况：走访 → 座谈研发投入</li>" in timeline
+    assert "<li>走访方式：实地走访 → 电话</li>" in timeline
+    assert "<li>企业诉求：资金支持 → 资金支持、知识产权</li>" in timeline
+    assert "<li>走访干部：张伟 → 张伟、李娜</li>" in timeline
+    assert "<li>走访情况：走访 → 座谈研发投入</li>" in client.get(f"/visits/{visit.id}").text  # the visit's own history
+
+
+def test_who_may_correct_a_visit(make, auth, client):
+    author = make.user("officer", areas=["511702"])
+    participant = make.user("officer", areas=["511702"])
+    colleague = make.user("officer", areas=["511702"])
+    elsewhere = make.user("officer", areas=["511703"])
+    viewer = make.user("viewer")
+    admin = make.user("admin")
+    company = make.company(district="511702")
+    visit = add_visit(company, author)
+    visit.officers.append(participant)
+    db.session.commit()
+    for user, status in ((colleague, 403), (elsewhere, 404), (viewer, 403), (participant, 200), (admin, 200)):
+        auth.login(user)
+        assert client.get(f"/visits/{visit.id}/edit").status_code == status, user.username
+        page = client.get(f"/visits/{visit.id}")
+        assert (f"/visits/{visit.id}/edit" in page.text) == (status == 200), user.username
+        auth.logout()
+    for user in (colleague, viewer):
+        auth.login(user)
+        assert client.post(f"/visits/{visit.id}/edit", data=correction(visit, summary="改")).status_code == 403
+        assert client.post(f"/visits/{visit.id}/delete").status_code == 403
+        auth.logout()
+    assert fresh(visit.id).summary == "走访"
+
+
+def test_a_correction_with_a_mistake_is_refused_with_the_reason_and_keeps_the_typing(make, auth, client):
+    officer = make.user("officer")
+    company = make.company(founded_on=today() - timedelta(days=30))
+    visit = add_visit(company, officer)
+    auth.login(officer)
+    response = client.post(f"/visits/{visit.id}/edit", data=correction(
+        visit, summary="补充了研发情况", visited_on=(today() - timedelta(days=40)).isoformat()))
+    assert response.status_code == 422
+    assert "走访日期不能早于企业成立日期" in response.text and "补充了研发情况</textarea>" in response.text
+    assert "未保存" in response.text
+    response = client.post(f"/visits/{visit.id}/edit", data=correction(visit, summary=" ", officer_ids=[]))
+    assert response.status_code == 422 and "请填写走访情况" in response.text and "请至少选择一名走访干部" in response.text
+    assert fresh(visit.id).summary == "走访"
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.entity == "visit")) == 0
+
+
+def test_two_people_correcting_one_visit_the_second_is_told_and_keeps_the_typing(make, app):
+    officer = make.user("officer", username="zhang", display_name="张伟")
+    admin = make.user("admin", username="boss")
+    visit = add_visit(make.company(), officer)
+    a, b = app.test_client(), app.test_client()
+    for client, user in ((a, officer), (b, admin)):
+        client.post("/login", data={"username": user.username, "password": PASSWORD})
+    loaded_a, loaded_b = loaded_form(a, visit), loaded_form(b, visit)
+    assert a.post(f"/visits/{visit.id}/edit", data=correction(visit, **loaded_a, summary="甲的说明")).status_code == 302
+    second = b.post(f"/visits/{visit.id}/edit", data=correction(visit, **loaded_b, summary="乙的说明"))
+    assert second.status_code == 409
+    assert "张伟" in second.text and "修改了这条走访记录" in second.text
+    assert "<li>走访情况：走访 → 甲的说明</li>" in second.text and "乙的说明</textarea>" in second.text
+    assert fresh(visit.id).summary == "甲的说明"
+    again = b.post(f"/visits/{visit.id}/edit", data=correction(visit, **loaded_form(b, visit), summary="乙的说明"))
+    assert again.status_code == 302 and fresh(visit.id).summary == "乙的说明"  # saving again overwrites, knowingly
+
+
+def test_a_correction_sent_twice_is_saved_once_and_the_second_is_no_conflict(make, auth, client):
+    officer = make.user("officer")
+    visit = add_visit(make.company(), officer)
+    auth.login(officer)
+    data = correction(visit, **loaded_form(client, visit), summary="补充说明")
+    assert client.post(f"/visits/{visit.id}/edit", data=data).status_code == 302
+    resent = client.post(f"/visits/{visit.id}/edit", data=data, follow_redirects=True)
+    assert resent.status_code == 200 and "走访记录没有变化" in resent.text
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.entity == "visit")) == 1
+
+
+def test_people_and_needs_since_retired_stay_on_the_visit_when_it_is_corrected(make, auth, client):
+    lead = make.user("officer", display_name="王强")
+    former = make.user("officer", display_name="已离岗干部")
+    company = make.company()
+    visit = add_visit(company, lead, needs=["用地/厂房"])
+    visit.officers.append(former)
+    db.session.commit()
+    former.active = False
+    db.session.get(NeedCategory, need_id("用地/厂房")).active = False
+    db.session.commit()
+    auth.login(lead)
+    assert "已离岗干部" in client.get(f"/visits/{visit.id}/edit").text
+    response = client.post(f"/visits/{visit.id}/edit", data=correction(visit, **loaded_form(client, visit),
+                                                                       summary="更正"))
+    assert response.status_code == 302
+    saved = fresh(visit.id)
+    assert {u.label for u in saved.officers} == {"王强", "已离岗干部"}
+    assert [n.name for n in saved.needs] == ["用地/厂房"]
+
+
+def test_taking_the_lead_off_a_visit_makes_a_remaining_officer_its_lead(make, auth, client):
+    lead, helper = make.user("officer"), make.user("officer")
+    visit = add_visit(make.company(), lead)
+    auth.login(make.user("admin"))
+    response = client.post(f"/visits/{visit.id}/edit", data=correction(visit, **loaded_form(client, visit),
+                                                                       officer_ids=[helper.id]))
+    assert response.status_code == 302
+    assert fresh(visit.id).officer_id == helper.id
+
+
+def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, client):
+    officer = make.user("officer")
+    company = make.company()
+    visit = add_visit(company, officer, follow_ups=[("推送政策", 7)], needs=["人才引进"])
+    visit_id = visit.id
+    auth.login(officer)
+    page = client.get(f"/visits/{visit_id}").text
+    assert "它的 1 项跟进事项仍保留在企业名下" in page  # the confirmation says what stays
+    assert client.get(f"/visits/{visit_id}/delete").status_code == 405
+    response = client.post(f"/visits/{visit_id}/delete", follow_redirects=True)
+    assert response.status_code == 200 and "已删除走访记录" in response.text
+    assert fresh(visit_id) is None
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.title, follow_up.company_id, follow_up.visit_id) == ("推送政策", company.id, None)
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "visit"))
+    assert entry.action == "delete" and entry.company_id == company.id
+    assert entry.changes["summary"] == ["走访", None] and entry.changes["needs"] == ["人才引进", None]
+    timeline = re.sub(r"\s+", " ", client.get(f"/companies/{company.id}").text)
+    assert "删除 走访记录" in timeline and "推送政策" in timeline
+    assert client.post(f"/visits/{visit_id}/delete").status_code == 404
