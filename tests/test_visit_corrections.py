@@ -179,3 +179,50 @@ def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, clie
     timeline = re.sub(r"\s+", " ", client.get(f"/companies/{company.id}").text)
     assert "删除 走访记录" in timeline and "推送政策" in timeline
     assert client.post(f"/visits/{visit_id}/delete").status_code == 404
+
+
+# --- a follow-up without a visit ------------------------------------------------------------------
+
+def test_a_follow_up_is_added_without_a_visit_and_reaches_its_owner(make, auth, client):
+    officer = make.user("officer", display_name="张伟")
+    colleague = make.user("officer", display_name="李娜")
+    company = make.company(name="达州凤凰科技有限公司", officer=officer)
+    auth.login(officer)
+    form = client.get(f"/visits/follow-ups/new?company={company.id}").text
+    assert f'<option selected value="{officer.id}">张伟</option>' in form
+    assert f'value="{(today() + timedelta(days=7)).isoformat()}"' in form
+    due = today() + timedelta(days=3)
+    data = {"title": "电话答应：寄送研发费用加计扣除政策", "owner_id": colleague.id, "due_on": f"{due.year}年{due.month}月{due.day}日"}
+    response = client.post(f"/visits/follow-ups/new?company={company.id}", data=data)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/companies/{company.id}")
+    again = client.post(f"/visits/follow-ups/new?company={company.id}", data=data, follow_redirects=True)
+    assert "重复提交的未再保存" in again.text  # a second tap
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.company_id, follow_up.visit_id, follow_up.owner_id, follow_up.due_on, follow_up.created_by_id) == (
+        company.id, None, colleague.id, due, officer.id)
+    assert db.session.scalar(select(func.count(FollowUp.id))) == 1
+    assert "电话答应：寄送研发费用加计扣除政策" in client.get(f"/companies/{company.id}").text
+    auth.logout()
+    auth.login(colleague)
+    assert "电话答应：寄送研发费用加计扣除政策" in client.get("/work").text
+
+
+def test_a_follow_up_without_a_title_due_date_or_a_possible_owner_is_refused(make, auth, client):
+    officer = make.user("officer", areas=["511702"])
+    elsewhere = make.user("officer", areas=["511703"])
+    company = make.company(district="511702")
+    auth.login(officer)
+    url = f"/visits/follow-ups/new?company={company.id}"
+    past = (today() - timedelta(days=1)).isoformat()
+    response = client.post(url, data={"title": " ", "owner_id": officer.id, "due_on": past})
+    assert response.status_code == 422 and "请填写跟进事项" in response.text and "日期不能早于今天" in response.text
+    response = client.post(url, data={"title": "协助", "owner_id": elsewhere.id, "due_on": today().isoformat()})
+    assert response.status_code == 422 and "value=\"协助\"" in response.text
+    assert db.session.scalar(select(func.count(FollowUp.id))) == 0
+    auth.logout()
+    auth.login(elsewhere)
+    assert client.get(url).status_code == 404
+    auth.logout()
+    auth.login(make.user("viewer"))
+    assert client.get(url).status_code == 403
+    assert "follow-ups/new" not in client.get(f"/companies/{company.id}").text

@@ -101,6 +101,18 @@ class VisitCorrectionForm(VisitFields):
     loaded = HiddenField()  # crm.visits.service.visit_fingerprint of the visit this form was filled from
 
 
+class FollowUpForm(FlaskForm):
+    """A follow-up promised outside a logged visit: a call, a task handed down by the section head."""
+
+    title = StringField(_l("事项"), validators=[DataRequired(_l("请填写跟进事项")),
+                                                Length(max=300, message=_l("不能超过 300 字"))])
+    owner_id = SelectField(_l("负责人"), coerce=int)
+    due_on = ChineseDateField(_l("期限"), validators=[InputRequired(_l("请填写跟进期限")), not_in_past])
+
+    def draft(self) -> FollowUpDraft:
+        return FollowUpDraft(self.title.data.strip(), self.owner_id.data, self.due_on.data)
+
+
 class DoneForm(FlaskForm):
     note = StringField(_l("完成情况（可选）"), validators=[Length(max=500)])
 

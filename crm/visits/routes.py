@@ -24,13 +24,13 @@ from crm.rounds.service import STAGE_LABELS
 from crm.settings import get_setting
 from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
-from crm.visits.forms import (CategoryForm, DoneForm, ReassignForm, RescheduleForm, StalenessForm, VisitCorrectionForm,
-                              VisitForm)
+from crm.visits.forms import (CategoryForm, DoneForm, FollowUpForm, ReassignForm, RescheduleForm, StalenessForm,
+                              VisitCorrectionForm, VisitForm)
 from crm.visits.service import (ANY_NEED, KIND_LABELS, LEDGER_COLUMNS, VISIT_DETAILS, CategoryError, FollowUpError,
-                                VisitConflict, VisitFilter, active_categories, add_category, complete, correct_visit,
-                                editors_for, is_overdue, ledger, log_visit, may_correct, move_category, needs_matrix,
-                                overdue_clause, reassign, reschedule, update_category, visit_fingerprint, visit_query,
-                                withdraw_visit)
+                                VisitConflict, VisitFilter, active_categories, add_category, add_follow_up, complete,
+                                correct_visit, editors_for, is_overdue, ledger, log_visit, may_correct, move_category,
+                                needs_matrix, overdue_clause, reassign, reschedule, update_category, visit_fingerprint,
+                                visit_query, withdraw_visit)
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 DEFAULT_DUE_DAYS = 7  # a new follow-up row proposes a due date a week after the visit
@@ -243,6 +243,25 @@ def needs():
 # --- follow-ups -----------------------------------------------------------------------------------
 
 FOLLOW_UP_STATUSES = ("open", "overdue", "done", "all")
+
+
+@bp.route("/follow-ups/new", methods=["GET", "POST"])
+@editor_required
+def follow_up_new():
+    """A follow-up for a company without logging a visit (a call, a task from the section head)."""
+    company = get_company_or_404(request.args.get("company", type=int) or 0)
+    form = FollowUpForm()
+    form.owner_id.choices = [(u.id, u.label) for u in editors_for(company)]
+    if request.method == "GET":
+        owners = {value for value, _label in form.owner_id.choices}
+        form.owner_id.data = current_user.id if current_user.id in owners else company.officer_id
+        form.due_on.data = today() + timedelta(days=DEFAULT_DUE_DAYS)
+    elif form.validate_on_submit():
+        _follow_up, recorded = add_follow_up(company.id, form.draft(), current_user)
+        flash(_("已添加跟进事项。") if recorded else _("这项跟进刚才已经添加，重复提交的未再保存。"), "success")
+        return redirect(url_for("companies.show", company_id=company.id))
+    return render_template("visits/follow_up_new.html", form=form, company=company), \
+        200 if request.method == "GET" else 422
 
 
 @bp.route("/follow-ups/")

@@ -149,6 +149,25 @@ def _holds_all_of(visit: Visit, draft: VisitDraft) -> bool:
             == sorted((f.title.strip(), f.owner_id, f.due_on) for f in draft.follow_ups))
 
 
+
+def add_follow_up(company_id: int, draft: FollowUpDraft, by: User) -> tuple[FollowUp, bool]:
+    """A follow-up promised outside a logged visit; (it, whether it was recorded now). Sent again unchanged within
+    REPEAT_WINDOW (a second tap), it is recorded once, as a visit is."""
+    claim_company(company_id)
+    repeat = db.session.scalar(select(FollowUp).where(
+        FollowUp.company_id == company_id, FollowUp.visit_id.is_(None), FollowUp.title == draft.title,
+        FollowUp.owner_id == draft.owner_id, FollowUp.due_on == draft.due_on, FollowUp.created_by_id == by.id,
+        FollowUp.created_at >= utcnow() - REPEAT_WINDOW).limit(1))
+    if repeat is not None:
+        db.session.rollback()
+        return repeat, False
+    follow_up = FollowUp(company_id=company_id, title=draft.title, owner_id=draft.owner_id, due_on=draft.due_on,
+                         created_by_id=by.id)
+    db.session.add(follow_up)
+    db.session.commit()
+    return follow_up, True
+
+
 # --- correcting a visit ---------------------------------------------------------------------------
 
 class VisitConflict(Exception):
