@@ -476,7 +476,7 @@ def test_a_company_founded_this_year_has_no_rd_record():
 
 
 @pytest.mark.parametrize("kw, part, points", [
-    (dict(revenue=D(0), total_cost=None), "rd", 50),            # R&D with no revenue: an unbounded ratio
+    (dict(revenue=D(0), total_cost=None), "rd", None),          # R&D over no revenue is no share: costs decide
     (dict(rd_expense=D(0), revenue=D(0), total_cost=D(0)), "rd", 0),
     (dict(employees=0, tech_staff=0), "tech_staff", 0),
 ])
@@ -487,12 +487,13 @@ def test_zero_denominators(kw, part, points):
 # ---- properties ----------------------------------------------------------------------------------------------
 
 money = st.integers(0, 10**8).map(lambda cents: D(cents) / 100)
+some_money = st.integers(1, 10**8).map(lambda cents: D(cents) / 100)  # a share's only measure: over nothing is none
 
 
 @st.composite
 def sme_figures(draw):
     employees = draw(st.integers(1, 2000))
-    revenue, total_cost = draw(st.sampled_from([(money, money), (money, st.none()), (st.none(), money)]))
+    revenue, total_cost = draw(st.sampled_from([(money, money), (some_money, st.none()), (st.none(), some_money)]))
     return YearFigures(2023, employees=employees, tech_staff=draw(st.integers(0, employees)),
                        revenue=draw(revenue), rd_expense=draw(money), total_cost=draw(total_cost),
                        total_assets=draw(money), ip_class1=draw(st.integers(0, 3)), ip_class2=draw(st.integers(0, 8)))
@@ -507,7 +508,7 @@ def test_score_never_decreases_when_a_figure_improves(fig, name, step):
         return
     better = {"tech_staff": min(fig.employees, value + step), "rd_expense": value + D(step) / 100,
               "ip_class1": value + step, "ip_class2": value + step,
-              "revenue": max(D(0), value - D(step) / 100), "total_cost": max(D(0), value - D(step) / 100)}[name]
+              "revenue": max(D("0.01"), value - D(step) / 100), "total_cost": max(D("0.01"), value - D(step) / 100)}[name]
     before, after = tech_sme_score(fig)[0], tech_sme_score(replace(fig, **{name: better}))[0]
     assert before is not None and after is not None and after >= before
 
@@ -598,3 +599,32 @@ def test_the_json_lists_missing_figures_and_entries_by_field_and_failed_conditio
     # declarations not made yet decide nothing, so they are not what the verdict is missing
     assert "no_major_accident" not in missing
     assert not {"restricted_industry", "integrity_ok"} & set(out["tech_sme"]["missing"])
+
+
+# ---- a share of nothing (revenue 0, employees 0, base year 0) ------------------------------------------------
+
+def test_no_revenue_gives_the_rd_points_of_the_cost_share_only():
+    """R&D / revenue over no revenue is no ratio: not ≥ 6 % (50 points), so the cost share decides (§2.2)."""
+    score, parts, missing = tech_sme_score(sme_fig(revenue=D(0), rd_expense=D(10), total_cost=D(5000)))
+    assert (score, parts["rd"], missing) == (20, 0, [])  # 10 / 5000 = 0.2 % of costs
+    res = sme(revenue=D(0), rd_expense=D(10), total_cost=D(5000))
+    assert not res.eligible and "研发费用占营业收入 无法计算" in result(res, "score").message
+    assert tech_sme_score(sme_fig(revenue=D(0), rd_expense=D(300), total_cost=D(1000)))[1]["rd"] == 50  # 30 % of costs
+
+
+def test_no_revenue_fails_the_hnte_rd_share_rather_than_passing_it():
+    res = hnte({y: {"revenue": D(0), "high_tech_revenue": D(0)} for y in (2021, 2022, 2023)})
+    check = result(res, "rd_ratio")
+    assert (check.result, check.value) == ("fail", None) and "无法计算" in check.message
+    assert not res.eligible
+
+
+def test_no_employees_scores_no_tech_staff_points_and_fails_the_hnte_share():
+    assert tech_sme_score(sme_fig(employees=0, tech_staff=3))[1]["tech_staff"] == 0
+    assert result(hnte({2023: {"employees": 0, "tech_staff": 3}}), "tech_staff_ratio").result == "fail"
+
+
+def test_growth_from_a_base_year_of_nothing_is_no_rate_and_fails():
+    res = gazelle(first="0", last="2000", params=GazelleParams(min_base_revenue=D(0)))
+    check = result(res, "revenue_cagr")
+    assert (check.result, check.value) == ("fail", None) and "无法计算" in check.message

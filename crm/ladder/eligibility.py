@@ -171,8 +171,9 @@ class KindResult:
 # ---- arithmetic and wording -------------------------------------------------------------------------------
 
 def _meets(n, d, pct) -> bool:
-    """n / d ≥ pct %, exactly. A zero denominator is an infinite ratio, unless n is 0 too."""
-    return n > 0 and n * 100 >= pct * d
+    """n / d ≥ pct %, exactly. A share of nothing (no revenue, no employees, a base year of 0) meets no threshold: it
+    is no ratio at all, as §3.1's growth rule never lets a year of 0 make an infinite rate."""
+    return n > 0 and d > 0 and n * 100 >= pct * d
 
 
 def _band(n, d, bands) -> int | None:
@@ -202,9 +203,9 @@ def _items(what: str, n: int | None) -> str:
 
 
 def _ratio(n, d) -> Decimal | None:
-    """n / d truncated to 4 decimals for showing (never rounded up across a limit); None if infinite."""
+    """n / d truncated to 4 decimals for showing (never rounded up across a limit); None over nothing (d = 0)."""
     if d == 0:
-        return None if n else Decimal(0)
+        return None
     return (Decimal(n) / Decimal(d)).quantize(Decimal("0.0001"), ROUND_DOWN)
 
 
@@ -218,7 +219,7 @@ def _amt(x) -> str:
 
 
 def _pct(r) -> str:
-    return "∞" if r is None else _amt(Decimal(r) * 100) + "%"
+    return "无法计算" if r is None else _amt(Decimal(r) * 100) + "%"
 
 
 def _years(first: int, last: int) -> str:
@@ -269,19 +270,23 @@ def _ratio_check(name, what, n, d, pct, miss, note="") -> Check:
 # ---- 科技型中小企业 (§2) ------------------------------------------------------------------------------------
 
 def _sme_parts(fig: YearFigures):
+    """Points of each part; an R&D share over nothing (no revenue, no costs) is no share, left to the other."""
     return (_band(fig.tech_staff, fig.employees, TECH_STAFF_BANDS),
-            _band(fig.rd_expense, fig.revenue, RD_REVENUE_BANDS),
-            _band(fig.rd_expense, fig.total_cost, RD_COST_BANDS),
+            None if fig.revenue == 0 else _band(fig.rd_expense, fig.revenue, RD_REVENUE_BANDS),
+            None if fig.total_cost == 0 else _band(fig.rd_expense, fig.total_cost, RD_COST_BANDS),
             _ip_points(fig.ip_class1, fig.ip_class2, 30, SME_IP2_BANDS))
 
 
 def tech_sme_score(fig: YearFigures) -> tuple[int | None, dict, list[str]]:
     """The §2.2 score: (score or None, {tech_staff, rd, ip} points, names of the missing figures).
 
-    R&D is the higher of (a) R&D / revenue and (b) R&D / total cost; when only one is computable, that one.
+    R&D is the higher of (a) R&D / revenue and (b) R&D / total cost; when only one is computable (the other's
+    figure missing, or 0), that one.
     """
     ts, a, b, ip = _sme_parts(fig)
     rd = max((p for p in (a, b) if p is not None), default=None)
+    if rd is None and None not in (fig.rd_expense, fig.revenue, fig.total_cost):
+        rd = 0  # neither revenue nor costs to measure R&D against
     parts = {"tech_staff": ts, "rd": rd, "ip": ip}
     needs = {"tech_staff": ("tech_staff", "employees"), "rd": ("rd_expense", "revenue", "total_cost"),
              "ip": ("ip_class1", "ip_class2")}

@@ -118,8 +118,8 @@ FLOAT_SLACK = Decimal("1.000001")
 
 
 def _at_least(n: Any, d: Any, pct: int | Decimal) -> Any:
-    """SQL for n / d ≥ pct % with n > 0 (eligibility._meets), a little loose; NULL (missing) never passes."""
-    return and_(n > 0, n * (100 * FLOAT_SLACK) >= d * literal(Decimal(pct)))
+    """SQL for n / d ≥ pct % with n > 0 and d > 0 (eligibility._meets), a little loose; NULL (missing) never passes."""
+    return and_(n > 0, d > 0, n * (100 * FLOAT_SLACK) >= d * literal(Decimal(pct)))
 
 
 def _tech_sme_may_pass(year: int, on: date, params: GazelleParams) -> Any:
