@@ -1,7 +1,7 @@
 """Designed ladder data for the tests: companies whose figures pass a kind exactly, and the ways they stop passing.
 
-YEAR is the application year; its fiscal years are YEAR − 3 … YEAR − 1 and the application date is 1 January of
-YEAR (a year other than the current one), so nothing here depends on the day the tests run.
+YEAR is the application year; its fiscal years are YEAR − 3 … YEAR − 1 and the application date is 31 December of
+YEAR (a year gone), so nothing here depends on the day the tests run.
 """
 from datetime import date
 from decimal import Decimal as D

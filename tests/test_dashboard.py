@@ -162,6 +162,18 @@ def test_pace_follows_the_closing_dates_of_the_years_rounds_of_that_kind():
     assert figures("tech_sme_registered", "2023-09-30").pace == 365
 
 
+def test_a_round_closing_outside_its_year_paces_within_the_year():
+    set_target(2023, "tech_sme_registered", None, 365)
+    make_round("tech_sme", 2023, "2022-12-20", opens="2022-12-01", name="2023科小预登记")  # early: no share on 1 Jan
+    assert figures("tech_sme_registered", "2023-01-01").pace == 1  # linear: no round of 2023 closes within it
+    set_target(2023, "hnte_new", None, 10)
+    make_round("hnte", 2023, "2023-06-30")
+    make_round("hnte", 2023, "2024-01-10", name="2023高企补充批次")  # closes after the year: due by 31 December
+    assert figures("hnte_new", "2023-06-30").pace == 5
+    assert figures("hnte_new", "2023-12-30").pace == 5
+    assert figures("hnte_new", "2023-12-31").pace == 10
+
+
 def test_pace_of_valid_hnte_starts_from_last_years_level(make):
     for n in range(4):
         make.cert(make.company(), "hnte", issued_on=d("2022-03-01"), number=f"GR{n}")

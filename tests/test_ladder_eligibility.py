@@ -83,13 +83,16 @@ def test_cli_uses_the_configured_gazelle_parameters(make, runner):
 
 def test_holding_a_valid_hnte_is_judged_on_the_application_date(make, runner):
     company = designed(make)
-    make.cert(company, "hnte", issued_on=date(2020, 12, 3))  # valid through 2023-12-02, not on 2024-01-01
-    out = eligibility(runner, company.uscc, "--year", str(YEAR), "--json")
+    make.cert(company, "hnte", issued_on=date(2021, 1, 5))  # valid through 2024-01-04
+    out = eligibility(runner, company.uscc, "--year", str(YEAR), "--json")  # a year gone: judged on its 31 December
     assert out["gazelle"]["failed"] == ["holds_hnte"] and out["tech_sme"]["direct"] is False
-    out = eligibility(runner, company.uscc, "--year", "2023", "--json")  # judged on 2023-01-01
+    out = eligibility(runner, company.uscc, "--year", "2023", "--json")  # judged on 2023-12-31
     assert out["tech_sme"]["direct_grounds"] == ["有效高新技术企业证书"] and out["standing"] == "hnte"
-    assert application_date(YEAR, date(2026, 5, 1)) == date(YEAR, 1, 1)
+    assert application_date(YEAR, date(2026, 5, 1)) == date(YEAR, 12, 31)
     assert application_date(2026, date(2026, 5, 1)) == date(2026, 5, 1)
+    assert application_date(2027, date(2026, 5, 1)) == date(2027, 1, 1)  # a year to come: its first day
+    # New Year's Day changes nothing about the year just gone.
+    assert application_date(2026, date(2026, 12, 31)) == application_date(2026, date(2027, 1, 1))
 
 
 def statements_run(fn) -> int:
@@ -149,14 +152,18 @@ def test_company_page_shows_the_same_verdicts_as_the_cli(make, auth, client, run
 
 
 def test_company_page_offers_the_rungs_above_and_the_hnte_lapsing_this_year(make, auth, client):
+    """Next year is judged on its 1 January: a 高企 lapsing that year is held then, and due for renewal."""
+    next_year = today().year + 1
     company = passing(make, "到期高企", years=(YEAR - 3, YEAR - 2, FY))
-    make.cert(company, "hnte", issued_on=date(2021, 6, 1))  # valid through 2024-05-31
+    for year in range(YEAR, next_year):
+        figures(company, year)
+    make.cert(company, "hnte", issued_on=date(next_year - 3, 6, 1))  # valid through 31 May next year
     auth.login(make.user("officer"))
-    page = client.get(f"/companies/{company.id}?year={YEAR}").get_data(as_text=True)
+    page = client.get(f"/companies/{company.id}?year={next_year}").get_data(as_text=True)
     assert 'id="eligibility-hnte"' in page and 'id="eligibility-gazelle"' in page
     assert 'id="eligibility-tech_sme"' not in page  # below the standing (高企)
     assert "需重新申报" in section(page, "hnte")
-    page = client.get(f"/companies/{company.id}?year={YEAR - 1}").get_data(as_text=True)
+    page = client.get(f"/companies/{company.id}?year={today().year}").get_data(as_text=True)
     assert 'id="eligibility-hnte"' not in page and 'id="eligibility-gazelle"' in page
 
 

@@ -146,6 +146,19 @@ def test_nightly_snapshot_equals_targets_progress_json(app, make, runner):
     assert snapshot["areas"]["511703"]["tech_sme_registered"]["actual"] == 1
 
 
+def test_on_new_years_day_the_year_gone_is_kept_complete_too(app, make, monkeypatch):
+    import json
+
+    monkeypatch.setattr("crm.clock.today", lambda: d("2027-01-01"))
+    make.cert(make.company(), "hnte", issued_on=d("2026-12-31"), number="GR202651000001")  # entered on its last day
+    job = build_scheduler(app).get_job(HOUSEKEEPING_JOB)
+    job.func(*job.args)
+    kept = [json.loads(r) for r in db.session.scalars(select(JobRun.result).where(JobRun.job == "snapshot")
+                                                      .order_by(JobRun.id))]
+    assert [(k["year"], k["as_of"]) for k in kept] == [(2026, "2026-12-31"), (2027, "2027-01-01")]
+    assert kept[0]["metrics"]["hnte_new"]["actual"] == 1
+
+
 def test_create_app_starts_no_scheduler(database_url, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("create_app() started a scheduler")

@@ -87,10 +87,11 @@ def test_progress_as_of_defaults_to_today_within_the_current_year(runner):
     assert progress_json(runner, "--year", str(today().year))["as_of"] == today().isoformat()
 
 
-@pytest.mark.parametrize("as_of", ["2023-02-30", "2024-01-01"])
-def test_progress_refuses_a_bad_or_later_date(runner, as_of):
+@pytest.mark.parametrize("as_of, reason", [("2023-02-30", "2023-02-30"), ("2024-01-01", "不在 2023 年内"),
+                                            ("2022-12-31", "不在 2023 年内")])
+def test_progress_refuses_a_bad_date_or_one_outside_the_year(runner, as_of, reason):
     result = runner.invoke(args=["targets", "progress", "--year", "2023", "--as-of", as_of, "--json"])
-    assert result.exit_code == 1 and result.output.strip().count("\n") == 0
+    assert result.exit_code == 1 and result.output.strip().count("\n") == 0 and reason in result.output
 
 
 # --- the admin page -------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Pace (where we should be on the as-of date D), per metric and scope:
   - by default linear through the year: target × (days of Y up to and including D) / (days in Y);
   - when year Y has rounds of the metric's kind, by their closing dates instead: each round is expected
     to deliver an equal share of the target by its closes_on, so the pace is
-    target × (rounds of that kind in Y closed on or before D) / (rounds of that kind in Y);
+    target × (rounds of that kind in Y closed on or before D) / (rounds of that kind in Y); a round closing
+    after Y is due on 31 December, one that closed before Y began is left out (round_closings);
   - 有效高企数 (hnte_valid) is a level, not a count of the year's events: its pace starts from the
     level on 31 December of Y−1 and moves from there to the target by the same share.
 Projection: actual + open applications × last year's pass rate of the kind, where an open application
@@ -142,9 +143,14 @@ def rounds_share(closings: list[date], as_of: date) -> float:
 
 
 def round_closings(year: int) -> dict[str, list[date]]:
+    """The closing dates of year `year`'s rounds by kind, as the pace counts them: a round closing after the year
+    is due on its last day (the whole target is due by 31 December); one that closed before the year began (an
+    early call for it) sets no date, its results landing through the year — the linear pace if none is left."""
     closings: dict[str, list[date]] = {}
-    for kind, closes_on in db.session.execute(select(Round.kind, Round.closes_on).where(Round.year == year)):
-        closings.setdefault(kind, []).append(closes_on)
+    last_day = date(year, 12, 31)
+    for kind, closes_on in db.session.execute(select(Round.kind, Round.closes_on).where(
+            Round.year == year, Round.closes_on >= date(year, 1, 1))):
+        closings.setdefault(kind, []).append(min(closes_on, last_day))
     return {kind: sorted(dates) for kind, dates in closings.items()}
 
 

@@ -18,7 +18,8 @@ shortlist_cli = LadderGroup("shortlist", help="申报名单")
 @click.option("--year", type=YEAR, help="申报年度（默认今年）；数据取此前的会计年度")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（INTERFACES.md）")
 def eligibility_command(uscc, year, as_json):
-    """Eligibility checks for one company, judged on the date it would apply (today, or 1 January of YEAR)."""
+    """Eligibility checks for one company, judged on the date it would apply (today; 1 January of a YEAR to come,
+    31 December of one gone)."""
     from crm.clock import today
     from crm.ladder.service import eligibility_json
     from crm.models import Company

@@ -46,8 +46,12 @@ CHECKERS = {TECH_SME: "tech_sme", HNTE: "hnte", GAZELLE: "gazelle"}
 
 
 def application_date(year: int, today: date) -> date:
-    """The date a company applying in `year` is judged on: today in the current year, else 1 January of `year`."""
-    return today if year == today.year else date(year, 1, 1)
+    """The date a company applying in `year` is judged on: today in the current year; 1 January of a year to come
+    (the earliest it can apply); 31 December of a year gone, so what was judged during that year's rounds does
+    not change overnight on New Year's Day (a round still in review in January lists the same companies)."""
+    if year == today.year:
+        return today
+    return date(year, 1, 1) if year > today.year else date(year, 12, 31)
 
 
 def gazelle_params() -> GazelleParams:

@@ -26,6 +26,8 @@ def run_command(today_text):
         fail(f"--today: {exc}")
     if day is None:
         fail("--today 不能为空（不填此项即为今天）")
+    if day > today():  # its reminders would go out early, and count as sent when their day comes
+        fail(f"--today {day.isoformat()} 晚于今天（{today().isoformat()}）：只能补发今天或以前的提醒")
     try:
         result = run_reminders(day)
     except Exception as exc:  # noqa: BLE001 — the one-line reason is the contract

@@ -64,13 +64,17 @@ def refresh_planner_statistics() -> None:
 def nightly_housekeeping(app: Flask) -> None:
     """Failed logins only matter for the throttling window (minutes); keep a day for inspection. The planner
     statistics are refreshed. Then the nightly snapshot: the day's progress against targets, kept as the record
-    of what leaders saw."""
+    of what leaders saw; on 1 January also the year just gone as of its last day, complete (its own last
+    snapshot was taken before that day's work)."""
     with app.app_context(), recorded("housekeeping") as run:
         purged = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
         refresh_planner_statistics()
         run.result = json.dumps({"purged": purged.rowcount})
-    with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
-        run.result = json.dumps(progress_snapshot(clock.today()), ensure_ascii=False)
+    with app.app_context():
+        day = clock.today()
+    for as_of in ([day - timedelta(days=1)] if (day.month, day.day) == (1, 1) else []) + [day]:
+        with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
+            run.result = json.dumps(progress_snapshot(as_of), ensure_ascii=False)
 
 
 def progress_snapshot(day) -> dict:

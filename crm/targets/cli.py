@@ -44,8 +44,8 @@ def progress_command(year, as_of_text, as_json):
         as_of = parse_date(as_of_text, field="--as-of") if as_of_text else default_as_of(year, today())
     except InvalidValue as exc:
         fail(str(exc))
-    if as_of.year > year:
-        fail(f"--as-of {as_of.isoformat()} 晚于 {year} 年末")
+    if as_of.year != year:
+        fail(f"--as-of {as_of.isoformat()} 不在 {year} 年内")
     areas = all_areas()
     result = progress(year, as_of, areas)
     if as_json:
