@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from crm.extensions import db
-from crm.ladder.queries import standing_clause, standings_for
+from crm.ladder.queries import standing_clause, standing_of, standings_for
 from crm.ladder.standing import validity_window
 from crm.models import Company, Pool, PoolMember
 from crm.settings import set_setting
@@ -89,7 +89,9 @@ def test_pool_member_without_certification_is_incubating(make):
     db.session.add_all([pool, PoolMember(pool=pool, company=company)])
     db.session.commit()
     assert standing(company, "2024-05-01").rung == "incubating"
-    assert standing(company, "2025-05-01").rung == "none"
+    assert standing(company, "2023-11-20").rung == "incubating"  # a pool made ahead for next year cultivates now
+    assert standing(company, "2025-01-01").rung == "none"  # its year gone
+    assert [standing_of(company, d(on)).rung for on in ("2023-11-20", "2025-01-01")] == ["incubating", "none"]
 
 
 def test_gazelle_validity_is_configurable_and_rewritten_on_save(make):
@@ -101,7 +103,7 @@ def test_gazelle_validity_is_configurable_and_rewritten_on_save(make):
     assert cert.valid_until == d("2024-12-31")
 
 
-@pytest.mark.parametrize("on", ["2023-12-02", "2023-12-03", "2024-06-01", "2021-01-01"])
+@pytest.mark.parametrize("on", ["2023-12-02", "2023-12-03", "2024-06-01", "2021-01-01", "2025-01-01"])
 def test_sql_standing_filter_agrees_with_python_rule(make, on):
     """The list filter (SQL) and the company page (Python) must never disagree."""
     companies = [make.company() for _ in range(5)]

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import and_, exists, not_, select
 
 from crm.extensions import db, ids_in
-from crm.ladder.standing import Standing, in_force_clause, standing_on
+from crm.ladder.standing import Standing, cultivates_on, in_force_clause, standing_on
 from crm.models import Certification, Company, Pool, PoolMember
 from crm.models.certification import GAZELLE, HNTE, TECH_SME
 
@@ -15,8 +15,9 @@ def _holds(kind: str, on: date) -> Any:
     return exists().where(Certification.company_id == Company.id, in_force_clause(on, kind))
 
 
-def _pooled(on: date) -> Any:
-    return exists().where(PoolMember.company_id == Company.id, PoolMember.pool_id == Pool.id, Pool.year == on.year)
+def pooled_clause(on: date) -> Any:
+    """A WHERE condition on Company: in a cultivation pool that cultivates on `on` (standing.cultivates_on)."""
+    return exists().where(PoolMember.company_id == Company.id, PoolMember.pool_id == Pool.id, Pool.year >= on.year)
 
 
 def standing_clause(rung: str, on: date) -> Any:
@@ -27,8 +28,8 @@ def standing_clause(rung: str, on: date) -> Any:
             return and_(_holds(kind, on), *[not_(h) for h in higher])
         higher.append(_holds(kind, on))
     if rung == "incubating":
-        return and_(_pooled(on), *[not_(h) for h in higher])
-    return and_(*[not_(h) for h in higher], not_(_pooled(on)))
+        return and_(pooled_clause(on), *[not_(h) for h in higher])
+    return and_(*[not_(h) for h in higher], not_(pooled_clause(on)))
 
 
 def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
@@ -41,7 +42,7 @@ def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
     ):
         certs[cert.company_id].append(cert)
     pooled = set(db.session.scalars(
-        select(PoolMember.company_id).join(Pool).where(ids_in(PoolMember.company_id, company_ids), Pool.year == on.year)
+        select(PoolMember.company_id).join(Pool).where(ids_in(PoolMember.company_id, company_ids), Pool.year >= on.year)
     ))
     return {cid: standing_on(certs[cid], on, cid in pooled) for cid in company_ids}
 
@@ -49,4 +50,4 @@ def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
 def standing_of(company: Company, on: date) -> Standing:
     """One company's standing, from its certifications and pools: loaded once per session and shared by
     everything on its page that needs them (standing, eligibility, the certificate table, the pools)."""
-    return standing_on(company.certifications, on, any(p.year == on.year for p in company.pools))
+    return standing_on(company.certifications, on, any(cultivates_on(p.year, on) for p in company.pools))

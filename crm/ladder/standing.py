@@ -101,6 +101,12 @@ class Standing:
         return _("在培育库中，尚未取得资质") if self.rung == "incubating" else _("无有效资质")
 
 
+def cultivates_on(pool_year: int, on: date) -> bool:
+    """A cultivation pool targets a rung in its year (§1): its members are 培育中 through that year, and from the
+    day it is made when made ahead (the 2027 高企培育库 built in November 2026); a pool of a year gone no longer."""
+    return pool_year >= on.year
+
+
 def standing_on(certs: Iterable[CertLike], on: date, pooled: bool = False) -> Standing:
     """The highest rung held on `on`: gazelle > hnte > tech_sme > incubating > none."""
     held = {c.kind: c for c in sorted(certs, key=lambda c: c.valid_until) if in_force_on(c, on)}

@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import Date, DateTime, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Date, DateTime, and_, case, func, literal, or_, select
 from sqlalchemy.orm import lazyload, load_only
 
 from crm.access import company_scope
 from crm.clock import local
 from crm.extensions import db
-from crm.ladder.queries import standing_clause
+from crm.ladder.queries import pooled_clause, standing_clause
 from crm.ladder.standing import RUNGS
-from crm.models import Company, FollowUp, Pool, PoolMember, User, Visit, visit_officer
+from crm.models import Company, FollowUp, User, Visit, visit_officer
 from crm.settings import get_setting
 from crm.visits.service import overdue_clause
 
@@ -46,7 +46,7 @@ def threshold_for(setting: dict, rung: str | None, pooled: bool) -> int:
 def _threshold_case(setting: dict, today: date, value: Callable[[int], Any]) -> Any:
     """A SQL CASE on Company giving value(threshold) for each company; value() turns days into a literal."""
     overrides = [r for r in RUNGS if r in setting]
-    pooled = exists().where(PoolMember.company_id == Company.id, PoolMember.pool_id == Pool.id, Pool.year == today.year)
+    pooled = pooled_clause(today)
 
     def by_rung(is_pooled: bool) -> Any:
         fallback = value(threshold_for(setting, None, is_pooled))
