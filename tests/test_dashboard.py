@@ -357,3 +357,14 @@ def test_dashboard_runs_a_constant_number_of_queries(client, auth, make, count_q
         counts.append(q.count)
     assert counts[0] == counts[1]
     assert counts[0] <= 12, "\n".join(re.sub(r"\s+", " ", s)[:120] for s in q.statements)
+
+
+def test_a_year_that_cannot_be_shown_is_said_and_a_date_outside_the_year_is_not_used(client, auth, make, data):
+    from crm.clock import today
+
+    auth.login(make.user("admin"))
+    page = client.get("/dashboard?year=2999").text
+    assert "无法显示 2999 年的进度" in page and f"已显示 {today().year} 年" in page
+    # The year picked anew on the page keeps the old date beside it: 2023 as of a day in 2022 would read all zero.
+    page = client.get("/dashboard?year=2023&as_of=2022-12-31").text
+    assert "截至 2023-12-31" in page and "无法显示" not in page

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, select
@@ -61,15 +61,21 @@ def _scope_where(area: Area | None = None):
 
 
 def _year_and_as_of() -> tuple[int, date]:
+    """The year and as-of date asked for. A year that cannot be shown is replaced by this one, and the page says so
+    (a shared link must not pass for the figures it asked for); an as-of date outside the year by its default."""
     now = today()
+    asked_year, asked_as_of = (request.args.get(n, "").strip()[:20] for n in ("year", "as_of"))
     year = request.args.get("year", type=int)
     if year is None or not 2000 <= year <= now.year + 1:
+        if asked_year:
+            flash(_("无法显示 %(y)s 年的进度（可选 2000–%(last)s 年），已显示 %(now)s 年。", y=asked_year,
+                    last=now.year + 1, now=now.year), "error")
         year = now.year
     try:
-        as_of = parse_date(request.args.get("as_of", ""), field="截至日期")
+        as_of = parse_date(asked_as_of, field="截至日期")
     except InvalidValue:
         as_of = None
-    if as_of is None or as_of.year > year:
+    if as_of is None or as_of.year != year:  # e.g. the year picked anew on the page, the old date kept beside it
         as_of = default_as_of(year, now)
     return year, as_of
 
