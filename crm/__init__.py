@@ -233,12 +233,12 @@ def register_template_helpers(app: Flask) -> None:
     from crm import clock
     from crm.i18n import bound_gettext, translate, translated
     from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
-    from crm.navigation import nav_items, url_template
+    from crm.navigation import nav_items, page_url, url_template
 
     app.jinja_env.globals.update(
         today=clock.today, local_time=clock.local, KIND_LABELS=translated(KIND_LABELS),
         RUNG_LABELS=translated(RUNG_LABELS),
-        nav_items=nav_items, url_template=url_template, get_locale=get_locale,
+        nav_items=nav_items, page_url=page_url, url_template=url_template, get_locale=get_locale,
     )
     app.jinja_env.filters["translate"] = translate
     app.context_processor(bound_gettext)

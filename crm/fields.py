@@ -7,7 +7,7 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.clock import today
-from crm.normalize import InvalidValue, parse_date, parse_int, parse_money, parse_year
+from crm.normalize import InvalidValue, is_blank, parse_date, parse_int, parse_money, parse_year
 
 # Syntax only: intranet mail domains (e.g. kjj.dazhou.local) are legitimate here.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)*$")
@@ -27,6 +27,8 @@ class ParsedField(StringField):
         return self.parser(raw)
 
     def process_formdata(self, valuelist):
+        if valuelist and is_blank(valuelist[0]):  # spaces or a zero-width space: nothing typed, to InputRequired too
+            self.raw_data = valuelist = [""]
         super().process_formdata(valuelist)
         self.raw_error = None
         try:

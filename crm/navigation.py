@@ -65,3 +65,12 @@ def url_template(endpoint: str, key: str) -> Callable[[int], str]:
     marker = 987654321
     head, _, tail = url_for(endpoint, **{key: marker}).partition(str(marker))
     return lambda id_: f"{head}{id_}{tail}"
+
+
+def page_url(endpoint: str, page: int) -> str:
+    """Another page of the list on this page: its filters from the query string, and the page's own path arguments
+    (a pool's id) from the path — never from the query string, nor url_for's options (_method, _external…)."""
+    args = {k: v for k, v in request.args.lists() if not k.startswith("_")}
+    if endpoint == request.endpoint:
+        args |= request.view_args or {}
+    return url_for(endpoint, **(args | {"page": page}))

@@ -183,6 +183,13 @@ def parse_date(value, *, field: str = N_("日期")) -> date | None:
 
 # The largest values the columns hold on every database: INTEGER (PostgreSQL int4) and NUMERIC(14, 2).
 MAX_INT = 2**31 - 1
+
+
+def url_int(value) -> int | None:
+    """A whole number as a link or a hidden field carries it (an id, a filter, a page): ASCII digits within a
+    database integer; anything else — '²' or '①' (digits to str.isdigit, not to int), 5,000 digits, 2³¹ — is None."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_INT else None
 MAX_MONEY = Decimal("999999999999.99")
 _PLAIN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 _GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")

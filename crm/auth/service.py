@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.models import LoginAttempt, LoginSession, User
+from crm.normalize import url_int
 
 SIGN_IN_KEY = "sign_in"  # the session key holding this device's LoginSession token
 
@@ -72,10 +73,10 @@ def session_user(user_id: str) -> User | None:
     version must be the user's (a password change or deactivation ends other sessions) and the session's sign-in
     live (not logged out, not expired)."""
     id_, _, version = user_id.partition(":")
-    if not id_.isdigit():
+    if url_int(id_) is None:
         return None
     user = db.session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
-        User.id == int(id_), LoginSession.token == session.get(SIGN_IN_KEY, ""),
+        User.id == url_int(id_), LoginSession.token == session.get(SIGN_IN_KEY, ""),
         LoginSession.created_at >= _sign_ins_expired_before()))
     if user is None or not user.active or str(user.session_version) != version:
         return None

@@ -17,7 +17,7 @@ from crm.ladder.standing import RUNGS
 from crm.models import Certification, Company, CompanyYear, User
 from crm.models.area import DISTRICT, PARK
 from crm.models.certification import REVOKED, same_certification
-from crm.normalize import InvalidValue, normalize_code
+from crm.normalize import InvalidValue, normalize_code, url_int
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -155,7 +155,7 @@ def edit(company_id: int):
     values = _validated_values(form, company)
     if values is not None:
         try:
-            loaded = int(form.version.data) if (form.version.data or "").isdigit() else None
+            loaded = url_int(form.version.data)
             save_company(company, values, loaded)
             flash(_("已保存。"), "success")
             return redirect(url_for("companies.show", company_id=company.id))

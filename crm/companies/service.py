@@ -21,7 +21,7 @@ from crm.locks import hold
 from crm.models import Application, AuditLog, Certification, Company, FollowUp, FollowUpEvent, User
 from crm.models.certification import REVOKED
 from crm.models.ladder import OPEN_STAGES
-from crm.normalize import InvalidValue, normalize_uscc, to_halfwidth, validate_uscc
+from crm.normalize import InvalidValue, normalize_uscc, to_halfwidth, url_int, validate_uscc
 
 SORTS = {
     "name": Company.name_sort, "uscc": Company.uscc, "district": Company.district_id,
@@ -49,13 +49,10 @@ class CompanyFilter:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "CompanyFilter":
         """The filter as the list page's query string gives it (the export form repeats those fields)."""
-        def number(name: str) -> int | None:
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
-
         standing = args.get("standing", "")
-        return cls(q=args.get("q", "").strip()[:100], district_id=number("district"), park_id=number("park"),
-                   standing=standing if standing in RUNGS else "", officer_id=number("officer"),
+        return cls(q=args.get("q", "").strip()[:100], district_id=url_int(args.get("district")),
+                   park_id=url_int(args.get("park")), standing=standing if standing in RUNGS else "",
+                   officer_id=url_int(args.get("officer")),
                    sort=args.get("sort", "name"))
 
 

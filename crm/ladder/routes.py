@@ -30,6 +30,7 @@ from crm.ladder.shortlist import ELIGIBLE, POOLED, REASON_LABELS, ShortlistFilte
 from crm.ladder.standing import RUNGS
 from crm.models import Company, Pool
 from crm.models.certification import KINDS, TECH_SME
+from crm.normalize import url_int
 from crm.rounds.service import applying_among, rounds_taking_applications
 from crm.transfer.spreadsheet import table_bytes
 
@@ -37,13 +38,8 @@ bp = Blueprint("ladder", __name__)
 FIGURE_YEAR = re.compile(r"^(\d{4})年")
 
 
-def _int(value) -> int | None:
-    value = str(value or "")
-    return int(value) if value.isdigit() else None
-
-
 def _year(value, default: int) -> int:
-    year = _int(value)
+    year = url_int(value)
     return year if year is not None and 2000 <= year <= 2100 else default
 
 
@@ -107,15 +103,15 @@ def _shortlist_filter(args) -> ShortlistFilter:
     kind = args.get("kind") if args.get("kind") in KINDS else TECH_SME
     officer = args.get("officer", "")
     return ShortlistFilter(kind=kind, year=_year(args.get("year"), today().year), scope=company_scope(current_user),
-                           area_id=area_or_404(_int(args.get("area"))),
-                           officer_id=_int(officer) if officer != "" else None)
+                           area_id=area_or_404(url_int(args.get("area"))),
+                           officer_id=url_int(officer) if officer != "" else None)
 
 
 @bp.route("/shortlists/")
 def shortlist_page():
     f = _shortlist_filter(request.args)
     on = today()
-    page = paginate_list(shortlist(f, on), _int(request.args.get("page")))
+    page = paginate_list(shortlist(f, on), url_int(request.args.get("page")))
     standings = standings_for([r.company_id for r in page.items], on)
     return render_template(
         "ladder/shortlist.html", f=f, page=page, standings=standings, kinds=KINDS, years=_year_choices(f.year),
@@ -146,7 +142,7 @@ def _pool_or_404(pool_id: int) -> Pool:
 
 @bp.route("/pools/")
 def pools():
-    year = _int(request.args.get("year"))
+    year = url_int(request.args.get("year"))
     form = PoolForm(year=today().year)
     return render_template("ladder/pools.html", pools=pools_with_counts(company_scope(current_user), year),
                            year=year, years=_year_choices(today().year), form=form)
@@ -219,7 +215,7 @@ def pool_suggest(pool_id: int):
     pool = _pool_or_404(pool_id)
     f = ShortlistFilter(kind=pool.kind, year=pool.year, scope=company_scope(current_user))
     rows = [r for r in shortlist(f, today()) if ELIGIBLE in r.reasons and POOLED not in r.reasons]
-    page = paginate_list(rows, _int(request.args.get("page")))
+    page = paginate_list(rows, url_int(request.args.get("page")))
     return render_template("ladder/suggest.html", pool=pool, page=page, reason_labels=translated(REASON_LABELS),
                            verdict_labels=translated(VERDICT_LABELS))
 
@@ -232,8 +228,8 @@ def _back(default: str):
 @editor_required
 def pool_add():
     """Add one company (pool_id, company_id posted) from the company page or the suggest view."""
-    pool = _pool_or_404(_int(request.form.get("pool_id")) or 0)
-    company = get_company_or_404(_int(request.form.get("company_id")) or 0)
+    pool = _pool_or_404(url_int(request.form.get("pool_id")) or 0)
+    company = get_company_or_404(url_int(request.form.get("company_id")) or 0)
     if add_members(pool, select(Company.id).where(Company.id == company.id), current_user.id):
         flash(_("已将 %(company)s 加入 %(pool)s。", company=company.name, pool=pool.name), "success")
     db.session.commit()
@@ -257,10 +253,10 @@ LIST_ARGS = ("q", "district", "park", "standing", "officer", "sort")  # the comp
 def _list_filter(form) -> CompanyFilter:
     """The company list's filter as posted back from its page (crm.companies.routes.index)."""
     officer = form.get("officer", "")
-    return CompanyFilter(q=form.get("q", "").strip()[:100], district_id=_int(form.get("district")),
-                         park_id=_int(form.get("park")),
+    return CompanyFilter(q=form.get("q", "").strip()[:100], district_id=url_int(form.get("district")),
+                         park_id=url_int(form.get("park")),
                          standing=form.get("standing", "") if form.get("standing") in RUNGS else "",
-                         officer_id=_int(officer) if officer != "" else None)
+                         officer_id=url_int(officer) if officer != "" else None)
 
 
 @bp.route("/pools/bulk", methods=["POST"])
@@ -271,7 +267,7 @@ def pool_bulk():
     if every:
         chosen = company_query(current_user, _list_filter(request.form), today()).with_only_columns(Company.id)
     else:
-        ids = {i for i in map(_int, request.form.getlist("company_ids")) if i}
+        ids = {i for i in map(url_int, request.form.getlist("company_ids")) if i}
         chosen = select(Company.id).where(Company.id.in_(ids), company_scope(current_user))
         if not ids:
             flash(_("请先勾选企业。"), "warning")  # back to the list as it was filtered
@@ -280,7 +276,7 @@ def pool_bulk():
         if len(db.session.scalars(chosen).all()) != len(ids):
             abort(404)  # a company outside the user's areas is not found, never hinted at
     count = db.session.scalar(select(func.count()).select_from(chosen.order_by(None).subquery()))
-    pool = db.session.get(Pool, _int(request.form.get("pool_id")) or 0)
+    pool = db.session.get(Pool, url_int(request.form.get("pool_id")) or 0)
     if pool is None:
         pools = db.session.scalars(select(Pool).order_by(Pool.year.desc(), Pool.kind, Pool.name)).all()
         return render_template("ladder/bulk_pool.html", count=count, every=every, pools=pools)

@@ -33,7 +33,7 @@ def parse_leads(text: str) -> list[int]:
     """'180, 90，30、7' (full-width digits too) → [180, 90, 30, 7]; blank → [] (the kind is off).
     ValueError with the reason."""
     parts = [p for p in re.split(r"[,，、;；\s]+", to_halfwidth(text or "").strip()) if p]
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError(_l("请填写以逗号分隔的天数，例如 30, 7, 1"))
     days = sorted({int(p) for p in parts}, reverse=True)
     if any(d > MAX_LEAD_DAYS for d in days):

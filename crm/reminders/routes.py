@@ -21,6 +21,7 @@ from crm.i18n import translated
 from crm.models import AnnualReport, JobRun, ReminderDigest
 from crm.models.area import DISTRICT, PARK
 from crm.models.reminder import FAILED, PENDING, SENDING, SENT
+from crm.normalize import url_int
 from crm.reminders import outbox, service
 from crm.reminders.deadlines import upcoming_deadlines
 from crm.reminders.engine import KIND_ORDER
@@ -52,11 +53,6 @@ class ListPage:
     next_num = property(lambda self: self.page + 1)
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def _week(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -67,15 +63,15 @@ def deadlines():
     list is limited to the user's areas."""
     allowed = area_ids(current_user)
     officer_arg = request.args.get("officer", "me" if current_user.role == "officer" else "")
-    officer_id = current_user.id if officer_arg == "me" else (int(officer_arg) if officer_arg.isdigit() else None)
-    area = area_or_404(_int_arg("area"), own_only=True)  # the list is the area's, not narrowed to the user's
-    days = _int_arg("days") if _int_arg("days") in PERIODS else 60
+    officer_id = current_user.id if officer_arg == "me" else url_int(officer_arg)
+    area = area_or_404(url_int(request.args.get("area")), own_only=True)  # the list is the area's, not narrowed to the user's
+    days = url_int(request.args.get("days")) if url_int(request.args.get("days")) in PERIODS else 60
     kind = request.args.get("kind", "") if request.args.get("kind") in KIND_ORDER else ""
     on = clock.today()
     found = upcoming_deadlines(officer_id, on, days, [area] if area is not None else allowed)
     if kind:
         found = [d for d in found if d.kind == kind]
-    page_number = max(_int_arg("page") or 1, 1)
+    page_number = max(url_int(request.args.get("page")) or 1, 1)
     page = ListPage(found[(page_number - 1) * DEADLINES_PER_PAGE: page_number * DEADLINES_PER_PAGE],
                     page_number, DEADLINES_PER_PAGE, len(found))
     officers = officer_choices()

@@ -16,6 +16,7 @@ from crm.extensions import db
 from crm.i18n import N_, translated
 from crm.models import Application, Round
 from crm.models.ladder import STAGES
+from crm.normalize import url_int
 from crm.rounds.forms import MoveForm, OpenApplicationForm, RoundForm
 from crm.rounds.service import (
     NEEDS_REASON, STAGE_LABELS, TRANSITIONS, ApplicationError, BoardFilter, RoundError, StaleMove, application_in_scope,
@@ -46,11 +47,6 @@ TEMPLATE_GLOBALS = {
 for name, value in TEMPLATE_GLOBALS.items():  # also used by the company-page panel, outside this blueprint
     bp.add_app_template_global(value, name)
 bp.add_app_template_filter(duration, "duration")
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 # ---- rounds -------------------------------------------------------------------------------------------
@@ -102,7 +98,7 @@ def edit(round_id: int):
 # ---- the board ----------------------------------------------------------------------------------------
 
 def _board_filter() -> BoardFilter:
-    return BoardFilter(area_id=area_or_404(_int_arg("area")), officer_id=_int_arg("officer"))
+    return BoardFilter(area_id=area_or_404(url_int(request.args.get("area"))), officer_id=url_int(request.args.get("officer")))
 
 
 @bp.route("/<int:round_id>")

@@ -19,7 +19,7 @@ from crm.extensions import db
 from crm.i18n import translated
 from crm.models import AuditLog, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
 from crm.models.area import DISTRICT, PARK
-from crm.normalize import InvalidValue, parse_date
+from crm.normalize import InvalidValue, parse_date, url_int
 from crm.rounds.service import STAGE_LABELS
 from crm.settings import get_setting
 from crm.transfer.spreadsheet import table_bytes
@@ -185,7 +185,7 @@ def visit_filter(args, say_unread_dates: bool = True) -> VisitFilter:
         start=_date_arg(args, "from", say_unread_dates), end=_date_arg(args, "to", say_unread_dates),
         area_id=area_or_404(args.get("area", type=int)),
         officer_id=args.get("officer", type=int), kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
-        need=ANY_NEED if need == ANY_NEED else (int(need) if need.isdigit() else None),
+        need=ANY_NEED if need == ANY_NEED else url_int(need),
         company_id=_company_arg(args),
     )
 
@@ -273,8 +273,8 @@ def follow_ups():
             .options(contains_eager(FollowUp.company), joinedload(FollowUp.owner)))
     if owner == "me":
         stmt = stmt.where(FollowUp.owner_id == current_user.id)
-    elif owner.isdigit():
-        stmt = stmt.where(FollowUp.owner_id == int(owner))
+    elif url_int(owner) is not None:
+        stmt = stmt.where(FollowUp.owner_id == url_int(owner))
     company_id = _company_arg(request.args)
     if company_id:
         stmt = stmt.where(FollowUp.company_id == company_id)
