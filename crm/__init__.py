@@ -220,6 +220,17 @@ def register_errorhandlers(app: Flask) -> None:
     for error in (OverflowError, DataError):
         app.register_error_handler(error, out_of_range)
 
+    @app.before_request
+    def refuse_nul_characters():
+        """Nothing anyone types holds a NUL character, and PostgreSQL cannot store one (SQLite would): a value
+        pasted from a broken source is refused by its field's name before anything is written or looked up."""
+        for source in (request.args, request.form):
+            for key, value in source.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    return error_response(400, gettext("“%(field)s”中含有不可见的空字符（NUL），没有保存：请返回删去后重新提交。",
+                                                       field=key.replace("\x00", "")[:60]))
+        return None
+
 
 def register_commands(app: Flask) -> None:
     from crm.cli import register

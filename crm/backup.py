@@ -43,11 +43,14 @@ def _run(cmd: list[str], url: URL) -> None:
 def backup(database_url: str, target: str | Path) -> Path:
     """Write a consistent copy of the live database to `target` (safe while Ladder runs)."""
     url, target = make_url(database_url), Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if url.get_backend_name() == "sqlite":
-        with sqlite3.connect(_sqlite_path(url)) as source, sqlite3.connect(target) as dest:
-            source.backup(dest)
-        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if url.get_backend_name() == "sqlite":
+            with sqlite3.connect(_sqlite_path(url)) as source, sqlite3.connect(target) as dest:
+                source.backup(dest)
+            return target
+    except (OSError, sqlite3.Error) as exc:  # a folder that cannot be made, a file that cannot be written
+        raise BackupError(f"无法写入 {target}：{getattr(exc, 'strerror', None) or exc}") from exc
     if url.get_backend_name() == "postgresql":
         _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(target), *_pg_args(url)], url)
         return target

@@ -163,6 +163,7 @@ def test_empty_filters_and_days_are_mistakes_not_everything_or_today(runner, tmp
         (["visits", "export", "--from", "2024-01-01", "--to", "2024-12-31", "--out", out, "--officer", ""], "未知用户"),
         (["reminders", "run", "--today", ""], "--today 不能为空"),
         (["reminders", "run", "--today", (today() + timedelta(days=365)).isoformat()], "晚于今天"),  # a year typo
+        (["reminders", "run", "--today", "0001-01-01"], "太早"),
     ]:
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and reason in result.output, (args, result.output)

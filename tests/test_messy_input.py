@@ -60,3 +60,33 @@ def test_a_required_date_or_amount_that_only_looks_filled_is_asked_for(make, aut
     response = client.post("/admin/settings/gazelle", data=gazelle)
     assert response.status_code == 422 and "请填写基期营业收入下限" in response.text
     assert db.session.scalar(select(func.count(Setting.key)).where(Setting.key == "gazelle")) == 0
+
+
+def test_a_nul_character_in_a_form_or_a_search_is_refused_by_name_before_anything_is_written(make, auth, client):
+    """PostgreSQL cannot store a NUL (SQLite would): refused alike on both, by the field's name."""
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    auth.login(officer)
+    response = client.post(f"/visits/new?company={company.id}", data=visit_form(officer, summary="座谈\x00研发"))
+    assert response.status_code == 400 and "“summary”中含有不可见的空字符（NUL），没有保存" in response.text
+    assert db.session.scalar(select(func.count(Visit.id))) == 0
+    search = client.get("/companies/?q=科技%00")
+    assert search.status_code == 400 and "“q”中含有不可见的空字符" in search.text
+
+
+def test_values_the_columns_cannot_hold_are_field_errors_not_a_bare_bad_request(make, auth, client):
+    from crm.models import Company, User
+    from tests.test_companies import edit_data
+    from tests.test_users import user_form
+
+    auth.login(make.user("admin"))
+    officer = make.user("officer")
+    response = client.post(f"/users/{officer.id}", data=user_form(officer, email="x" * 250 + "@b.cn"))
+    assert response.status_code == 422 and "x" * 250 in response.text  # the typing kept, the field says why
+    db.session.expire_all()
+    assert db.session.get(User, officer.id).email != "x" * 250 + "@b.cn"
+    company = make.company()
+    response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, officer_id="2147483648"))
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).officer_id is None

@@ -18,6 +18,14 @@ def test_healthz_503_without_a_database(tmp_path):
     assert app.test_client().get("/healthz").status_code == 503
 
 
+def test_a_backup_to_a_place_that_cannot_be_written_is_one_line_not_a_traceback(runner, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = runner.invoke(args=["db", "backup", str(blocker / "ladder.backup")])  # its folder would be a file
+    assert result.exit_code == 1 and "无法写入" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_backup_and_restore_round_trip(make, runner, tmp_path):
     kept = make.company(name="备份前的企业有限公司")
     target = tmp_path / "ladder.backup"

@@ -400,3 +400,19 @@ def test_a_company_whose_name_begins_like_a_total_is_rejected_without_its_code_n
     rows = [COMPANY_HEADERS, ["总计量检测（达州）有限公司", "91511702-MA0000001W", "通川区"], ["小计算科技有限公司", None, "通川区"]]
     result = invoke(runner, tmp_path, {"企业": rows})
     assert result.exit_code == 1 and result.stdout.splitlines()[0] == "created 0, updated 0, unchanged 0, rejected 2"
+
+
+def test_a_nul_character_in_a_cell_rejects_that_cell_not_the_whole_import(runner, tmp_path):
+    """Excel writes a NUL as _x0000_; PostgreSQL cannot store one, and a lookup sent with it failed the whole file."""
+    c = "91511722MA6C4X3K5" + uscc_check_char("91511722MA6C4X3K5")
+    sheets = {"企业": [COMPANY_HEADERS, ["川东智能科技有限公司", A, "通川区"], ["坏_x0000_公司", B, "达川区"],
+                     ["巴山新材有限公司", c[:-1] + "_x0000_" + c[-1], "通川区_x0000_"]]}
+    result = invoke(runner, tmp_path, sheets, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "created 1, updated 0, unchanged 0, rejected 2",
+        "企业:3:企业名称: 企业名称含有不可见的空字符（NUL），请删去后重新导入",
+        "企业:4:统一社会信用代码: 统一社会信用代码含有不可见的空字符（NUL），请删去后重新导入",
+        "企业:4:所属区县: 所属区县含有不可见的空字符（NUL），请删去后重新导入",
+    ]
+    assert companies() == 1

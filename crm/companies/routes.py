@@ -74,7 +74,8 @@ def _allowed_areas_ok(form: CompanyForm, company: Company | None) -> bool:
     if not can_see(current_user, probe):
         form.district_id.errors.append(_("只能登记您负责区域内的企业"))
         return False
-    officer = db.session.get(User, form.officer_id.data) if form.officer_id.data else None
+    chosen = form.officer_id.data if not form.officer_id.errors else None  # not one offered: said already
+    officer = db.session.get(User, chosen) if chosen else None
     kept = company is not None and officer is not None and officer.id == company.officer_id
     if kept and ((probe.district_id, probe.park_id) == (company.district_id, company.park_id)
                  or not (officer.takes_companies and can_see(officer, company))):

@@ -1,7 +1,11 @@
 """`flask reminders run [--today DATE]` (INTERFACES.md)."""
+from datetime import date
+
 import click
 
 from crm.cli import LadderGroup, fail
+
+EARLIEST = date(2000, 1, 1)  # no reminder is kept from before; a year 1 would overflow the lead-day arithmetic
 
 reminders_cli = LadderGroup("reminders", help="到期提醒")
 
@@ -26,6 +30,8 @@ def run_command(today_text):
         fail(f"--today: {exc}")
     if day is None:
         fail("--today 不能为空（不填此项即为今天）")
+    if day < EARLIEST:
+        fail(f"--today {day.isoformat()} 太早：只能补发 {EARLIEST.year} 年以来的提醒")
     if day > today():  # its reminders would go out early, and count as sent when their day comes
         fail(f"--today {day.isoformat()} 晚于今天（{today().isoformat()}）：只能补发今天或以前的提醒")
     try:

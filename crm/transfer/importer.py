@@ -258,7 +258,7 @@ class Batch:
     @cached_property
     def raw_code_list(self) -> list[str]:
         """Each row's code as written, normalised (before validation): the companies to load, the example row."""
-        return [normalize_uscc(self.cell(cells, "uscc")) for _, cells in self.table.rows]
+        return [normalize_uscc(self.cell(cells, "uscc")).replace("\x00", "") for _, cells in self.table.rows]
 
     def codes(self) -> set[str]:
         return {r.code for r in self.rows if r.code}
@@ -284,6 +284,9 @@ class Batch:
                 if is_blank(cell):
                     if f.required:
                         self.add(row, f.key, f"{f.header}不能为空")
+                    continue
+                if isinstance(cell, str) and "\x00" in cell:  # an xlsx _x0000_, a NUL byte in a CSV: PostgreSQL refuses it
+                    self.add(row, f.key, f"{f.header}含有不可见的空字符（NUL），请删去后重新导入")
                     continue
                 try:
                     values[f.key] = parse(cell, f, ctx)
