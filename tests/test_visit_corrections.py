@@ -56,7 +56,9 @@ def test_the_officer_who_made_a_visit_corrects_it_and_the_timeline_shows_old_and
     assert "<li>走访方式：实地走访 → 电话</li>" in timeline
     assert "<li>企业诉求：资金支持 → 资金支持、知识产权</li>" in timeline
     assert "<li>走访干部：张伟 → 张伟、李娜</li>" in timeline
-    assert "<li>走访情况：走访 → 座谈研发投入</li>" in client.get(f"/visits/{visit.id}").text  # the visit's own history
+    page = client.get(f"/visits/{visit.id}").text
+    assert "<li>走访情况：走访 → 座谈研发投入</li>" in page.split("<main")[1]  # the visit's own history, in the page
+    assert "修改记录" not in re.search(r"<title>(.*?)</title>", page, re.S).group(1)
 
 
 def test_who_may_correct_a_visit(make, auth, client):
