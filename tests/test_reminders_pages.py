@@ -53,9 +53,14 @@ def test_upcoming_deadlines_include_what_is_addressed_to_the_officer_elsewhere(c
     db.session.add(FollowUp(company_id=city["ours"].id, title="已完成", owner_id=city["zhang"].id, due_on=d("2023-11-26"),
                             done_at=datetime(2023, 11, 1)))
     db.session.commit()
+    db.session.add(FollowUp(company_id=city["ours"].id, title="李的回访", owner_id=city["li"].id, due_on=d("2023-11-27")))
+    db.session.commit()
     found = upcoming_deadlines(city["zhang"].id, d("2023-11-20"))
     assert [(x.kind, x.company_name) for x in found] == [("follow_up_due", "巴山新材股份有限公司"),
                                                          ("hnte_expiry", "川东智能科技有限公司")]
+    # A colleague's follow-up at zhang's company is li's to do: in li's list, not in zhang's "mine".
+    assert [(x.kind, x.company_name) for x in upcoming_deadlines(city["li"].id, d("2023-11-20"))] == [
+        ("follow_up_due", "川东智能科技有限公司"), ("hnte_expiry", "巴山新材股份有限公司")]
 
 
 def test_upcoming_deadlines_run_a_constant_number_of_queries(city, make, count_queries):

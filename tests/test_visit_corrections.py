@@ -51,7 +51,7 @@ def test_the_officer_who_made_a_visit_corrects_it_and_the_timeline_shows_old_and
     assert entry.user_id == officer.id
     assert entry.changes["summary"] == ["走访", "座谈研发投入"]
     timeline = client.get(f"/companies/{company.id}?tl=edit").text
-    assert "修改 走访记录" in re.sub(r"\s+", " ", timeline)
+    assert f'修改 <a href="/visits/{visit.id}">走访记录</a>' in re.sub(r"\s+", " ", timeline)  # which visit
     assert "<li>走访情况：走访 → 座谈研发投入</li>" in timeline
     assert "<li>走访方式：实地走访 → 电话</li>" in timeline
     assert "<li>企业诉求：资金支持 → 资金支持、知识产权</li>" in timeline
@@ -165,7 +165,7 @@ def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, clie
     officer = make.user("officer")
     company = make.company()
     visit = add_visit(company, officer, follow_ups=[("推送政策", 7)], needs=["人才引进"])
-    visit_id = visit.id
+    visit_id, visit_date = visit.id, visit.visited_on.isoformat()
     auth.login(officer)
     page = client.get(f"/visits/{visit_id}").text
     assert "它的 1 项跟进事项仍保留在企业名下" in page  # the confirmation says what stays
@@ -179,7 +179,9 @@ def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, clie
     assert entry.action == "delete" and entry.company_id == company.id
     assert entry.changes["summary"] == ["走访", None] and entry.changes["needs"] == ["人才引进", None]
     timeline = re.sub(r"\s+", " ", client.get(f"/companies/{company.id}").text)
-    assert "删除 走访记录" in timeline and "推送政策" in timeline
+    assert f"删除 走访记录 {visit_date}" in timeline and "推送政策" in timeline
+    history = client.get(f"/visits/follow-ups/{follow_up.id}").text
+    assert f"删除了它所属的走访记录（{visit_date}）" in history  # the follow-up's own history says where its visit went
     assert client.post(f"/visits/{visit_id}/delete").status_code == 404
 
 

@@ -141,6 +141,8 @@ def test_my_work_shows_my_overdue_and_upcoming_follow_ups(make, auth, client):
     assert "今天到期" in upcoming and "下周到期" in upcoming and "两月后" not in upcoming
     assert "另有 1 项更晚到期" in upcoming
     assert "别人的事项" not in page
+    deadlines = page.split('id="deadlines"')[1]
+    assert "下周到期" not in deadlines and "两月后" not in deadlines  # listed once, with the follow-ups
 
 
 def test_my_work_shows_my_companies_deadlines_for_the_next_60_days(make, auth, client, monkeypatch):

@@ -24,13 +24,13 @@ class Deadline:
 
 
 def upcoming_deadlines(officer_id: int | None, start: date, days: int = 60, area_ids: list[int] | None = None) -> list[Deadline]:
-    """Deadlines due in [start, start + days] for the companies of `officer_id` (None: all companies in
-    `area_ids`, or all when that is None too), sorted by due date. Constant number of queries.
+    """Deadlines due in [start, start + days] addressed to `officer_id` — at their companies, and at others (an
+    application they handle, a follow-up they own), but not a colleague's follow-up at theirs (None: all
+    companies in `area_ids`, or all when that is None too), sorted by due date. Constant number of queries.
 
-    With an officer, deadlines addressed to them at other companies (an application they handle, a
-    follow-up they own) are included too. `officer_id` of a Deadline is whom its reminder goes to (DOMAIN
-    §6 "who"); None means the admins (the company has no officer). Suppressed deadlines (a later
-    certificate held, the report filed, the application submitted, the follow-up done) are left out.
+    `officer_id` of a Deadline is whom its reminder goes to (DOMAIN §6 "who"); None means the admins (the
+    company has no officer). Suppressed deadlines (a later certificate held, the report filed, the application
+    submitted, the follow-up done) are left out.
     """
     until = start + timedelta(days=days)
     inputs = load_inputs(start, dict.fromkeys(engine.KIND_ORDER, until), officer_id=officer_id, area_ids=area_ids)
@@ -40,6 +40,7 @@ def upcoming_deadlines(officer_id: int | None, start: date, days: int = 60, area
                  companies[d.company_id].name if d.company_id in companies else "",
                  companies[d.company_id].uscc if d.company_id in companies else "", d.recipient_id)
         for d in engine.deadlines(start, until, *inputs.engine_args())
+        if officer_id is None or d.recipient_id == officer_id
     ]
     return sorted(found, key=lambda d: (d.due_on, engine.KIND_ORDER.index(d.kind), d.company_name))
 

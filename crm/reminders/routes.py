@@ -64,7 +64,8 @@ def deadlines():
     allowed = area_ids(current_user)
     officer_arg = request.args.get("officer", "me" if current_user.role == "officer" else "")
     officer_id = current_user.id if officer_arg == "me" else url_int(officer_arg)
-    area = area_or_404(url_int(request.args.get("area")), own_only=True)  # the list is the area's, not narrowed to the user's
+    # The list is the area's, not narrowed to the user's.
+    area = area_or_404(url_int(request.args.get("area")), own_only=True)
     days = url_int(request.args.get("days")) if url_int(request.args.get("days")) in PERIODS else 60
     kind = request.args.get("kind", "") if request.args.get("kind") in KIND_ORDER else ""
     on = clock.today()

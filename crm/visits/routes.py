@@ -150,7 +150,7 @@ def edit(visit_id: int):
 def delete(visit_id: int):
     visit = _correctable_or_403(visit_id)
     company_id = visit.company_id
-    kept = withdraw_visit(visit.id, company_id)
+    kept = withdraw_visit(visit.id, company_id, current_user)
     if kept:
         flash(ngettext("已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。",
                        "已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。", kept), "success")

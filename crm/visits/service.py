@@ -241,10 +241,10 @@ def correct_visit(visit_id: int, draft: VisitDraft, loaded: str | None, by: User
     return changes
 
 
-def withdraw_visit(visit_id: int, company_id: int) -> int | None:
+def withdraw_visit(visit_id: int, company_id: int, by: User) -> int | None:
     """Delete a visit recorded by mistake (on the wrong company, twice); the audit trail keeps what it said, and
-    the follow-ups it promised stay with the company, each to be done or reassigned. How many stayed; None when
-    the visit was gone already."""
+    the follow-ups it promised stay with the company, each to be done or reassigned, their history saying the
+    visit went. How many stayed; None when the visit was gone already."""
     visit = _claimed_visit(visit_id, company_id)
     if visit is None:
         db.session.rollback()
@@ -252,6 +252,8 @@ def withdraw_visit(visit_id: int, company_id: int) -> int | None:
     record("visit", visit.id, company_id, "delete",
            {key: [value, None] for key, value in visit_record(visit).items() if value})
     kept = len(visit.follow_ups)
+    for follow_up in visit.follow_ups:
+        _event(follow_up, by, "visit", visit.visited_on.isoformat(), "")
     db.session.delete(visit)
     db.session.commit()
     return kept

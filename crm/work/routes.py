@@ -9,6 +9,7 @@ from crm.extensions import db
 from crm.models import Area, User
 from crm.models.area import DISTRICT
 from crm.reminders.deadlines import upcoming_deadlines
+from crm.reminders.engine import FOLLOW_UP_DUE
 from crm.work.service import WorkScope, open_follow_ups, stale_companies, team_summary
 
 bp = Blueprint("work", __name__, url_prefix="/work")
@@ -44,6 +45,7 @@ def index():
     else:
         # Only companies the reader may open: an officer can be left assigned to one outside their areas.
         deadlines = upcoming_deadlines(scope.officer_id, on, DEADLINE_DAYS, area_ids=area_ids(current_user))
+    deadlines = [d for d in deadlines if d.kind != FOLLOW_UP_DUE]  # the follow-ups have their own lists above
     return render_template(
         "work/index.html", on=on, subject=subject, scope=scope, overdue=overdue, upcoming=upcoming, later=later,
         stale=stale, stale_total=stale_total, deadlines=deadlines, deadline_days=DEADLINE_DAYS,

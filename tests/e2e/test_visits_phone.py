@@ -109,3 +109,17 @@ def test_correct_a_visit_then_delete_it_on_a_phone(phone_page, make):
     timeline = page.locator("#timeline")
     expect(timeline.locator(".entry-visit")).to_have_count(0)
     expect(timeline.locator(".entry-follow_up")).to_contain_text("推送研发费用后补助通知")
+
+
+def test_a_corrections_old_and_new_values_use_the_width_of_the_page_on_a_desktop(page, make):
+    from crm.visits.service import VisitDraft, correct_visit, visit_fingerprint
+    from tests.visit_data import add_visit
+
+    officer = make.user("officer")
+    visit = add_visit(make.company(officer=officer), officer)
+    draft = VisitDraft(visit.company_id, visit.visited_on, "phone", [officer.id], summary="座谈研发投入和高企申报计划" * 3)
+    correct_visit(visit.id, draft, visit_fingerprint(visit), officer)
+    login(page, officer.username)
+    page.goto(f"/visits/{visit.id}")
+    line = page.locator("main .timeline li li", has_text="走访情况：走访 → 座谈研发投入")
+    assert line.bounding_box()["height"] < 60  # a line or two, not squeezed into the date column's 6.5rem
