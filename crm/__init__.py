@@ -226,9 +226,10 @@ def register_errorhandlers(app: Flask) -> None:
         pasted from a broken source is refused by its field's name before anything is written or looked up."""
         for source in (request.args, request.form):
             for key, value in source.items(multi=True):
-                if "\x00" in key or "\x00" in value:
-                    return error_response(400, gettext("“%(field)s”中含有不可见的空字符（NUL），没有保存：请返回删去后重新提交。",
-                                                       field=key.replace("\x00", "")[:60]))
+                if "\x00" in key or "\x00" in value:  # the text typed names the field better than its key
+                    typed = (value if "\x00" in value else key).replace("\x00", "")
+                    return error_response(400, gettext("“%(text)s”中含有不可见的空字符（NUL），没有保存：请返回删去后重新提交。",
+                                                       text=typed[:30] + ("…" if len(typed) > 30 else "")))
         return None
 
 

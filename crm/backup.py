@@ -49,8 +49,8 @@ def backup(database_url: str, target: str | Path) -> Path:
             with sqlite3.connect(_sqlite_path(url)) as source, sqlite3.connect(target) as dest:
                 source.backup(dest)
             return target
-    except (OSError, sqlite3.Error) as exc:  # a folder that cannot be made, a file that cannot be written
-        raise BackupError(f"无法写入 {target}：{getattr(exc, 'strerror', None) or exc}") from exc
+    except (OSError, sqlite3.Error) as exc:  # a folder that cannot be made, a file that cannot be written, a lock
+        raise BackupError(f"无法备份到 {target}：{getattr(exc, 'strerror', None) or exc}") from exc
     if url.get_backend_name() == "postgresql":
         _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(target), *_pg_args(url)], url)
         return target

@@ -69,8 +69,8 @@ def url_template(endpoint: str, key: str) -> Callable[[int], str]:
 
 def page_url(endpoint: str, page: int) -> str:
     """Another page of the list on this page: its filters from the query string, and the page's own path arguments
-    (a pool's id) from the path — never from the query string, nor url_for's options (_method, _external…)."""
-    args = {k: v for k, v in request.args.lists() if not k.startswith("_")}
+    (a pool's id) from the path — never from the query string, nor url_for's own arguments (endpoint, _method…)."""
+    args = {k: v for k, v in request.args.lists() if not k.startswith("_") and k != "endpoint"}
     if endpoint == request.endpoint:
         args |= request.view_args or {}
     return url_for(endpoint, **(args | {"page": page}))

@@ -368,3 +368,9 @@ def test_a_year_that_cannot_be_shown_is_said_and_a_date_outside_the_year_is_not_
     # The year picked anew on the page keeps the old date beside it: 2023 as of a day in 2022 would read all zero.
     page = client.get("/dashboard?year=2023&as_of=2022-12-31").text
     assert "截至 2023-12-31" in page and "无法显示" not in page
+
+
+def test_the_monthly_report_of_a_year_it_cannot_show_leaves_no_notice_behind(client, auth, make, data):
+    auth.login(make.user("admin"))
+    assert client.get("/dashboard/report.xlsx?year=2999").status_code == 200
+    assert "无法显示" not in client.get("/companies/").text

@@ -608,7 +608,9 @@ def test_no_revenue_gives_the_rd_points_of_the_cost_share_only():
     score, parts, missing = tech_sme_score(sme_fig(revenue=D(0), rd_expense=D(10), total_cost=D(5000)))
     assert (score, parts["rd"], missing) == (20, 0, [])  # 10 / 5000 = 0.2 % of costs
     res = sme(revenue=D(0), rd_expense=D(10), total_cost=D(5000))
-    assert not res.eligible and "研发费用占营业收入 无法计算" in result(res, "score").message
+    score = result(res, "score")
+    assert (score.result, score.missing_figures) == ("fail", ()) and "研发费用占营业收入 无法计算" in score.message
+    assert result(sme(revenue=D(0), rd_expense=D(10), total_cost=D(0)), "score").result == "fail"  # neither: 0 points
     assert tech_sme_score(sme_fig(revenue=D(0), rd_expense=D(300), total_cost=D(1000)))[1]["rd"] == 50  # 30 % of costs
 
 

@@ -17,8 +17,11 @@ def test_digits_python_cannot_count_are_no_filter_not_a_crash(make, auth, client
     auth.login(make.user("admin"))
     for url in (f"/companies/?officer={odd}&district={odd}", f"/deadlines?area={odd}&officer={odd}&days={odd}",
                 f"/visits/?need={odd}", f"/visits/follow-ups/?owner={odd}", f"/shortlists/?year={odd}&area={odd}",
-                f"/pools/?year={odd}", f"/companies/{company.id}?year={odd}"):
+                f"/pools/?year={odd}", f"/companies/{company.id}?year={odd}&tl_page={odd}",
+                f"/visits/?officer={odd}&area={odd}&company={odd}", f"/work?district={odd}&officer={odd}",
+                f"/companies/{company.id}/figures?year={odd}"):
         assert client.get(url).status_code == 200, url
+    assert client.get(f"/visits/follow-ups/new?company={odd}").status_code == 404
 
 
 def test_the_pager_takes_no_url_options_nor_path_arguments_from_the_query_string(make, auth, client):
@@ -28,8 +31,9 @@ def test_the_pager_takes_no_url_options_nor_path_arguments_from_the_query_string
     chosen = pool("hnte")
     for n in range(51):
         pool_member(chosen, make.company(name=f"分页企业{n:02d}有限公司"))
-    listing = client.get("/companies/?_method=DELETE&q=分页")
-    assert listing.status_code == 200 and "_method" not in listing.text.split('class="pager"')[1]
+    listing = client.get("/companies/?_method=DELETE&endpoint=x&q=分页")
+    pager = listing.text.split('class="pager"')[1]
+    assert listing.status_code == 200 and "_method" not in pager and "endpoint" not in pager
     page = client.get(f"/pools/{chosen.id}?pool_id=abc")
     assert page.status_code == 200 and f'href="/pools/{chosen.id}?page=2"' in page.text
 
@@ -68,10 +72,10 @@ def test_a_nul_character_in_a_form_or_a_search_is_refused_by_name_before_anythin
     company = make.company(officer=officer)
     auth.login(officer)
     response = client.post(f"/visits/new?company={company.id}", data=visit_form(officer, summary="座谈\x00研发"))
-    assert response.status_code == 400 and "“summary”中含有不可见的空字符（NUL），没有保存" in response.text
+    assert response.status_code == 400 and "“座谈研发”中含有不可见的空字符（NUL），没有保存" in response.text
     assert db.session.scalar(select(func.count(Visit.id))) == 0
     search = client.get("/companies/?q=科技%00")
-    assert search.status_code == 400 and "“q”中含有不可见的空字符" in search.text
+    assert search.status_code == 400 and "“科技”中含有不可见的空字符" in search.text
 
 
 def test_values_the_columns_cannot_hold_are_field_errors_not_a_bare_bad_request(make, auth, client):

@@ -22,7 +22,7 @@ def test_a_backup_to_a_place_that_cannot_be_written_is_one_line_not_a_traceback(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     result = runner.invoke(args=["db", "backup", str(blocker / "ladder.backup")])  # its folder would be a file
-    assert result.exit_code == 1 and "无法写入" in result.output
+    assert result.exit_code == 1 and "无法备份到" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 

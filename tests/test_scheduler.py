@@ -159,6 +159,27 @@ def test_on_new_years_day_the_year_gone_is_kept_complete_too(app, make, monkeypa
     assert kept[0]["metrics"]["hnte_new"]["actual"] == 1
 
 
+def test_a_failed_year_end_snapshot_still_leaves_new_years_day_taken(app, monkeypatch):
+    import json
+
+    import crm.scheduler.service as service
+
+    monkeypatch.setattr("crm.clock.today", lambda: d("2027-01-01"))
+    real = service.progress_snapshot
+
+    def snapshot(day):
+        if day.year == 2026:
+            raise RuntimeError("year-end failed")
+        return real(day)
+
+    monkeypatch.setattr(service, "progress_snapshot", snapshot)
+    job = build_scheduler(app).get_job(HOUSEKEEPING_JOB)
+    with pytest.raises(RuntimeError):
+        job.func(*job.args)
+    runs = db.session.execute(select(JobRun.ok, JobRun.result).where(JobRun.job == "snapshot").order_by(JobRun.id)).all()
+    assert [ok for ok, _ in runs] == [False, True] and json.loads(runs[1].result)["as_of"] == "2027-01-01"
+
+
 def test_create_app_starts_no_scheduler(database_url, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("create_app() started a scheduler")

@@ -1,5 +1,5 @@
 """Standing on a date, derived from dated certifications (DOMAIN §1, §2.4, §3.2, §4)."""
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -85,13 +85,15 @@ def test_highest_rung_wins(make):
 
 def test_pool_member_without_certification_is_incubating(make):
     company = make.company()
-    pool = Pool(kind="tech_sme", year=2024, name="2024年科小培育库")
+    pool = Pool(kind="tech_sme", year=2024, name="2024年科小培育库", created_at=datetime(2023, 11, 15, 2))
     db.session.add_all([pool, PoolMember(pool=pool, company=company)])
     db.session.commit()
     assert standing(company, "2024-05-01").rung == "incubating"
-    assert standing(company, "2023-11-20").rung == "incubating"  # a pool made ahead for next year cultivates now
+    assert standing(company, "2023-11-20").rung == "incubating"  # made ahead for next year: cultivates already
+    assert standing(company, "2023-11-14").rung == "none"  # but not before it was made
     assert standing(company, "2025-01-01").rung == "none"  # its year gone
-    assert [standing_of(company, d(on)).rung for on in ("2023-11-20", "2025-01-01")] == ["incubating", "none"]
+    assert [standing_of(company, d(on)).rung for on in ("2023-11-14", "2023-11-20", "2025-01-01")] == [
+        "none", "incubating", "none"]
 
 
 def test_gazelle_validity_is_configurable_and_rewritten_on_save(make):
@@ -103,7 +105,7 @@ def test_gazelle_validity_is_configurable_and_rewritten_on_save(make):
     assert cert.valid_until == d("2024-12-31")
 
 
-@pytest.mark.parametrize("on", ["2023-12-02", "2023-12-03", "2024-06-01", "2021-01-01", "2025-01-01"])
+@pytest.mark.parametrize("on", ["2023-12-02", "2023-12-03", "2024-06-01", "2021-01-01", "2025-01-01", "2023-11-14"])
 def test_sql_standing_filter_agrees_with_python_rule(make, on):
     """The list filter (SQL) and the company page (Python) must never disagree."""
     companies = [make.company() for _ in range(5)]
@@ -112,10 +114,10 @@ def test_sql_standing_filter_agrees_with_python_rule(make, on):
     make.cert(companies[2], "gazelle", year=2023)
     make.cert(companies[2], "hnte", issued_on=d("2021-12-01"))
     make.cert(companies[3], "hnte", issued_on=d("2021-05-01"), status="revoked")
-    pool = Pool(kind="hnte", year=2024, name="p")
+    pool = Pool(kind="hnte", year=2024, name="p", created_at=datetime(2023, 11, 15, 2))  # made ahead
     db.session.add_all([pool, PoolMember(pool=pool, company=companies[4])])
     db.session.commit()
-    expected = {c.id: r.rung for c, r in ((c, standing(c, on)) for c in companies)}
+    expected = {c.id: standing_of(c, d(on)).rung for c in companies}
     for rung in ("gazelle", "hnte", "tech_sme", "incubating", "none"):
         ids = set(db.session.scalars(db.select(Company.id).where(standing_clause(rung, date.fromisoformat(on)))))
         assert ids == {cid for cid, r in expected.items() if r == rung}, rung

@@ -230,3 +230,28 @@ def test_a_follow_up_without_a_title_due_date_or_a_possible_owner_is_refused(mak
     auth.login(make.user("viewer"))
     assert client.get(url).status_code == 403
     assert "follow-ups/new" not in client.get(f"/companies/{company.id}").text
+
+
+def test_an_officer_swapped_for_a_namesake_is_a_correction_too(make, auth, client):
+    """Two 张伟 in one bureau: the names read the same, the people differ."""
+    first, namesake = make.user("officer", display_name="张伟"), make.user("officer", display_name="张伟")
+    lead = make.user("officer")
+    visit = add_visit(make.company(), lead)
+    visit.officers.append(first)
+    db.session.commit()
+    auth.login(lead)
+    response = client.post(f"/visits/{visit.id}/edit", data=correction(
+        visit, **loaded_form(client, visit), officer_ids=[lead.id, namesake.id]), follow_redirects=True)
+    assert "已保存对走访记录的修改" in response.text
+    assert {u.id for u in fresh(visit.id).officers} == {lead.id, namesake.id}
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.entity == "visit")) == 1
+
+
+def test_a_visit_deleted_twice_at_once_is_deleted_once(make):
+    from crm.visits.service import withdraw_visit
+
+    officer = make.user("officer")
+    visit = add_visit(make.company(), officer)
+    assert withdraw_visit(visit.id, visit.company_id, officer) == 0
+    assert withdraw_visit(visit.id, visit.company_id, officer) is None  # the second finds it gone
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.entity == "visit")) == 1

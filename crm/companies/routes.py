@@ -212,7 +212,9 @@ def revoke_certification(company_id: int, cert_id: int):
 @editor_required
 def figures(company_id: int):
     company = get_company_or_404(company_id)
-    year = request.args.get("year", type=int) or today().year - 1
+    year = request.args.get("year", type=int)  # int() reads ２０２５ too
+    if year is None or not 2000 <= year <= 2100:
+        year = today().year - 1
     row = db.session.scalar(select(CompanyYear).where(CompanyYear.company_id == company.id, CompanyYear.year == year))
     form = FiguresForm(obj=row, year=year)
     if request.method == "GET":

@@ -60,14 +60,14 @@ def _scope_where(area: Area | None = None):
     return and_(*conditions) if conditions else None
 
 
-def _year_and_as_of() -> tuple[int, date]:
+def _year_and_as_of(say: bool = True) -> tuple[int, date]:
     """The year and as-of date asked for. A year that cannot be shown is replaced by this one, and the page says so
     (a shared link must not pass for the figures it asked for); an as-of date outside the year by its default."""
     now = today()
     asked_year, asked_as_of = (request.args.get(n, "").strip()[:20] for n in ("year", "as_of"))
     year = request.args.get("year", type=int)
     if year is None or not 2000 <= year <= now.year + 1:
-        if asked_year:
+        if asked_year and say:
             flash(_("无法显示 %(y)s 年的进度（可选 2000–%(last)s 年），已显示 %(now)s 年。", y=asked_year,
                     last=now.year + 1, now=now.year), "error")
         year = now.year
@@ -177,7 +177,7 @@ def companies():
 @bp.route("/dashboard/report.xlsx")
 def report():
     """月报: every metric (actual, target, completion) for the city and each area, as of the chosen date."""
-    year, as_of = _year_and_as_of()
+    year, as_of = _year_and_as_of(say=False)  # a file says its year in its name and title; a notice would linger
     areas = visible_areas()
     result = progress(year, as_of, areas, _scope_where())
     scopes = [(_("全市"), result["metrics"])] if area_ids(current_user) is None else []

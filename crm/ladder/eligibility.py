@@ -298,7 +298,6 @@ def _sme_score_check(fig: YearFigures, score, parts, missing) -> Check:
     fy = fig.year
     if score is None:
         return _missing("score", SME_MIN_SCORE, f"{fy}年评价得分", [f"{fy}年{LABELS[n]}" for n in missing])
-    _, a, b, _ = _sme_parts(fig)
     r = lambda d: "未知" if d is None else _pct(_ratio(fig.rd_expense, d))  # noqa: E731
     msg = (f"{fy}年评价得分 {score} 分，需 ≥ {SME_MIN_SCORE} 分：科技人员占比 {_pct(_ratio(fig.tech_staff, fig.employees))}"
            f" 得 {parts['tech_staff']} 分；研发费用占营业收入 {r(fig.revenue)}、占成本费用总额 {r(fig.total_cost)}，"
@@ -306,8 +305,10 @@ def _sme_score_check(fig: YearFigures, score, parts, missing) -> Check:
            f"得 {parts['ip']} 分")
     if score >= SME_MIN_SCORE:
         return Check("score", PASS, score, SME_MIN_SCORE, msg)
-    # One R&D alternative is not computable: it might be the higher one. Fail only if even 50 would not help.
-    unknown = [f"{fy}年{LABELS['total_cost' if b is None else 'revenue']}"] if (a is None) != (b is None) else []
+    # One R&D alternative's figure is missing: it might be the higher one. Fail only if even 50 would not help. (A
+    # share over 0 is no alternative: nothing is missing.)
+    absent = [name for name in ("revenue", "total_cost") if getattr(fig, name) is None]
+    unknown = [f"{fy}年{LABELS[absent[0]]}"] if len(absent) == 1 else []
     if unknown and score - parts["rd"] + 50 >= SME_MIN_SCORE:
         return Check("score", MISSING, score, SME_MIN_SCORE,
                      f"{msg}；缺少{unknown[0]}，另一口径研发得分可能更高，无法判断", missing_figures=tuple(unknown))

@@ -1,9 +1,9 @@
 """Standing in SQL: the same rule as standing.standing_on(), for filtering lists at scale."""
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, select
+from sqlalchemy import and_, exists, not_, or_, select
 
 from crm.extensions import db, ids_in
 from crm.ladder.standing import Standing, cultivates_on, in_force_clause, standing_on
@@ -15,9 +15,15 @@ def _holds(kind: str, on: date) -> Any:
     return exists().where(Certification.company_id == Company.id, in_force_clause(on, kind))
 
 
+def _cultivating(on: date) -> Any:
+    """standing.cultivates_on as a condition on Pool."""
+    made_by = datetime.combine(on + timedelta(days=1), time())
+    return or_(Pool.year == on.year, and_(Pool.year > on.year, Pool.created_at < made_by))
+
+
 def pooled_clause(on: date) -> Any:
     """A WHERE condition on Company: in a cultivation pool that cultivates on `on` (standing.cultivates_on)."""
-    return exists().where(PoolMember.company_id == Company.id, PoolMember.pool_id == Pool.id, Pool.year >= on.year)
+    return exists().where(PoolMember.company_id == Company.id, PoolMember.pool_id == Pool.id, _cultivating(on))
 
 
 def standing_clause(rung: str, on: date) -> Any:
@@ -42,7 +48,7 @@ def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
     ):
         certs[cert.company_id].append(cert)
     pooled = set(db.session.scalars(
-        select(PoolMember.company_id).join(Pool).where(ids_in(PoolMember.company_id, company_ids), Pool.year >= on.year)
+        select(PoolMember.company_id).join(Pool).where(ids_in(PoolMember.company_id, company_ids), _cultivating(on))
     ))
     return {cid: standing_on(certs[cid], on, cid in pooled) for cid in company_ids}
 
@@ -50,4 +56,4 @@ def standings_for(company_ids: list[int], on: date) -> dict[int, Standing]:
 def standing_of(company: Company, on: date) -> Standing:
     """One company's standing, from its certifications and pools: loaded once per session and shared by
     everything on its page that needs them (standing, eligibility, the certificate table, the pools)."""
-    return standing_on(company.certifications, on, any(cultivates_on(p.year, on) for p in company.pools))
+    return standing_on(company.certifications, on, any(cultivates_on(p.year, p.created_at, on) for p in company.pools))

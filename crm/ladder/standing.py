@@ -1,7 +1,7 @@
 """A company's standing on a date, derived from its dated certifications (DOMAIN §1)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from flask_babel import gettext as _
@@ -101,10 +101,11 @@ class Standing:
         return _("在培育库中，尚未取得资质") if self.rung == "incubating" else _("无有效资质")
 
 
-def cultivates_on(pool_year: int, on: date) -> bool:
+def cultivates_on(pool_year: int, made_at: datetime, on: date) -> bool:
     """A cultivation pool targets a rung in its year (§1): its members are 培育中 through that year, and from the
-    day it is made when made ahead (the 2027 高企培育库 built in November 2026); a pool of a year gone no longer."""
-    return pool_year >= on.year
+    day it is made when made ahead (the 2027 高企培育库 built in November 2026); a pool of a year gone no longer.
+    (`made_at` is the pool's created_at, UTC: the day it is made is read to within the hours of the time zone.)"""
+    return pool_year == on.year or (pool_year > on.year and made_at.date() <= on)
 
 
 def standing_on(certs: Iterable[CertLike], on: date, pooled: bool = False) -> Standing:

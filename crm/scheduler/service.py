@@ -72,9 +72,15 @@ def nightly_housekeeping(app: Flask) -> None:
         run.result = json.dumps({"purged": purged.rowcount})
     with app.app_context():
         day = clock.today()
+    failed = None
     for as_of in ([day - timedelta(days=1)] if (day.month, day.day) == (1, 1) else []) + [day]:
-        with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
-            run.result = json.dumps(progress_snapshot(as_of), ensure_ascii=False)
+        try:
+            with app.app_context(), recorded(SNAPSHOT_JOB_RUN) as run:
+                run.result = json.dumps(progress_snapshot(as_of), ensure_ascii=False)
+        except Exception as exc:  # noqa: BLE001 — recorded as failed; the other day's snapshot is still taken
+            failed = exc
+    if failed is not None:
+        raise failed
 
 
 def progress_snapshot(day) -> dict:

@@ -51,7 +51,7 @@ def visit_labels():
 @bp.route("/new", methods=["GET", "POST"])
 @editor_required
 def new():
-    company_id = request.args.get("company", type=int)
+    company_id = url_int(request.args.get("company"))
     if company_id is None:
         return pick_company()
     company = get_company_or_404(company_id)
@@ -151,7 +151,9 @@ def delete(visit_id: int):
     visit = _correctable_or_403(visit_id)
     company_id = visit.company_id
     kept = withdraw_visit(visit.id, company_id, current_user)
-    if kept:
+    if kept is None:  # deleted by someone else a moment ago
+        flash(_("这条走访记录已被删除。"), "success")
+    elif kept:
         flash(ngettext("已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。",
                        "已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。", kept), "success")
     else:
@@ -175,7 +177,7 @@ FILTER_ARGS = ("from", "to", "area", "officer", "kind", "need", "company")
 
 def _company_arg(args) -> int | None:
     """The company a list is filtered on; one outside the user's areas is a 404."""
-    company_id = args.get("company", type=int)
+    company_id = url_int(args.get("company"))
     return get_company_or_404(company_id).id if company_id else None
 
 
@@ -183,8 +185,8 @@ def visit_filter(args, say_unread_dates: bool = True) -> VisitFilter:
     need = args.get("need", "")
     return VisitFilter(
         start=_date_arg(args, "from", say_unread_dates), end=_date_arg(args, "to", say_unread_dates),
-        area_id=area_or_404(args.get("area", type=int)),
-        officer_id=args.get("officer", type=int), kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
+        area_id=area_or_404(url_int(args.get("area"))),
+        officer_id=url_int(args.get("officer")), kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
         need=ANY_NEED if need == ANY_NEED else url_int(need),
         company_id=_company_arg(args),
     )
@@ -249,7 +251,7 @@ FOLLOW_UP_STATUSES = ("open", "overdue", "done", "all")
 @editor_required
 def follow_up_new():
     """A follow-up for a company without logging a visit (a call, a task from the section head)."""
-    company = get_company_or_404(request.args.get("company", type=int) or 0)
+    company = get_company_or_404(url_int(request.args.get("company")) or 0)
     form = FollowUpForm()
     form.owner_id.choices = [(u.id, u.label) for u in editors_for(company)]
     if request.method == "GET":
@@ -452,7 +454,7 @@ def _company_visits_panel(company: Company, on: date) -> dict:
 
 def _timeline_panel(company: Company, on: date) -> dict:
     kind = request.args.get("tl") if request.args.get("tl") in timeline.KINDS else None
-    page = max(request.args.get("tl_page", 1, type=int), 1)
+    page = max(url_int(request.args.get("tl_page")) or 1, 1)
     entries, more = timeline.company_timeline(company, kind, page)
     return {"position": "bottom", "entries": entries, "more": more, "kind": kind, "page": page,
             "kinds": timeline.KINDS, "stages": translated(STAGE_LABELS)}

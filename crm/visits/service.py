@@ -229,13 +229,16 @@ def correct_visit(visit_id: int, draft: VisitDraft, loaded: str | None, by: User
     visit.needs = list(db.session.scalars(select(NeedCategory).where(NeedCategory.id.in_(draft.need_ids))))
     if visit.officer_id not in draft.officer_ids:  # the ledger's 走访干部 took no part after all
         visit.officer_id = by.id if by.id in draft.officer_ids else draft.officer_ids[0]
-    after = visit_record(visit)
-    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
-    if not changes or (loaded and loaded != filled_from):
+    if visit_fingerprint(visit) == filled_from:  # already reads so
         db.session.rollback()
-        if changes:
-            raise VisitConflict(latest_change(draft.company_id, "visit", visit_id))
         return {}
+    if loaded and loaded != filled_from:
+        db.session.rollback()
+        raise VisitConflict(latest_change(draft.company_id, "visit", visit_id))
+    after = visit_record(visit)
+    # Names as they read; an officer swapped for a namesake changes none of them, and is recorded all the same.
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]} or {
+        "officers": [before["officers"], after["officers"]]}
     record("visit", visit.id, visit.company_id, "update", changes)
     db.session.commit()
     return changes

@@ -8,6 +8,7 @@ from crm.clock import today
 from crm.extensions import db
 from crm.models import Area, User
 from crm.models.area import DISTRICT
+from crm.normalize import url_int
 from crm.reminders.deadlines import upcoming_deadlines
 from crm.reminders.engine import FOLLOW_UP_DUE
 from crm.work.service import WorkScope, open_follow_ups, stale_companies, team_summary
@@ -24,10 +25,10 @@ def _officers() -> list[User]:
 def _subject() -> tuple[WorkScope, User | Area | None]:
     """Whose work: my own, or (admins) an officer's or a district's chosen with ?officer= / ?district=."""
     if current_user.is_admin:
-        district = db.session.get(Area, request.args.get("district", type=int) or 0)
+        district = db.session.get(Area, url_int(request.args.get("district")) or 0)
         if district is not None and district.kind == DISTRICT:
             return WorkScope(district_id=district.id), district
-        officer = db.session.get(User, request.args.get("officer", type=int) or 0)
+        officer = db.session.get(User, url_int(request.args.get("officer")) or 0)
         if officer is not None:
             return WorkScope(officer_id=officer.id), officer
     return WorkScope(officer_id=current_user.id), None
