@@ -199,8 +199,10 @@ def test_a_follow_up_is_added_without_a_visit_and_reaches_its_owner(make, auth, 
     data = {"title": "电话答应：寄送研发费用加计扣除政策", "owner_id": colleague.id, "due_on": f"{due.year}年{due.month}月{due.day}日"}
     response = client.post(f"/visits/follow-ups/new?company={company.id}", data=data)
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/companies/{company.id}")
+    assert f'data-draft="follow-up-{officer.id}-{company.id}" data-draft-restore' in form  # kept in the phone
     again = client.post(f"/visits/follow-ups/new?company={company.id}", data=data, follow_redirects=True)
     assert "重复提交的未再保存" in again.text  # a second tap
+    assert f'data-draft-saved="follow-up-{officer.id}-{company.id}"' in again.text  # saved: the phone forgets it
     follow_up = db.session.scalar(select(FollowUp))
     assert (follow_up.company_id, follow_up.visit_id, follow_up.owner_id, follow_up.due_on, follow_up.created_by_id) == (
         company.id, None, colleague.id, due, officer.id)

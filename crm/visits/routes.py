@@ -59,6 +59,7 @@ def new():
     form = VisitForm()
     form.set_choices(officers, active_categories())
     form.founded_on = company.founded_on
+    draft_key = _draft("visit", company)
     if request.method == "GET":
         form.visited_on.data = today()
         form.officer_ids.data = [current_user.id]
@@ -75,8 +76,15 @@ def new():
             flash(ngettext("已记录走访，含 %(num)s 项跟进。", "已记录走访，含 %(num)s 项跟进。", len(draft.follow_ups)), "success")
         else:
             flash(_("已记录走访。"), "success")
+        flash(draft_key, "draft-saved")
         return redirect(url_for("companies.show", company_id=company.id))  # the confirmation shows at the top
-    return render_template("visits/new.html", form=form, company=company), 200 if request.method == "GET" else 422
+    return render_template("visits/new.html", form=form, company=company, draft_key=draft_key), \
+        200 if request.method == "GET" else 422
+
+
+def _draft(kind: str, company: Company) -> str:
+    """The name under which the browser keeps what this user types into a form for this company (drafts.js)."""
+    return f"{kind}-{current_user.id}-{company.id}"
 
 
 def pick_company():
@@ -261,8 +269,10 @@ def follow_up_new():
     elif form.validate_on_submit():
         _follow_up, recorded = add_follow_up(company.id, form.draft(), current_user)
         flash(_("已添加跟进事项。") if recorded else _("这项跟进刚才已经添加，重复提交的未再保存。"), "success")
+        flash(_draft("follow-up", company), "draft-saved")
         return redirect(url_for("companies.show", company_id=company.id))
-    return render_template("visits/follow_up_new.html", form=form, company=company), \
+    return render_template("visits/follow_up_new.html", form=form, company=company,
+                           draft_key=_draft("follow-up", company)), \
         200 if request.method == "GET" else 422
 
 

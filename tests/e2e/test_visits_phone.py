@@ -123,3 +123,64 @@ def test_a_corrections_old_and_new_values_use_the_width_of_the_page_on_a_desktop
     page.goto(f"/visits/{visit.id}")
     line = page.locator("main .timeline li li", has_text="走访情况：走访 → 座谈研发投入")
     assert line.bounding_box()["height"] < 60  # a line or two, not squeezed into the date column's 6.5rem
+
+
+def test_a_visit_typed_when_the_sign_in_has_expired_is_still_there_after_signing_in_again(phone_page, make):
+    """On site, the form open for an hour: the sign-in expires, 保存走访 lands on the login page. The typing is kept
+    in the phone (drafts.js) and put back on the form; once saved, it is forgotten."""
+    officer = make.user("officer")
+    company = make.company(name="川东智能科技有限公司", officer=officer)
+    page = phone_page
+    login(page, officer.username)
+    page.goto(f"/visits/new?company={company.id}")
+    page.fill("textarea[name=summary]", "座谈研发投入，企业计划明年申报高企。")
+    page.locator("label.chip", has_text="电话").click()
+    page.locator("label.chip", has_text="认定辅导").click()
+    page.fill("input[name='follow_ups-0-title']", "协助准备高企申报材料")
+    for _ in range(3):
+        page.get_by_role("button", name="+ 添加跟进事项").click()
+    page.fill("input[name='follow_ups-3-title']", "对接银行办理天府科创贷")  # a row the page did not start with
+    from sqlalchemy import delete
+
+    from crm.extensions import db
+    from crm.models import LoginSession
+
+    db.session.execute(delete(LoginSession))  # the sign-in expired on the server while the officer talked
+    db.session.commit()
+    page.get_by_role("button", name="保存走访").click()
+    page.wait_for_url("**/login**")
+    expect(page.locator(".flash-error")).to_contain_text("登录已过期")
+    page.fill("input[name=username]", officer.username)
+    page.fill("input[name=password]", "correct-horse-1")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"**/visits/new?company={company.id}")
+
+    expect(page.locator("[data-draft-notice]")).to_be_visible()
+    expect(page.locator("textarea[name=summary]")).to_have_value("座谈研发投入，企业计划明年申报高企。")
+    expect(page.locator("input[name=kind][value=phone]")).to_be_checked()
+    expect(page.locator("label.chip", has_text="认定辅导").locator("input")).to_be_checked()
+    expect(page.locator("input[name='follow_ups-3-title']")).to_have_value("对接银行办理天府科创贷")
+    expect(page.locator("input[name='follow_ups-3-title']")).to_be_visible()
+    page.get_by_role("button", name="保存走访").click()
+    page.wait_for_url(f"**/companies/{company.id}")
+    expect(page.locator(".flash-success")).to_contain_text("含 2 项跟进")
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('ladder-draft:'))") == []
+    page.goto(f"/visits/new?company={company.id}")  # saved: the next visit starts blank
+    expect(page.locator("textarea[name=summary]")).to_have_value("")
+    expect(page.locator("[data-draft-notice]")).to_be_hidden()
+
+
+def test_a_draft_can_be_thrown_away(phone_page, make):
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    page = phone_page
+    login(page, officer.username)
+    page.goto(f"/visits/new?company={company.id}")
+    page.fill("textarea[name=summary]", "写了一半")
+    page.wait_for_timeout(400)  # kept after a pause in typing
+    page.goto(f"/visits/new?company={company.id}")
+    expect(page.locator("textarea[name=summary]")).to_have_value("写了一半")
+    page.get_by_role("button", name="丢弃").click()
+    page.wait_for_load_state()
+    expect(page.locator("textarea[name=summary]")).to_have_value("")
+    expect(page.locator("[data-draft-notice]")).to_be_hidden()
