@@ -228,6 +228,8 @@ def register_errorhandlers(app: Flask) -> None:
             for key, value in source.items(multi=True):
                 if "\x00" in key or "\x00" in value:  # the text typed names the field better than its key
                     typed = (value if "\x00" in value else key).replace("\x00", "")
+                    if "password" in key or not typed.strip():  # a password is never shown back
+                        return error_response(400, gettext("提交的内容中含有不可见的空字符（NUL），没有保存：请返回删去后重新提交。"))
                     return error_response(400, gettext("“%(text)s”中含有不可见的空字符（NUL），没有保存：请返回删去后重新提交。",
                                                        text=typed[:30] + ("…" if len(typed) > 30 else "")))
         return None

@@ -1,5 +1,5 @@
 """"Today" in the bureau's time zone (LADDER_TIMEZONE), never the server's."""
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -16,6 +16,12 @@ def today() -> date:
 def utcnow() -> datetime:
     """Naive UTC timestamp: what every DateTime column stores (SQLite keeps no zone)."""
     return datetime.now(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def utc_start_of(day: date) -> datetime:
+    """The naive UTC instant the bureau's `day` begins, to compare with stored timestamps."""
+    zone = ZoneInfo(current_app.config["LADDER_TIMEZONE"])
+    return datetime.combine(day, time(), zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
 def local(ts: datetime | None) -> datetime | None:

@@ -94,3 +94,10 @@ def test_values_the_columns_cannot_hold_are_field_errors_not_a_bare_bad_request(
     assert response.status_code == 422
     db.session.expire_all()
     assert db.session.get(Company, company.id).officer_id is None
+
+
+def test_a_password_holding_a_nul_is_refused_without_being_shown(make, client):
+    user = make.user("officer")
+    response = client.post("/login", data={"username": user.username, "password": "Secret-Pass\x00word"})
+    assert response.status_code == 400 and "Secret" not in response.text
+    assert "提交的内容中含有不可见的空字符" in response.text

@@ -94,6 +94,11 @@ def test_pool_member_without_certification_is_incubating(make):
     assert standing(company, "2025-01-01").rung == "none"  # its year gone
     assert [standing_of(company, d(on)).rung for on in ("2023-11-14", "2023-11-20", "2025-01-01")] == [
         "none", "incubating", "none"]
+    pool.created_at = datetime(2023, 11, 14, 23, 30)  # UTC: 07:30 on 15 November in 达州
+    db.session.commit()
+    assert [standing(company, on).rung for on in ("2023-11-14", "2023-11-15")] == ["none", "incubating"]
+    db.session.expire_all()
+    assert [standing_of(company, d(on)).rung for on in ("2023-11-14", "2023-11-15")] == ["none", "incubating"]
 
 
 def test_gazelle_validity_is_configurable_and_rewritten_on_save(make):

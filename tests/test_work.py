@@ -142,7 +142,10 @@ def test_my_work_shows_my_overdue_and_upcoming_follow_ups(make, auth, client):
     assert "另有 1 项更晚到期" in upcoming
     assert "别人的事项" not in page
     deadlines = page.split('id="deadlines"')[1]
-    assert "下周到期" not in deadlines and "两月后" not in deadlines  # listed once, with the follow-ups
+    assert "下周到期" not in deadlines  # listed once, with the follow-ups
+    add_visit(company, officer, follow_ups=[("四十五天后", 45)])
+    deadlines = client.get("/work").text.split('id="deadlines"')[1]
+    assert "四十五天后" in deadlines  # beyond the follow-up lists' 30 days: among the 60 days' deadlines
 
 
 def test_my_work_shows_my_companies_deadlines_for_the_next_60_days(make, auth, client, monkeypatch):

@@ -50,6 +50,7 @@ def login():
 @login_required
 def logout():
     sign_out()
+    flash("*", "draft-saved")  # a phone handed on keeps no visit notes (drafts.js forgets them all)
     return redirect(url_for("auth.login"))
 
 

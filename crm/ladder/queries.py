@@ -1,10 +1,11 @@
 """Standing in SQL: the same rule as standing.standing_on(), for filtering lists at scale."""
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, not_, or_, select
 
+from crm.clock import utc_start_of
 from crm.extensions import db, ids_in
 from crm.ladder.standing import Standing, cultivates_on, in_force_clause, standing_on
 from crm.models import Certification, Company, Pool, PoolMember
@@ -17,8 +18,7 @@ def _holds(kind: str, on: date) -> Any:
 
 def _cultivating(on: date) -> Any:
     """standing.cultivates_on as a condition on Pool."""
-    made_by = datetime.combine(on + timedelta(days=1), time())
-    return or_(Pool.year == on.year, and_(Pool.year > on.year, Pool.created_at < made_by))
+    return or_(Pool.year == on.year, and_(Pool.year > on.year, Pool.created_at < utc_start_of(on + timedelta(days=1))))
 
 
 def pooled_clause(on: date) -> Any:

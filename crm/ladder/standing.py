@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, event, func
 from sqlalchemy.orm import Session
 
+from crm.clock import local
 from crm.i18n import N_
 from crm.ladder.validity import hnte_last_valid_day
 from crm.models.certification import GAZELLE, HNTE, REVOKED, TECH_SME, Certification
@@ -104,8 +105,8 @@ class Standing:
 def cultivates_on(pool_year: int, made_at: datetime, on: date) -> bool:
     """A cultivation pool targets a rung in its year (§1): its members are 培育中 through that year, and from the
     day it is made when made ahead (the 2027 高企培育库 built in November 2026); a pool of a year gone no longer.
-    (`made_at` is the pool's created_at, UTC: the day it is made is read to within the hours of the time zone.)"""
-    return pool_year == on.year or (pool_year > on.year and made_at.date() <= on)
+    (`made_at` is the pool's created_at, UTC; the day it is made is the bureau's.)"""
+    return pool_year == on.year or (pool_year > on.year and local(made_at).date() <= on)
 
 
 def standing_on(certs: Iterable[CertLike], on: date, pooled: bool = False) -> Standing:

@@ -48,6 +48,8 @@ class Visit(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     needs_detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The token of the form's draft in the phone (drafts.js): the same draft sent again is this visit.
+    client_token: Mapped[str | None] = mapped_column(String(36), unique=True, index=True)
 
     company: Mapped["Company"] = relationship()  # noqa: F821
     officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])

@@ -1,3 +1,5 @@
+import re
+from dataclasses import replace
 from datetime import date
 
 from flask_babel import gettext, lazy_gettext as _l
@@ -11,6 +13,7 @@ from crm.fields import not_in_past
 from crm.visits.service import KIND_LABELS, FollowUpDraft, VisitDraft
 
 KIND_CHOICES = [(key, _l(label)) for key, label in KIND_LABELS.items()]
+CLIENT_TOKEN = re.compile(r"[0-9a-f]{32}")  # as drafts.js makes them; anything else is no token
 BLANK_FOLLOW_UP_ROWS = 3  # shown without JavaScript; visits.js reveals and adds rows one at a time
 
 
@@ -65,6 +68,7 @@ class VisitFields(FlaskForm):
 
 class VisitForm(VisitFields):
     follow_ups = FieldList(FormField(FollowUpRowForm), min_entries=BLANK_FOLLOW_UP_ROWS)
+    client_token = HiddenField()  # filled by drafts.js: the draft in the phone this visit is typed into
 
     def set_choices(self, officers, categories) -> None:
         super().set_choices(officers, categories)
@@ -93,6 +97,10 @@ class VisitForm(VisitFields):
     def follow_up_drafts(self) -> list[FollowUpDraft]:
         return [FollowUpDraft(r.form.title.data.strip(), r.form.owner_id.data, r.form.due_on.data)
                 for r in self.follow_ups if not r.form.is_blank]
+
+    def draft(self, company_id: int) -> VisitDraft:
+        token = (self.client_token.data or "").strip()
+        return replace(super().draft(company_id), client_token=token if CLIENT_TOKEN.fullmatch(token) else None)
 
 
 class VisitCorrectionForm(VisitFields):

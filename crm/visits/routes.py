@@ -59,7 +59,7 @@ def new():
     form = VisitForm()
     form.set_choices(officers, active_categories())
     form.founded_on = company.founded_on
-    draft_key = _draft("visit", company)
+    draft_key = f"visit-{current_user.id}-{company.id}"  # where the phone keeps what is typed here (drafts.js)
     if request.method == "GET":
         form.visited_on.data = today()
         form.officer_ids.data = [current_user.id]
@@ -81,10 +81,6 @@ def new():
     return render_template("visits/new.html", form=form, company=company, draft_key=draft_key), \
         200 if request.method == "GET" else 422
 
-
-def _draft(kind: str, company: Company) -> str:
-    """The name under which the browser keeps what this user types into a form for this company (drafts.js)."""
-    return f"{kind}-{current_user.id}-{company.id}"
 
 
 def pick_company():
@@ -269,10 +265,8 @@ def follow_up_new():
     elif form.validate_on_submit():
         _follow_up, recorded = add_follow_up(company.id, form.draft(), current_user)
         flash(_("已添加跟进事项。") if recorded else _("这项跟进刚才已经添加，重复提交的未再保存。"), "success")
-        flash(_draft("follow-up", company), "draft-saved")
         return redirect(url_for("companies.show", company_id=company.id))
-    return render_template("visits/follow_up_new.html", form=form, company=company,
-                           draft_key=_draft("follow-up", company)), \
+    return render_template("visits/follow_up_new.html", form=form, company=company), \
         200 if request.method == "GET" else 422
 
 

@@ -102,6 +102,7 @@ class VisitDraft:
     needs_detail: str = ""
     need_ids: list[int] = field(default_factory=list)
     follow_ups: list[FollowUpDraft] = field(default_factory=list)
+    client_token: str | None = None  # the phone's draft it was typed into (drafts.js)
 
 
 REPEAT_WINDOW = timedelta(minutes=10)  # the same visit sent again within this time is the same submission
@@ -111,10 +112,16 @@ def log_visit(draft: VisitDraft, by: User) -> tuple[Visit, bool]:
     """Save a visit with its needs and follow-ups in one transaction: all of it, or nothing; (the visit, whether it
     was recorded now). The same form sent again unchanged (a second tap on a slow connection, a resend after a
     timeout) is not recorded twice: the company is claimed first, so the second request waits for the first and
-    then finds its visit. Anything sent differently — another follow-up added — is a visit of its own."""
+    then finds its visit. Anything sent differently — another follow-up added — is a visit of its own. A draft
+    kept in the phone (its client_token) that became a visit is that visit whenever it is sent again."""
     # The ledger's 走访干部 is led by whoever logged it, if they took part.
     lead = by.id if by.id in draft.officer_ids else draft.officer_ids[0]
     claim_company(draft.company_id)
+    sent_before = db.session.scalar(select(Visit).where(Visit.client_token == draft.client_token)) \
+        if draft.client_token else None
+    if sent_before is not None and sent_before.company_id == draft.company_id:
+        db.session.rollback()
+        return sent_before, False
     recent = db.session.scalars(select(Visit).where(
         Visit.company_id == draft.company_id, Visit.visited_on == draft.visited_on, Visit.kind == draft.kind,
         Visit.officer_id == lead, Visit.summary == draft.summary.strip(), Visit.created_at >= utcnow() - REPEAT_WINDOW))
@@ -128,6 +135,7 @@ def log_visit(draft: VisitDraft, by: User) -> tuple[Visit, bool]:
         company_people=draft.company_people.strip(), summary=draft.summary.strip(),
         needs_detail=draft.needs_detail.strip(), officers=officers,
         needs=list(db.session.scalars(select(NeedCategory).where(NeedCategory.id.in_(draft.need_ids)))),
+        client_token=draft.client_token if sent_before is None else None,
     )
     for item in draft.follow_ups:
         visit.follow_ups.append(FollowUp(company_id=draft.company_id, title=item.title.strip(), owner_id=item.owner_id,

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +13,7 @@ from crm.models.area import DISTRICT
 from crm.normalize import url_int
 from crm.reminders.deadlines import upcoming_deadlines
 from crm.reminders.engine import FOLLOW_UP_DUE
-from crm.work.service import WorkScope, open_follow_ups, stale_companies, team_summary
+from crm.work.service import UPCOMING_DAYS, WorkScope, open_follow_ups, stale_companies, team_summary
 
 bp = Blueprint("work", __name__, url_prefix="/work")
 DEADLINE_DAYS = 60
@@ -46,7 +48,8 @@ def index():
     else:
         # Only companies the reader may open: an officer can be left assigned to one outside their areas.
         deadlines = upcoming_deadlines(scope.officer_id, on, DEADLINE_DAYS, area_ids=area_ids(current_user))
-    deadlines = [d for d in deadlines if d.kind != FOLLOW_UP_DUE]  # the follow-ups have their own lists above
+    # Follow-ups due within UPCOMING_DAYS are in their own lists above; later ones only here.
+    deadlines = [d for d in deadlines if d.kind != FOLLOW_UP_DUE or d.due_on > on + timedelta(days=UPCOMING_DAYS)]
     return render_template(
         "work/index.html", on=on, subject=subject, scope=scope, overdue=overdue, upcoming=upcoming, later=later,
         stale=stale, stale_total=stale_total, deadlines=deadlines, deadline_days=DEADLINE_DAYS,

@@ -184,3 +184,40 @@ def test_a_draft_can_be_thrown_away(phone_page, make):
     page.wait_for_load_state()
     expect(page.locator("textarea[name=summary]")).to_have_value("")
     expect(page.locator("[data-draft-notice]")).to_be_hidden()
+    page.fill("textarea[name=summary]", "机密：企业计划迁出")
+    page.wait_for_timeout(400)
+    page.evaluate("document.querySelector(\"form[action$='/logout']\").submit()")  # a phone handed on
+    page.wait_for_url("**/login**")
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('ladder-draft:'))") == []
+
+
+def test_a_visit_whose_answer_was_lost_is_put_back_and_recognised_when_sent_again(phone_page, make):
+    from sqlalchemy import func, select
+
+    from crm.extensions import db
+    from crm.models import Visit
+
+    officer = make.user("officer")
+    company = make.company(officer=officer)
+    page = phone_page
+    login(page, officer.username)
+    page.goto(f"/visits/new?company={company.id}")
+    page.fill("textarea[name=summary]", "保存了但回应丢失")
+
+    def lose_the_answer(route):
+        route.fetch()  # the server saves the visit
+        route.abort()  # the connection drops before its answer arrives
+
+    page.route("**/visits/new?company=*", lambda route: lose_the_answer(route) if route.request.method == "POST"
+               else route.continue_())
+    page.get_by_role("button", name="保存走访").click()
+    page.wait_for_timeout(500)
+    page.unroute("**/visits/new?company=*")
+    assert db.session.scalar(select(func.count(Visit.id))) == 1
+    page.goto(f"/visits/new?company={company.id}")
+    expect(page.locator("textarea[name=summary]")).to_have_value("保存了但回应丢失")
+    page.get_by_role("button", name="保存走访").click()
+    page.wait_for_url(f"**/companies/{company.id}")
+    expect(page.locator(".flash-success")).to_contain_text("重复提交的未再保存")
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Visit.id))) == 1

@@ -11,11 +11,27 @@
     return; // storage turned off
   }
 
-  // The page after a save names the drafts it settled.
-  document.querySelectorAll("[data-draft-saved]").forEach((el) => store.removeItem(PREFIX + el.dataset.draftSaved));
+  const drafts = () => Object.keys(store).filter((key) => key.startsWith(PREFIX));
+  const age = (key) => {
+    try {
+      return Date.now() - JSON.parse(store.getItem(key)).at;
+    } catch (error) {
+      return Infinity;
+    }
+  };
+  // The page after a save names the drafts it settled ("*" after signing out: all of them, a phone handed on
+  // keeps no visit notes); drafts left for a week are dropped on any page.
+  document.querySelectorAll("[data-draft-saved]").forEach((el) => {
+    const settled = el.dataset.draftSaved === "*" ? drafts() : [PREFIX + el.dataset.draftSaved];
+    settled.forEach((key) => store.removeItem(key));
+  });
+  drafts().filter((key) => age(key) > MAX_AGE_MS).forEach((key) => store.removeItem(key));
 
   const typed = (form) => Array.from(new FormData(form)).filter(([name, value]) => name !== "csrf_token" &&
                                                                                    typeof value === "string");
+
+  const shown = (el) => (el.multiple ? Array.from(el.selectedOptions, (o) => o.value).join() :
+                                       `${el.value}:${el.checked}`);
 
   function restore(form, fields) {
     const addRow = form.querySelector("[data-add-follow-up]");
@@ -27,10 +43,16 @@
       const item = form.elements.namedItem(name);
       if (!item) continue;
       for (const el of item instanceof RadioNodeList ? Array.from(item) : [item]) {
+        const before = shown(el);
         if (el.type === "checkbox" || el.type === "radio") el.checked = wanted.includes(el.value);
         else if (el.multiple) Array.from(el.options).forEach((o) => { o.selected = wanted.includes(o.value); });
         else el.value = wanted[0];
-        if (el.value && el.closest("[hidden]")) el.closest("[hidden]").hidden = false; // a row holding text shows
+        if (shown(el) === before) continue;
+        // What was put back is in sight: a follow-up row holding a title, the folded participants.
+        const row = el.closest("[hidden]");
+        if (row && (el.type === "text" || el.tagName === "TEXTAREA") && el.value.trim()) row.hidden = false;
+        const folded = el.closest("details");
+        if (folded) folded.open = true;
       }
     }
   }
@@ -44,12 +66,8 @@
     } catch (error) {
       store.removeItem(key);
     }
-    if (saved && Date.now() - saved.at > MAX_AGE_MS) {
-      store.removeItem(key);
-      saved = null;
-    }
     if (saved && "draftRestore" in form.dataset) {
-      restore(form, saved.fields);
+      restore(form, saved.fields); // its client_token too: sent again, the server knows it if it was saved
       if (notice) {
         notice.querySelector("[data-draft-time]").textContent =
           new Date(saved.at).toLocaleString(document.documentElement.lang || undefined);
@@ -59,6 +77,12 @@
           window.location.reload();
         });
       }
+    }
+    // The draft's own token (crypto.randomUUID needs https; an intranet may serve plain http).
+    const token = form.elements.namedItem("client_token");
+    if (token && !token.value) {
+      token.value = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+        .join("");
     }
     let timer = null;
     const keep = () => {
