@@ -167,6 +167,7 @@ def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, clie
     visit = add_visit(company, officer, follow_ups=[("推送政策", 7)], needs=["人才引进"])
     visit_id, visit_date = visit.id, visit.visited_on.isoformat()
     auth.login(officer)
+    client.post(f"/visits/{visit_id}/edit", data=correction(visit, **loaded_form(client, visit), summary="先改过一次"))
     page = client.get(f"/visits/{visit_id}").text
     assert "它的 1 项跟进事项仍保留在企业名下" in page  # the confirmation says what stays
     assert client.get(f"/visits/{visit_id}/delete").status_code == 405
@@ -175,11 +176,12 @@ def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, clie
     assert fresh(visit_id) is None
     follow_up = db.session.scalar(select(FollowUp))
     assert (follow_up.title, follow_up.company_id, follow_up.visit_id) == ("推送政策", company.id, None)
-    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "visit"))
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "visit", AuditLog.action == "delete"))
     assert entry.action == "delete" and entry.company_id == company.id
-    assert entry.changes["summary"] == ["走访", None] and entry.changes["needs"] == ["人才引进", None]
+    assert entry.changes["summary"] == ["先改过一次", None] and entry.changes["needs"] == ["人才引进", None]
     timeline = re.sub(r"\s+", " ", client.get(f"/companies/{company.id}").text)
     assert f"删除 走访记录 {visit_date}" in timeline and "推送政策" in timeline
+    assert f'href="/visits/{visit_id}"' not in timeline  # an earlier correction of it links nowhere now
     history = client.get(f"/visits/follow-ups/{follow_up.id}").text
     assert f"删除了它所属的走访记录（{visit_date}）" in history  # the follow-up's own history says where its visit went
     assert client.post(f"/visits/{visit_id}/delete").status_code == 404

@@ -31,6 +31,7 @@ class Entry:
     item: Any  # the Visit, FollowUp, Certification, ApplicationMove or AuditLog
     follow_ups: int = 0  # a visit's follow-ups, counted with it
     changes: tuple[Change, ...] = ()  # an edit's lines, as a reader names them
+    linked: bool = False  # an edit's row still there to link to (a corrected visit not deleted since)
 
     @property
     def sort_key(self) -> tuple[date, datetime]:
@@ -85,7 +86,9 @@ def _moves(company: Company, n: int) -> list[Entry]:
 
 def _edits(company: Company, n: int) -> list[Entry]:
     edits = _rows(EDITS, company, n).all()
-    return [Entry("edit", _local(e.at).date(), _local(e.at), e, changes=lines)
+    corrected = {e.entity_id for e in edits if e.entity == "visit" and e.action == "update"}
+    live = set(db.session.scalars(select(Visit.id).where(Visit.id.in_(corrected)))) if corrected else set()
+    return [Entry("edit", _local(e.at).date(), _local(e.at), e, changes=lines, linked=e.entity_id in live)
             for e, lines in zip(edits, described(e.changes for e in edits))]
 
 
