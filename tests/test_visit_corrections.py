@@ -96,6 +96,9 @@ def test_a_correction_with_a_mistake_is_refused_with_the_reason_and_keeps_the_ty
     assert response.status_code == 422
     assert "走访日期不能早于企业成立日期" in response.text and "补充了研发情况</textarea>" in response.text
     assert "未保存" in response.text
+    promised = add_visit(company, officer, days_ago=5, follow_ups=[("推送政策", -2)])  # due three days after it
+    response = client.post(f"/visits/{promised.id}/edit", data=correction(promised, visited_on=today().isoformat()))
+    assert response.status_code == 422 and "走访日期不能晚于它的跟进事项的期限" in response.text
     response = client.post(f"/visits/{visit.id}/edit", data=correction(visit, summary=" ", officer_ids=[]))
     assert response.status_code == 422 and "请填写走访情况" in response.text and "请至少选择一名走访干部" in response.text
     assert fresh(visit.id).summary == "走访"

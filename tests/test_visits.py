@@ -307,6 +307,10 @@ def test_needs_are_counted_by_category_and_district_each_linking_to_its_visits(m
     listed = client.get(f"/visits/?need={funding}&area={d1}&from={start}&to={today().isoformat()}").get_data(as_text=True)
     assert listed.count('href="/visits/') - listed.count('href="/visits/?') >= 2
     assert "<small>2</small>" in listed
+    other = make.user("officer")
+    add_visit(tongchuan, other, days_ago=1, needs=["资金支持"])
+    mine = client.get(f"/visits/needs?from={start}&officer={officer.id}").text  # a shared link, narrowed
+    assert f'/visits/?need={funding}&amp;area={d1}&amp;from={start}&amp;officer={officer.id}">2</a>' in mine
 
 
 def test_the_visit_list_filters_by_officer_kind_period_and_area(make, auth, client):

@@ -107,6 +107,12 @@ class VisitCorrectionForm(VisitFields):
     """A saved visit corrected by one who made it; its follow-ups keep their own history and are not edited here."""
 
     loaded = HiddenField()  # crm.visits.service.visit_fingerprint of the visit this form was filled from
+    first_due: date | None = None  # the earliest due date of its follow-ups, set by the page
+
+    def validate_visited_on(self, field):
+        super().validate_visited_on(field)
+        if field.data and self.first_due and field.data > self.first_due:  # as logging it refuses
+            raise ValidationError(gettext("走访日期不能晚于它的跟进事项的期限（%(d)s）", d=self.first_due.isoformat()))
 
 
 class FollowUpForm(FlaskForm):

@@ -132,6 +132,7 @@ def edit(visit_id: int):
     form.set_choices(officers + [u for u in visit.officers if u not in officers],
                      categories + [n for n in visit.needs if n not in categories])
     form.founded_on = visit.company.founded_on
+    form.first_due = min((f.due_on for f in visit.follow_ups), default=None)
     conflicted, conflict = False, None
     if form.validate_on_submit():
         try:
@@ -243,7 +244,11 @@ def needs():
     f = visit_filter(request.args)
     if "from" not in request.args and "to" not in request.args:
         f.start, f.end = date(on.year, 1, 1), on
-    return render_template("visits/needs.html", m=needs_matrix(f, current_user), f=f)
+    # Each number links to its visits: the period and the other filters the counts were made with go along.
+    kept = {"from": f.start and f.start.isoformat(), "to": f.end and f.end.isoformat(), "officer": f.officer_id,
+            "kind": f.kind, "company": f.company_id}
+    return render_template("visits/needs.html", m=needs_matrix(f, current_user), f=f,
+                           kept={k: v for k, v in kept.items() if v})
 
 
 # --- follow-ups -----------------------------------------------------------------------------------
