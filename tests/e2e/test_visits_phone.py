@@ -4,6 +4,15 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import login
 
 
+def on_the_visit_form(page, make, **company):
+    """An officer signed in, on the visit form of a company of theirs: (officer, company)."""
+    officer = make.user("officer")
+    company = make.company(officer=officer, **company)
+    login(page, officer.username)
+    page.goto(f"/visits/new?company={company.id}")
+    return officer, company
+
+
 def test_log_a_visit_with_two_follow_ups_from_the_company_page(phone_page, make):
     officer = make.user("officer", display_name="张伟")
     company = make.company(name="川东智能科技有限公司", officer=officer, contact_name="刘总")
@@ -43,11 +52,8 @@ def test_log_a_visit_with_two_follow_ups_from_the_company_page(phone_page, make)
 
 
 def test_the_add_button_keeps_adding_rows_past_the_three_the_page_starts_with(phone_page, make):
-    officer = make.user("officer")
-    company = make.company(officer=officer)
     page = phone_page
-    login(page, officer.username)
-    page.goto(f"/visits/new?company={company.id}")
+    officer, company = on_the_visit_form(page, make)
     for _ in range(3):
         page.get_by_role("button", name="+ 添加跟进事项").click()
     expect(page.locator("[data-follow-up-row]:visible")).to_have_count(4)
@@ -61,11 +67,8 @@ def test_a_second_tap_on_a_slow_connection_sends_the_visit_once(phone_page, make
 
     saved = routes.log_visit
     monkeypatch.setattr(routes, "log_visit", lambda *a: (time.sleep(1.5), saved(*a))[1])  # a slow answer
-    officer = make.user("officer")
-    company = make.company(officer=officer)
     page = phone_page
-    login(page, officer.username)
-    page.goto(f"/visits/new?company={company.id}")
+    officer, company = on_the_visit_form(page, make)
     posts = []
     page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
     page.fill("textarea[name=summary]", "慢网双击")
@@ -128,11 +131,8 @@ def test_a_corrections_old_and_new_values_use_the_width_of_the_page_on_a_desktop
 def test_a_visit_typed_when_the_sign_in_has_expired_is_still_there_after_signing_in_again(phone_page, make):
     """On site, the form open for an hour: the sign-in expires, 保存走访 lands on the login page. The typing is kept
     in the phone (drafts.js) and put back on the form; once saved, it is forgotten."""
-    officer = make.user("officer")
-    company = make.company(name="川东智能科技有限公司", officer=officer)
     page = phone_page
-    login(page, officer.username)
-    page.goto(f"/visits/new?company={company.id}")
+    officer, company = on_the_visit_form(page, make, name="川东智能科技有限公司")
     page.fill("textarea[name=summary]", "座谈研发投入，企业计划明年申报高企。")
     page.locator("label.chip", has_text="电话").click()
     page.locator("label.chip", has_text="认定辅导").click()
@@ -171,11 +171,8 @@ def test_a_visit_typed_when_the_sign_in_has_expired_is_still_there_after_signing
 
 
 def test_a_draft_can_be_thrown_away(phone_page, make):
-    officer = make.user("officer")
-    company = make.company(officer=officer)
     page = phone_page
-    login(page, officer.username)
-    page.goto(f"/visits/new?company={company.id}")
+    officer, company = on_the_visit_form(page, make)
     page.fill("textarea[name=summary]", "写了一半")
     page.wait_for_timeout(400)  # kept after a pause in typing
     page.goto(f"/visits/new?company={company.id}")
@@ -197,11 +194,8 @@ def test_a_visit_whose_answer_was_lost_is_put_back_and_recognised_when_sent_agai
     from crm.extensions import db
     from crm.models import Visit
 
-    officer = make.user("officer")
-    company = make.company(officer=officer)
     page = phone_page
-    login(page, officer.username)
-    page.goto(f"/visits/new?company={company.id}")
+    officer, company = on_the_visit_form(page, make)
     page.fill("textarea[name=summary]", "保存了但回应丢失")
 
     def lose_the_answer(route):
