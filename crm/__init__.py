@@ -223,7 +223,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters():
         """Nothing anyone types holds a NUL character, and PostgreSQL cannot store one (SQLite would): a value
-        pasted from a broken source is refused by its field's name before anything is written or looked up."""
+        pasted from a broken source is refused, quoted (never a password), before anything is written or looked up."""
         for source in (request.args, request.form):
             for key, value in source.items(multi=True):
                 if "\x00" in key or "\x00" in value:  # the text typed names the field better than its key

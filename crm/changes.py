@@ -20,9 +20,10 @@ FIELD_LABELS = {name: field.args[0] for form in (FiguresForm, CertificationForm,
                 for name, field in vars(form).items() if isinstance(field, UnboundField) and field.args}
 FIELD_LABELS |= {"status": _l("状态"), "uscc_check_waived": FIELD_LABELS.pop("confirm_bad_check")}
 # A corrected visit's record (crm.visits.service.visit_record): its kind, people and needs under names of their own.
-FIELD_LABELS |= {key: getattr(VisitFields, name).args[0] for key, name in (
-    ("visited_on", "visited_on"), ("visit_kind", "kind"), ("officers", "officer_ids"),
-    ("company_people", "company_people"), ("summary", "summary"), ("needs", "need_ids"), ("needs_detail", "needs_detail"))}
+VISIT_FIELDS = {"visited_on": "visited_on", "visit_kind": "kind", "officers": "officer_ids",
+                "company_people": "company_people", "summary": "summary", "needs": "need_ids",
+                "needs_detail": "needs_detail"}  # the audit's key: the form's field
+FIELD_LABELS |= {key: getattr(VisitFields, name).args[0] for key, name in VISIT_FIELDS.items()}
 VALUE_LABELS = {"kind": KIND_LABELS, "status": {"valid": N_("有效"), "revoked": N_("已撤销")},
                 "visit_kind": VISIT_KIND_LABELS}
 NAMED_BY_ID = {"district_id": Area, "park_id": Area, "officer_id": User}  # shown by name, not by id

@@ -98,7 +98,8 @@ def edit(round_id: int):
 # ---- the board ----------------------------------------------------------------------------------------
 
 def _board_filter() -> BoardFilter:
-    return BoardFilter(area_id=area_or_404(url_int(request.args.get("area"))), officer_id=url_int(request.args.get("officer")))
+    return BoardFilter(area_id=area_or_404(url_int(request.args.get("area"))),
+                       officer_id=url_int(request.args.get("officer")))
 
 
 @bp.route("/<int:round_id>")

@@ -285,7 +285,7 @@ class Batch:
                     if f.required:
                         self.add(row, f.key, f"{f.header}不能为空")
                     continue
-                if isinstance(cell, str) and "\x00" in cell:  # an xlsx _x0000_, a NUL byte in a CSV: PostgreSQL refuses it
+                if isinstance(cell, str) and "\x00" in cell:  # an xlsx _x0000_, a CSV's NUL byte: PostgreSQL refuses it
                     self.add(row, f.key, f"{f.header}含有不可见的空字符（NUL），请删去后重新导入")
                     continue
                 try:

@@ -157,7 +157,6 @@ def _holds_all_of(visit: Visit, draft: VisitDraft) -> bool:
             == sorted((f.title.strip(), f.owner_id, f.due_on) for f in draft.follow_ups))
 
 
-
 def add_follow_up(company_id: int, draft: FollowUpDraft, by: User) -> tuple[FollowUp, bool]:
     """A follow-up promised outside a logged visit; (it, whether it was recorded now). Sent again unchanged within
     REPEAT_WINDOW (a second tap), it is recorded once, as a visit is."""
