@@ -59,6 +59,10 @@ def test_the_officer_who_made_a_visit_corrects_it_and_the_timeline_shows_old_and
     page = client.get(f"/visits/{visit.id}").text
     assert "<li>走访情况：走访 → 座谈研发投入</li>" in page.split("<main")[1]  # the visit's own history, in the page
     assert "修改记录" not in re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    auth.logout()
+    auth.login(make.user("admin", locale="en"))
+    page = client.get(f"/visits/{visit.id}").text
+    assert "<title>Visit record" in page and "Visits" not in re.search(r"<h1>(.*?)<br>", page, re.S).group(1)
 
 
 def test_who_may_correct_a_visit(make, auth, client):
@@ -187,7 +191,11 @@ def test_deleting_a_visit_keeps_its_follow_ups_and_what_it_said(make, auth, clie
     assert f'href="/visits/{visit_id}"' not in timeline  # an earlier correction of it links nowhere now
     history = client.get(f"/visits/follow-ups/{follow_up.id}").text
     assert f"删除了它所属的走访记录（{visit_date}）" in history  # the follow-up's own history says where its visit went
-    assert client.post(f"/visits/{visit_id}/delete").status_code == 404
+    again = client.post(f"/visits/{visit_id}/delete", follow_redirects=True)  # a second tap
+    assert "这条走访记录已被 " in again.text and f"/companies/{company.id}" in again.request.url
+    typed = client.post(f"/visits/{visit_id}/edit", data={"summary": "改了一半"}, follow_redirects=True)
+    assert "删除，刚才的修改没有保存" in typed.text  # a correction sent after the visit was deleted
+    assert client.get(f"/visits/{visit_id}/edit").status_code == 404
 
 
 # --- a follow-up without a visit ------------------------------------------------------------------

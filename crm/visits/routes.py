@@ -111,6 +111,14 @@ def show(visit_id: int):
 
 
 def _correctable_or_403(visit_id: int) -> Visit:
+    gone = db.session.scalar(select(AuditLog).where(AuditLog.entity == "visit", AuditLog.entity_id == visit_id,
+                                                    AuditLog.action == "delete"))
+    if gone is not None and request.method == "POST":  # deleted while this was being corrected, or sent twice
+        get_company_or_404(gone.company_id)
+        who = gone.user.label if gone.user else _("其他用户")
+        flash(_("这条走访记录已被 %(who)s 删除，刚才的修改没有保存。", who=who) if request.endpoint == "visits.edit"
+              else _("这条走访记录已被 %(who)s 删除。", who=who), "error")
+        abort(redirect(url_for("companies.show", company_id=gone.company_id)))
     visit = _visit_or_404(visit_id)
     if not may_correct(visit, current_user):
         abort(403)
