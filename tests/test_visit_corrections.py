@@ -1,6 +1,6 @@
 """Correcting and deleting a saved visit: who may, what the audit trail keeps, conflicts, and the follow-ups."""
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -288,3 +288,35 @@ def test_a_draft_sent_again_long_after_its_save_went_through_is_not_a_second_vis
     assert db.session.scalar(select(func.count(Visit.id))) == 1
     other, recorded = log_visit(VisitDraft(company.id, today(), "onsite", [officer.id], summary="座谈"), officer)
     assert recorded and other.id != first.id  # without a token: a visit of its own (past the ten minutes)
+
+
+def test_the_follow_up_ledger_holds_follow_ups_with_a_visit_or_without(make, auth, client):
+    """The 走访台账 is one row per visit (INTERFACES.md): a follow-up promised on a call, or whose visit was deleted,
+    is in the 跟进事项台账 exported from the follow-ups list, with the list's filters and within the user's areas."""
+    import csv
+    import io
+
+    from workbooks import read_xlsx
+
+    officer = make.user("officer", areas=["511702"], display_name="张伟")
+    company = make.company(name="达州凤凰科技有限公司", district="511702", officer=officer)
+    elsewhere = make.company(name="区外企业有限公司", district="511703")
+    visit = add_visit(company, officer, days_ago=3, follow_ups=[("推送政策", 4)])
+    db.session.add_all([
+        FollowUp(company_id=company.id, title="=HYPERLINK(\"http://x\")", owner_id=officer.id, due_on=today()),
+        FollowUp(company_id=elsewhere.id, title="区外事项", owner_id=officer.id, due_on=today()),
+    ])
+    db.session.commit()
+    auth.login(officer)
+    assert 'href="/visits/follow-ups/export?status=open&amp;owner=me"' in client.get("/visits/follow-ups/").text
+    sheet = read_xlsx(client.get("/visits/follow-ups/export?status=open&owner=me").data)["跟进事项台账"]
+    assert sheet[0][:4] == ("企业名称", "统一社会信用代码", "所属区县", "跟进事项")
+    rows = {r[3]: r for r in sheet[1:]}
+    assert set(rows) == {"推送政策", "'=HYPERLINK(\"http://x\")"}  # another area's is not there; no formula runs
+    assert rows["推送政策"][4:7] == ("张伟", datetime.combine(today() + timedelta(days=4), datetime.min.time()), "进行中")
+    assert rows["推送政策"][9] == datetime.combine(visit.visited_on, datetime.min.time())  # 来自走访
+    assert rows["'=HYPERLINK(\"http://x\")"][9] is None  # no visit
+    client.post(f"/visits/{visit.id}/delete")
+    text = client.get("/visits/follow-ups/export?status=open&owner=me&format=csv").data.decode("utf-8-sig")
+    by_title = {r[3]: r for r in csv.reader(io.StringIO(text))}
+    assert by_title["推送政策"][9] == ""  # its visit deleted, the follow-up still in the ledger

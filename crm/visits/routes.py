@@ -4,7 +4,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404, usable_areas
@@ -26,11 +26,11 @@ from crm.transfer.spreadsheet import table_bytes
 from crm.visits import timeline
 from crm.visits.forms import (CategoryForm, DoneForm, FollowUpForm, ReassignForm, RescheduleForm, StalenessForm,
                               VisitCorrectionForm, VisitForm)
-from crm.visits.service import (ANY_NEED, KIND_LABELS, LEDGER_COLUMNS, VISIT_DETAILS, CategoryError, FollowUpError,
-                                VisitConflict, VisitFilter, active_categories, add_category, add_follow_up, complete,
-                                correct_visit, editors_for, is_overdue, ledger, log_visit, may_correct, move_category,
-                                needs_matrix, overdue_clause, reassign, reschedule, update_category, visit_fingerprint,
-                                visit_query, withdraw_visit)
+from crm.visits.service import (ANY_NEED, FOLLOW_UP_COLUMNS, KIND_LABELS, LEDGER_COLUMNS, VISIT_DETAILS, CategoryError,
+                                FollowUpError, VisitConflict, VisitFilter, active_categories, add_category,
+                                add_follow_up, complete, correct_visit, editors_for, follow_up_row, is_overdue, ledger,
+                                log_visit, may_correct, move_category, needs_matrix, overdue_clause, reassign,
+                                reschedule, update_category, visit_fingerprint, visit_query, withdraw_visit)
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 DEFAULT_DUE_DAYS = 7  # a new follow-up row proposes a due date a week after the visit
@@ -283,9 +283,8 @@ def follow_up_new():
         200 if request.method == "GET" else 422
 
 
-@bp.route("/follow-ups/")
-def follow_ups():
-    on = today()
+def _follow_up_query(on: date) -> tuple[Select, str, str]:
+    """The follow-ups the list's filters choose, within the user's areas: (query, status, owner)."""
     status = request.args.get("status") if request.args.get("status") in FOLLOW_UP_STATUSES else "open"
     owner = request.args.get("owner", "me" if current_user.can_edit and not current_user.is_admin else "")
     stmt = (select(FollowUp).join(FollowUp.company).where(company_scope(current_user))
@@ -305,9 +304,30 @@ def follow_ups():
         stmt = stmt.where(FollowUp.done_at.is_not(None)).order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
     else:
         stmt = stmt.order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
+    return stmt, status, owner
+
+
+@bp.route("/follow-ups/")
+def follow_ups():
+    stmt, status, owner = _follow_up_query(today())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("visits/follow_ups.html", page=page, status=status, owner=owner,
-                           officers=_officers())
+    chosen = {"status": status, "owner": owner, "company": _company_arg(request.args)}  # what the export takes
+    return render_template("visits/follow_ups.html", page=page, status=status, owner=owner, officers=_officers(),
+                           chosen={k: v for k, v in chosen.items() if v})
+
+
+@bp.route("/follow-ups/export")
+def follow_ups_export():
+    """The 跟进事项台账 of the list's filters, as .xlsx or .csv: follow-ups with a visit or without."""
+    on = today()
+    stmt, _status, _owner = _follow_up_query(on)
+    follow_ups = db.session.scalars(stmt.options(joinedload(FollowUp.visit).load_only(Visit.visited_on))
+                                    .options(contains_eager(FollowUp.company).joinedload(Company.district)))
+    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
+    data, mime = table_bytes(fmt, FOLLOW_UP_COLUMNS, (follow_up_row(f, on) for f in follow_ups), title="跟进事项台账")
+    filename = f"跟进事项台账_{on.isoformat()}.{fmt}"
+    return Response(data, mimetype=mime, headers={
+        "Content-Disposition": f"attachment; filename=follow-ups.{fmt}; filename*=UTF-8''{quote(filename)}"})
 
 
 def _follow_up_or_404(follow_up_id: int) -> FollowUp:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.access import can_see, company_scope
 from crm.audit import record
-from crm.clock import utcnow
+from crm.clock import local, utcnow
 from crm.companies.service import claim_company, latest_change
 from crm.extensions import db
 from crm.i18n import N_
@@ -331,6 +331,24 @@ LEDGER_COLUMNS = [
     Column("跟进事项", 40), Column("跟进期限", 14), Column("跟进状态", 16),
 ]
 ITEM_SEPARATOR = "；\n"
+# 跟进事项台账: every follow-up, with a visit or without (promised on a call, its visit deleted), which the 走访台账
+# (one row per visit, INTERFACES.md) cannot hold.
+FOLLOW_UP_COLUMNS = [
+    Column("企业名称", 32), Column("统一社会信用代码", 22), Column("所属区县", 10), Column("跟进事项", 40),
+    Column("负责人", 12), Column("跟进期限", 12), Column("跟进状态", 10), Column("完成日期", 12), Column("完成情况", 30),
+    Column("来自走访", 12),
+]
+
+
+def follow_up_row(follow_up: FollowUp, today: date) -> list:
+    """One follow-up as a row of the 跟进事项台账 (FOLLOW_UP_COLUMNS)."""
+    company = follow_up.company
+    return [
+        company.name, company.uscc, company.district.name, follow_up.title,
+        follow_up.owner.label if follow_up.owner else "", follow_up.due_on, follow_up_status(follow_up, today),
+        local(follow_up.done_at).date() if follow_up.done_at else None, follow_up.done_note,
+        follow_up.visit.visited_on if follow_up.visit else None,
+    ]
 
 
 def ledger_row(visit: Visit, today: date) -> list:
