@@ -316,6 +316,12 @@ def test_the_follow_up_ledger_holds_follow_ups_with_a_visit_or_without(make, aut
     assert rows["推送政策"][4:7] == ("张伟", datetime.combine(today() + timedelta(days=4), datetime.min.time()), "进行中")
     assert rows["推送政策"][9] == datetime.combine(visit.visited_on, datetime.min.time())  # 来自走访
     assert rows["'=HYPERLINK(\"http://x\")"][9] is None  # no visit
+    colleague = make.user("officer", areas=["511702"])
+    db.session.add(FollowUp(company_id=company.id, title="同事的事项", owner_id=colleague.id, due_on=today()))
+    db.session.commit()
+    everyone = client.get("/visits/follow-ups/?owner=&status=open").text  # 全部负责人: the export takes it along
+    export = re.search(r'href="(/visits/follow-ups/export\?[^"]*)"', everyone).group(1).replace("&amp;", "&")
+    assert "同事的事项" in {r[3] for r in read_xlsx(client.get(export).data)["跟进事项台账"]}
     client.post(f"/visits/{visit.id}/delete")
     text = client.get("/visits/follow-ups/export?status=open&owner=me&format=csv").data.decode("utf-8-sig")
     by_title = {r[3]: r for r in csv.reader(io.StringIO(text))}

@@ -311,9 +311,10 @@ def _follow_up_query(on: date) -> tuple[Select, str, str]:
 def follow_ups():
     stmt, status, owner = _follow_up_query(today())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    chosen = {"status": status, "owner": owner, "company": _company_arg(request.args)}  # what the export takes
+    # What the export takes; an owner chosen as nobody in particular ("") too, or the export falls back to "me".
+    chosen = {"status": status, "owner": owner, "company": _company_arg(request.args)}
     return render_template("visits/follow_ups.html", page=page, status=status, owner=owner, officers=_officers(),
-                           chosen={k: v for k, v in chosen.items() if v})
+                           chosen={k: v for k, v in chosen.items() if v or k == "owner"})
 
 
 @bp.route("/follow-ups/export")
