@@ -54,15 +54,11 @@ class VisitFields(FlaskForm):
         if not field.data:
             raise ValidationError(_l("请至少选择一名走访干部"))
 
-    def follow_up_drafts(self) -> list[FollowUpDraft]:
-        return []
-
     def draft(self, company_id: int) -> VisitDraft:
         return VisitDraft(
             company_id=company_id, visited_on=self.visited_on.data, kind=self.kind.data,
             officer_ids=list(self.officer_ids.data), company_people=self.company_people.data or "",
             summary=self.summary.data, needs_detail=self.needs_detail.data or "", need_ids=list(self.need_ids.data),
-            follow_ups=self.follow_up_drafts(),
         )
 
 
@@ -94,13 +90,11 @@ class VisitForm(VisitFields):
                 ok = False
         return ok
 
-    def follow_up_drafts(self) -> list[FollowUpDraft]:
-        return [FollowUpDraft(r.form.title.data.strip(), r.form.owner_id.data, r.form.due_on.data)
-                for r in self.follow_ups if not r.form.is_blank]
-
     def draft(self, company_id: int) -> VisitDraft:
         token = (self.client_token.data or "").strip()
-        return replace(super().draft(company_id), client_token=token if CLIENT_TOKEN.fullmatch(token) else None)
+        return replace(super().draft(company_id), client_token=token if CLIENT_TOKEN.fullmatch(token) else None,
+                       follow_ups=[FollowUpDraft(r.form.title.data.strip(), r.form.owner_id.data, r.form.due_on.data)
+                                   for r in self.follow_ups if not r.form.is_blank])
 
 
 class VisitCorrectionForm(VisitFields):

@@ -82,7 +82,6 @@ def new():
         200 if request.method == "GET" else 422
 
 
-
 def pick_company():
     """Which company? Mine first, then the rest the user may see, by name."""
     q = request.args.get("q", "").strip()[:100]
@@ -92,10 +91,10 @@ def pick_company():
     return render_template("visits/pick_company.html", page=page, q=q)
 
 
-def _visit_or_404(visit_id: int) -> Visit:
+def _visit_or_404(visit_id: int, deleted_is_said: bool = False) -> Visit:
     visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).options(*VISIT_DETAILS))
     if visit is None:
-        abort(404)
+        _deleted_already(visit_id) if deleted_is_said else abort(404)
     get_company_or_404(visit.company_id)
     return visit
 
@@ -110,16 +109,22 @@ def show(visit_id: int):
                            corrections=list(zip(corrections, described(c.changes for c in corrections))))
 
 
-def _correctable_or_403(visit_id: int) -> Visit:
+def _deleted_already(visit_id: int) -> None:
+    """A correction or a delete sent for a visit deleted meanwhile (by a colleague, or by a first tap): said with
+    who deleted it, on its company's page; a visit never there is a 404."""
     gone = db.session.scalar(select(AuditLog).where(AuditLog.entity == "visit", AuditLog.entity_id == visit_id,
                                                     AuditLog.action == "delete"))
-    if gone is not None and request.method == "POST":  # deleted while this was being corrected, or sent twice
-        get_company_or_404(gone.company_id)
-        who = gone.user.label if gone.user else _("其他用户")
-        flash(_("这条走访记录已被 %(who)s 删除，刚才的修改没有保存。", who=who) if request.endpoint == "visits.edit"
-              else _("这条走访记录已被 %(who)s 删除。", who=who), "error")
-        abort(redirect(url_for("companies.show", company_id=gone.company_id)))
-    visit = _visit_or_404(visit_id)
+    if gone is None or request.method != "POST":
+        abort(404)
+    get_company_or_404(gone.company_id)
+    who = gone.user.label if gone.user else _("其他用户")
+    flash(_("这条走访记录已被 %(who)s 删除，刚才的修改没有保存。", who=who) if request.endpoint == "visits.edit"
+          else _("这条走访记录已被 %(who)s 删除。", who=who), "error")
+    abort(redirect(url_for("companies.show", company_id=gone.company_id)))
+
+
+def _correctable_or_403(visit_id: int) -> Visit:
+    visit = _visit_or_404(visit_id, deleted_is_said=True)
     if not may_correct(visit, current_user):
         abort(403)
     return visit
@@ -150,8 +155,8 @@ def edit(visit_id: int):
         except VisitConflict as exc:
             conflicted, conflict = True, exc.latest
             form.loaded.data = visit_fingerprint(visit)  # resubmitting now overwrites, knowingly
-        except LookupError:
-            abort(404)
+        except LookupError:  # deleted between reading it and saving
+            _deleted_already(visit.id)
     status = 200 if request.method == "GET" else (409 if conflicted else 422)
     lines = described([conflict.changes])[0] if conflict else ()
     return render_template("visits/edit.html", form=form, visit=visit, conflicted=conflicted, conflict=conflict,
@@ -165,8 +170,8 @@ def delete(visit_id: int):
     company_id = visit.company_id
     kept = withdraw_visit(visit.id, company_id, current_user)
     if kept is None:  # deleted by someone else a moment ago
-        flash(_("这条走访记录已被删除。"), "success")
-    elif kept:
+        _deleted_already(visit.id)
+    if kept:
         flash(ngettext("已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。",
                        "已删除走访记录；它的 %(num)s 项跟进事项仍在企业名下，可分别完成或改派。", kept), "success")
     else:
