@@ -80,6 +80,14 @@ def record(entity: str, entity_id: int | None, company_id: int | None, action: s
     return entry
 
 
+def record_export(list_name: str, fmt: str, rows: int, chosen: dict[str, Any]) -> AuditLog:
+    """Who exported which list (a key of crm.admin.log.LISTS), as what, how many rows, with which filter."""
+    return record("export", None, None, "export", {
+        "list": list_name, "format": fmt, "rows": rows,
+        "filter": {k: plain(v) for k, v in chosen.items() if v not in (None, "")},
+    })
+
+
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, _ctx, _instances) -> None:
     pending = session.info.setdefault("audit_pending", [])

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import editor_required
-from crm.audit import record
+from crm.audit import record_export
 from crm.clock import today
 from crm.companies.service import CompanyFilter
 from crm.extensions import db
@@ -121,9 +121,6 @@ def export_companies():
     f = CompanyFilter.from_args(request.form)
     rows = company_rows(current_user, f, today())
     data, mimetype = table_bytes(form.format.data, COMPANY_COLUMNS, rows, title="企业名单")
-    record("export", None, None, "export", {
-        "list": "companies", "format": form.format.data, "rows": len(rows),
-        "filter": {k: v for k, v in vars(f).items() if v not in (None, "")},
-    })
+    record_export("companies", form.format.data, len(rows), vars(f))
     db.session.commit()
     return _download(data, mimetype, f"企业名单-{today():%Y%m%d}.{form.format.data}")

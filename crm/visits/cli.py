@@ -2,8 +2,10 @@
 import click
 
 from crm.areas import resolve_area
+from crm.audit import acting_as, record_export
 from crm.cli import LadderGroup, fail
 from crm.clock import today
+from crm.extensions import db
 from crm.normalize import InvalidValue, parse_date
 from crm.transfer.spreadsheet import write_table
 from crm.users.service import user_named
@@ -50,6 +52,9 @@ def export_command(start, end, path, area, officer):
         write_table(path, LEDGER_COLUMNS, rows, title="走访台账")
     except OSError as exc:
         fail(f"无法写入 {path}：{exc.strerror or exc}")
+    with acting_as(None, "cli"):
+        record_export("visits", path.lower().rsplit(".", 1)[1], len(rows), vars(f))
+        db.session.commit()
     click.echo(f"wrote {len(rows)} visits to {path}")
 
 

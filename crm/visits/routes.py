@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from crm.access import admin_required, area_or_404, company_scope, editor_required, get_company_or_404, usable_areas
 from crm.admin.service import save_setting
 from crm.areas import all_areas
+from crm.audit import record_export
 from crm.auth.service import safe_next
 from crm.changes import described
 from crm.clock import today
@@ -243,7 +244,10 @@ def export():
             flash(_("开始日期 %(start)s 晚于结束日期 %(end)s", start=f.start.isoformat(), end=f.end.isoformat()), "error")
         return redirect(url_for("visits.index", **{k: v for k, v in request.form.items() if k in FILTER_ARGS}))
     fmt = "csv" if request.form.get("format") == "csv" else "xlsx"
-    data, mime = table_bytes(fmt, LEDGER_COLUMNS, ledger(f, today(), current_user), title="走访台账")
+    rows = ledger(f, today(), current_user)
+    data, mime = table_bytes(fmt, LEDGER_COLUMNS, rows, title="走访台账")
+    record_export("visits", fmt, len(rows), vars(f))
+    db.session.commit()
     span = "_".join(d.isoformat() for d in (f.start, f.end) if d) or today().isoformat()
     filename = f"走访台账_{span}.{fmt}"
     return Response(data, mimetype=mime, headers={
@@ -326,11 +330,16 @@ def follow_ups():
 def follow_ups_export():
     """The 跟进事项台账 of the list's filters, as .xlsx or .csv: follow-ups with a visit or without."""
     on = today()
-    stmt, _status, _owner = _follow_up_query(on)
+    stmt, status, owner = _follow_up_query(on)
+    company_id = _company_arg(request.args)
     follow_ups = db.session.scalars(stmt.options(joinedload(FollowUp.visit).load_only(Visit.visited_on))
                                     .options(contains_eager(FollowUp.company).joinedload(Company.district)))
     fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
-    data, mime = table_bytes(fmt, FOLLOW_UP_COLUMNS, (follow_up_row(f, on) for f in follow_ups), title="跟进事项台账")
+    rows = [follow_up_row(f, on) for f in follow_ups]
+    data, mime = table_bytes(fmt, FOLLOW_UP_COLUMNS, rows, title="跟进事项台账")
+    owner_id = current_user.id if owner == "me" else url_int(owner)
+    record_export("follow_ups", fmt, len(rows), {"state": status, "owner_id": owner_id, "company_id": company_id})
+    db.session.commit()  # the download is in the 操作日志, like every export
     filename = f"跟进事项台账_{on.isoformat()}.{fmt}"
     return Response(data, mimetype=mime, headers={
         "Content-Disposition": f"attachment; filename=follow-ups.{fmt}; filename*=UTF-8''{quote(filename)}"})
