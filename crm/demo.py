@@ -70,6 +70,9 @@ def seed(n_companies: int = 300, seed_value: int = 20231) -> str:
             db.session.add(company)
             _figures(rng, company, this_year)
             _certifications(rng, company, this_year)
+            issued = [c.issued_on for c in company.certifications if c.issued_on]
+            if issued and company.founded_on > min(issued) - timedelta(days=365):  # founded before it was certified
+                company.founded_on = min(issued).replace(year=min(issued).year - 2)
             if rng.random() < 0.15:
                 db.session.add(PoolMember(pool=pools[rng.choice(["tech_sme", "hnte"])], company=company))
         from crm import capability_modules

@@ -284,6 +284,7 @@ def test_a_dry_run_with_a_rejected_row_exits_1_even_when_skipping_invalid_rows(r
     result = invoke(runner, tmp_path, ONE_BAD, "--dry-run", "--skip-invalid")
     assert result.exit_code == 1 and result.stdout.splitlines()[0] == "created 1, updated 0, unchanged 0, rejected 1"
     assert companies() == 0
+    assert result.stderr.strip() == "Error: 1 行有错误；试运行（--dry-run），未写入任何数据"  # not "use --skip-invalid"
 
 
 def test_totals_and_footer_rows_are_skipped_wherever_their_words_stand(runner, tmp_path):

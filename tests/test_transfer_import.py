@@ -274,6 +274,21 @@ def test_a_founding_date_after_a_stored_certificate_was_issued_is_refused(make, 
     assert response.status_code == 422 and "成立日期不能晚于该企业已登记资质的发证日期（2021-10-03）" in response.text
 
 
+def test_a_founding_date_left_as_it_was_is_not_judged_again(make, auth, client):
+    """Data older than the rule (a certificate recorded before its company's founding date was corrected): the
+    company's phone can still be changed on the form, and its row re-imported, without touching the date."""
+    from tests.test_companies import edit_data
+
+    company = make.company(uscc=A, founded_on=date(2022, 6, 1), contact_phone="0818-1111111")
+    make.cert(company, "hnte", issued_on=date(2021, 10, 3))
+    assert run({"企业": [COMPANY_HEADERS, company_row(uscc=A, founded="2022-06-01")]}).problems == []
+    auth.login(make.user("admin"))
+    response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, contact_phone="0818-2222222"))
+    assert response.status_code == 302
+    assert client.post(f"/companies/{company.id}/edit",
+                       data=edit_data(company, founded_on="2022-07-01")).status_code == 422  # a new one still is
+
+
 def test_a_new_code_for_a_registered_name_is_imported_with_a_warning(make):
     """The ledger still has the code corrected since on the company's page: the row is a new company (codes decide),
     but the report says a company of that name exists, so the twin is caught."""

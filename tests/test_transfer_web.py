@@ -3,11 +3,11 @@ import csv
 import io
 import os
 import time
-from datetime import date
+from datetime import date, datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from workbooks import CERT_HEADERS, COMPANY_HEADERS, read_xlsx, xlsx
+from workbooks import CERT_HEADERS, COMPANY_HEADERS, FIGURE_HEADERS, read_xlsx, xlsx
 
 from crm.extensions import db
 from crm.models import AuditLog, Company
@@ -101,6 +101,19 @@ def test_the_error_report_holds_the_bad_rows_with_a_reason_column(client, auth, 
     bad = sheets["企业-错误行"]
     assert bad[0] == ("行号", *COMPANY_HEADERS, "错误原因")
     assert bad[1][:4] == (3, "巴山新材有限公司", B, "火星区") and "所属区县：未知的区县" in bad[1][-1]
+
+
+def test_a_rejected_rows_numbers_and_dates_stay_numbers_and_dates_in_the_error_report(client, auth, make):
+    """Fixed in the report and imported again, the row is read as it was typed: -500 a negative amount, not text."""
+    auth.login(make.user("admin"))
+    rows = [COMPANY_HEADERS, ["川东智能科技有限公司", A, "通川区", "", "", date(2019, 5, 6)]]
+    figures = [FIGURE_HEADERS, [A, 2024, 100, 20, -500, 50.5]]
+    location = post_file(client, xlsx({"企业": rows, "年度数据": figures})).location
+    bad = read_xlsx(client.get(f"{location}/errors.xlsx").data)["年度数据-错误行"]
+    assert bad[1][:7] == (2, A, 2024, 100, 20, -500, 50.5) and "营业收入（万元）：" in bad[1][-1]
+    assert "企业-错误行" not in read_xlsx(client.get(f"{location}/errors.xlsx").data)
+    dated = post_file(client, xlsx({"企业": [rows[0], ["巴山新材有限公司", B, "火星区", "", "", date(2019, 5, 6)]]})).location
+    assert read_xlsx(client.get(f"{dated}/errors.xlsx").data)["企业-错误行"][1][6] == datetime(2019, 5, 6)
 
 
 def test_importing_only_the_valid_rows_is_an_explicit_choice(client, auth, make):
@@ -277,3 +290,32 @@ def test_the_certifications_sheet_alone_imports_as_a_csv(client, auth, make):
     location = post_file(client, data, "资质.csv").location
     client.post(f"{location}/confirm", data={"mode": "all"})
     assert db.session.scalar(select(Company).where(Company.uscc == A)).certifications[0].year == 2024
+
+
+def test_the_company_list_exported_and_imported_again_changes_nothing_even_where_it_was_neutralised(
+        client, auth, make, runner, tmp_path):
+    auth.login(make.user("admin"))
+    make.company("=HYPERLINK(\"http://x\",\"点我\")", district="511702", founded_on=date(2018, 6, 1),
+                 contact_name="-王五", contact_phone="+86 138 0000 0000")
+    make.company("达川企业", district="511703", park="达州高新区", contact_name="@李四")
+    for fmt in ("xlsx", "csv"):
+        path = tmp_path / f"企业名单.{fmt}"
+        path.write_bytes(client.post("/transfer/export/companies", data={"format": fmt}).data)
+        result = runner.invoke(args=["companies", "import", str(path)])
+        assert result.stdout.splitlines()[0] == "created 0, updated 0, unchanged 2, rejected 0", result.output
+    assert sorted(db.session.scalars(select(Company.contact_name))) == ["-王五", "@李四"]
+
+
+def test_downloads_carry_their_chinese_name_and_an_ascii_name_that_still_says_what_they_are(client, auth, make):
+    from urllib.parse import quote
+
+    from crm.clock import today as bureau_today
+
+    auth.login(make.user("admin"))
+    today = bureau_today().strftime("%Y%m%d")  # the bureau's day (Asia/Shanghai), not this machine's
+    company_list = client.post("/transfer/export/companies", data={"format": "csv"}).headers["Content-Disposition"]
+    template = client.get("/transfer/template.xlsx").headers["Content-Disposition"]
+    errors = client.get(f"{post_file(client, xlsx(ONE_BAD)).location}/errors.xlsx").headers["Content-Disposition"]
+    assert company_list == f"attachment; filename=\"companies-{today}.csv\"; filename*=UTF-8''{quote(f'企业名单-{today}.csv')}"
+    assert template.startswith('attachment; filename="ladder-import-template.xlsx"; filename*=UTF-8\'\'Ladder')
+    assert errors.startswith('attachment; filename="import-errors.xlsx"') and quote("错误报告-台账") in errors

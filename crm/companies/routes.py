@@ -92,8 +92,8 @@ def _validated_values(form: CompanyForm, company: Company | None) -> dict | None
         return None
     valid = form.validate()
     valid = _allowed_areas_ok(form, company) and valid
-    if company is not None and (problem := founding_problem(form.founded_on.data,
-                                                            first_issued_on([company.id]).get(company.id))):
+    if company is not None and form.founded_on.data != company.founded_on and (  # unchanged: not judged again
+            problem := founding_problem(form.founded_on.data, first_issued_on([company.id]).get(company.id))):
         form.founded_on.errors.append(problem.in_readers_language())
         valid = False
     values = _form_values(form, company)

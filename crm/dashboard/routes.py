@@ -3,11 +3,10 @@
 The selection lives in the URL (?year=&as_of=&scope=&metric=) so a link can be shared; everything is
 limited to the areas the user may see.
 """
-import io
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, select
@@ -18,6 +17,7 @@ from crm.clock import today
 from crm.dashboard.service import (
     RISKS, annual_report_due, board, board_counts, company_list, list_condition, list_label, monthly_trend,
 )
+from crm.downloads import attachment
 from crm.extensions import db
 from crm.figures_cache import remembered
 from crm.i18n import translated
@@ -193,5 +193,5 @@ def report():
             row += [actual, target, actual / target if target else None]
         rows.append(row)
     content, mime = table_bytes("xlsx", columns, rows, title=_("%(y)s年月报", y=year))
-    return send_file(io.BytesIO(content), mimetype=mime, as_attachment=True,
-                     download_name=_("%(y)s年月报_截至%(d)s", y=year, d=as_of.isoformat()) + ".xlsx")
+    return attachment(content, mime, _("%(y)s年月报_截至%(d)s", y=year, d=as_of.isoformat()) + ".xlsx",
+                      f"report-{year}-{as_of.isoformat()}.xlsx")

@@ -1,10 +1,9 @@
 """The ladder on screen: the company page's eligibility panel, cultivation pools and shortlists."""
-import io
 import math
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, func, select
@@ -17,6 +16,7 @@ from crm.clock import today
 from crm.companies.panels import register_panel
 from crm.companies.routes import officer_choices
 from crm.companies.service import CompanyFilter, company_query
+from crm.downloads import attachment
 from crm.extensions import db
 from crm.i18n import translated
 from crm.ladder.forms import PoolForm
@@ -130,8 +130,7 @@ def shortlist_export():
     record("shortlist", None, None, "export", {"kind": f.kind, "year": f.year, "area_id": f.area_id,
                                                "officer_id": f.officer_id, "format": fmt, "rows": len(rows)})
     db.session.commit()
-    name = f"{title(f.kind, f.year)}.{fmt}"
-    return send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=name)
+    return attachment(data, mime, f"{title(f.kind, f.year)}.{fmt}", f"shortlist-{f.kind}-{f.year}.{fmt}")
 
 
 # ---- pools -----------------------------------------------------------------------------------------------------

@@ -33,8 +33,10 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool, username: str 
     for problem in result.problems + result.warnings:
         click.echo(problem.line())
     if result.problems and (dry_run or not result.applied):  # a rejected row, or a sheet that cannot be read
-        fail(f"{result.rejected} 行有错误，未写入任何数据（可用 --skip-invalid 只导入无误的行）" if result.rejected
-             else f"{len(result.problems)} 处错误，未写入任何数据")
+        if not result.rejected:
+            fail(f"{len(result.problems)} 处错误，未写入任何数据")
+        fail(f"{result.rejected} 行有错误；试运行（--dry-run），未写入任何数据" if dry_run and skip_invalid else
+             f"{result.rejected} 行有错误，未写入任何数据（可用 --skip-invalid 只导入无误的行）")
     if result.rejected and not any(s.created or s.updated for s in result.sheets):  # --skip-invalid, the rest as stored
         fail(f"{result.rejected} 行有错误，其余行与已有数据相同，未写入任何数据")
 

@@ -7,6 +7,7 @@ entry for every change — unless it is a dry run, or a row was rejected and ski
 Blank cells never overwrite what the database already holds, so re-importing changes nothing.
 """
 import io
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from crm.normalize import (InvalidValue, is_blank, name_sort_key, normalize_code
 from crm.settings import get_setting
 from crm.transfer.reader import ImportRefused, Problem, Table, read_upload
 from crm.transfer.schema import CERTIFICATIONS, COMPANIES, EXAMPLE_USCC, FIGURES, SHEETS, Field, header_key, money_unit
-from crm.transfer.spreadsheet import Column, write_xlsx
+from crm.transfer.spreadsheet import Column, unneutralised, write_xlsx
 
 CHUNK = 500  # codes per IN (...) lookup
 PREVIEW_ROWS = 10
@@ -95,7 +96,7 @@ class ImportResult:
         sheets = [("错误汇总", [Column("类型", 6), Column("工作表", 10), Column("行号", 6), Column("列", 20),
                                 Column("值", 24), Column("原因", 60)], summary)]
         sheets += [(f"{s.title}-错误行", [Column("行号", 6)] + [Column(h) for h in s.headers] + [Column("错误原因", 60)],
-                    s.bad_rows) for s in self.sheets if s.bad_rows]
+                    [[_as_written(v) for v in row] for row in s.bad_rows]) for s in self.sheets if s.bad_rows]
         out = io.BytesIO()
         write_xlsx(out, sheets)
         return out.getvalue()
@@ -355,8 +356,10 @@ class Batch:
     def _company_rules(self, row: Row) -> None:
         self._officer_covers(row)
         existing = self.ctx.companies.get(row.code)
-        if existing is not None and (problem := founding_problem(row.values.get("founded_on"),
-                                                                 self.ctx.first_issued.get(existing.id))):
+        founded = row.values.get("founded_on")
+        # A founding date the row leaves as it was is not judged again (data older than the rule may break it).
+        if existing is not None and founded != existing.founded_on and (
+                problem := founding_problem(founded, self.ctx.first_issued.get(existing.id))):
             self.add(row, "founded_on", str(problem))
         if not row.code or self.ctx.scope is None:
             return
@@ -495,7 +498,7 @@ class Batch:
             created=sum(r.action == "create" for r in valid), updated=sum(r.action == "update" for r in valid),
             unchanged=sum(r.action == "unchanged" for r in valid), rejected=len(bad),
             preview=[[r.action] + [self._stored(f, self._after(r, f.key)) for f in fields] for r in valid[:PREVIEW_ROWS]],
-            bad_rows=[[r.number] + [shown(c) for c in (r.cells + [""] * width)[:width]]
+            bad_rows=[[r.number] + [reported(c) for c in (r.cells + [""] * width)[:width]]
                       + ["；".join(f"{p.column}：{p.reason}" for p in r.problems) or missing] for r in bad],
         )
 
@@ -626,7 +629,7 @@ def _bulk_update(table, params: list[dict]) -> None:
 # --- reading cells -----------------------------------------------------------------------------
 
 def _text(cell, f: Field, ctx: Context) -> str:
-    text = str(cell).strip()
+    text = unneutralised(str(cell).strip())
     if f.max_len and len(text) > f.max_len:
         raise InvalidValue(f"{f.header}不能超过{f.max_len}个字符（实际{len(text)}个）")
     return text
@@ -775,6 +778,26 @@ def _footer(cells: list, code: str) -> str | None:
         if text and not (text.isdigit() or isinstance(cell, (int, float))):
             return str(cell) if _TOTAL.match(text) or _NOTE.match(text) else None
     return None
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # a date cell of a rejected row, as reported() kept it
+
+
+def reported(cell) -> Any:
+    """A rejected row's cell for the error workbook: numbers stay numbers (a -500 fixed there is not read back as
+    text), dates ISO text (the report is kept as JSON until confirmed) that the workbook writes as dates."""
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool) and math.isfinite(cell):
+        return int(cell) if isinstance(cell, float) and cell.is_integer() else cell
+    return shown(cell)
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:  # text that only looks like a date: 2021-13-45
+            return value
+    return value
 
 
 def shown(cell) -> str:

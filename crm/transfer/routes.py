@@ -1,8 +1,7 @@
 """Import (upload → preview → confirm), the import template, and list exports."""
-import io
 from pathlib import PurePath
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +9,7 @@ from crm.access import editor_required
 from crm.audit import record_export
 from crm.clock import today
 from crm.companies.service import CompanyFilter
+from crm.downloads import attachment
 from crm.extensions import db
 from crm.transfer import uploads
 from crm.transfer.exports import COMPANY_COLUMNS, company_rows
@@ -20,10 +20,6 @@ from crm.transfer.spreadsheet import XLSX_MIME, table_bytes
 from crm.transfer.template import template_bytes
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
-
-
-def _download(data: bytes, mimetype: str, name: str):
-    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -102,14 +98,14 @@ def _summary(result: ImportResult) -> str:
 @editor_required
 def error_report(token: str):
     stored = _upload_or_404(token)
-    return _download(ImportResult.from_dict(stored.result).error_report(), XLSX_MIME,
-                     f"错误报告-{PurePath(stored.filename).stem}.xlsx")
+    return attachment(ImportResult.from_dict(stored.result).error_report(), XLSX_MIME,
+                      f"错误报告-{PurePath(stored.filename).stem}.xlsx", "import-errors.xlsx")
 
 
 @bp.route("/template.xlsx")
 @editor_required
 def template():
-    return _download(template_bytes(), XLSX_MIME, "Ladder企业导入模板.xlsx")
+    return attachment(template_bytes(), XLSX_MIME, "Ladder企业导入模板.xlsx", "ladder-import-template.xlsx")
 
 
 @bp.route("/export/companies", methods=["POST"])
@@ -123,4 +119,5 @@ def export_companies():
     data, mimetype = table_bytes(form.format.data, COMPANY_COLUMNS, rows, title="企业名单")
     record_export("companies", form.format.data, len(rows), vars(f))
     db.session.commit()
-    return _download(data, mimetype, f"企业名单-{today():%Y%m%d}.{form.format.data}")
+    return attachment(data, mimetype, f"企业名单-{today():%Y%m%d}.{form.format.data}",
+                      f"companies-{today():%Y%m%d}.{form.format.data}")

@@ -32,6 +32,12 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def unneutralised(text: str) -> str:
+    """Text as it was before neutralise(): an exported list read back in (a company list re-imported) is unchanged.
+    Excel drops the apostrophe typed before = itself; a CSV or a cell read as text keeps it."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_LEADS) else text
+
+
 @dataclass(frozen=True)
 class Column:
     header: str

@@ -1,7 +1,6 @@
 from datetime import date, timedelta
-from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import Select, bindparam, case, func, select
@@ -16,6 +15,7 @@ from crm.changes import described
 from crm.clock import today
 from crm.companies.panels import register_panel
 from crm.companies.service import CompanyFilter, company_query
+from crm.downloads import attachment
 from crm.extensions import db
 from crm.i18n import translated
 from crm.models import AuditLog, Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
@@ -249,9 +249,7 @@ def export():
     record_export("visits", fmt, len(rows), vars(f))
     db.session.commit()
     span = "_".join(d.isoformat() for d in (f.start, f.end) if d) or today().isoformat()
-    filename = f"走访台账_{span}.{fmt}"
-    return Response(data, mimetype=mime, headers={
-        "Content-Disposition": f"attachment; filename=visits.{fmt}; filename*=UTF-8''{quote(filename)}"})
+    return attachment(data, mime, f"走访台账_{span}.{fmt}", f"visits_{span}.{fmt}")
 
 
 @bp.route("/needs")
@@ -340,9 +338,7 @@ def follow_ups_export():
     owner_id = current_user.id if owner == "me" else url_int(owner)
     record_export("follow_ups", fmt, len(rows), {"state": status, "owner_id": owner_id, "company_id": company_id})
     db.session.commit()  # the download is in the 操作日志, like every export
-    filename = f"跟进事项台账_{on.isoformat()}.{fmt}"
-    return Response(data, mimetype=mime, headers={
-        "Content-Disposition": f"attachment; filename=follow-ups.{fmt}; filename*=UTF-8''{quote(filename)}"})
+    return attachment(data, mime, f"跟进事项台账_{on.isoformat()}.{fmt}", f"follow-ups_{on.isoformat()}.{fmt}")
 
 
 def _follow_up_or_404(follow_up_id: int) -> FollowUp:
