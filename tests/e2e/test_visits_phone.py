@@ -1,6 +1,11 @@
 """On a phone (375 × 667): from the company page, log a visit with two follow-ups; see it on the timeline and My work."""
+from datetime import timedelta
+
 from playwright.sync_api import expect
 
+from crm.clock import today
+from crm.extensions import db
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
 
 
@@ -221,3 +226,34 @@ def test_a_visit_whose_answer_was_lost_is_put_back_and_recognised_when_sent_agai
     expect(page.locator(".flash-success")).to_contain_text("重复提交的未再保存")
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Visit.id))) == 1
+
+
+def test_a_long_link_pasted_into_a_visit_breaks_rather_than_widening_the_phones_page(phone_page, make):
+    from crm.models import FollowUp, Visit
+
+    officer = make.user("officer")
+    company = make.company(name="长链接测试有限公司", officer=officer)
+    link = "https://zwfw.sc.gov.cn/" + "kjj/gaoqi/shenbao/zhinan/" * 6 + "index.html"
+    visit = Visit(company=company, visited_on=today(), officer=officer, summary=f"企业反映：{link}")
+    db.session.add_all([visit, FollowUp(company=company, visit=visit, title=f"发送申报指南 {link}", owner=officer,
+                                        due_on=today() + timedelta(days=3))])
+    db.session.commit()
+    login(phone_page, officer.username, PASSWORD)
+    for path in ("/work", f"/companies/{company.id}", f"/companies/{company.id}?tl=visit", f"/visits/{visit.id}",
+                 "/visits/follow-ups/"):
+        phone_page.goto(path)
+        assert phone_page.evaluate("document.documentElement.scrollWidth") <= 375, path
+    phone_page.goto(f"/companies/{company.id}")  # the 高企 innovation-score table, a card a row: its labels in sight
+    label = phone_page.locator("table.innovation td[data-label]").first
+    assert label.evaluate("td => parseFloat(getComputedStyle(td).paddingLeft)") > 100
+
+
+def test_the_phones_menu_opens_from_a_keyboard_and_is_named_for_a_screen_reader(phone_page, make):
+    login(phone_page, make.user("officer").username, PASSWORD)
+    phone_page.goto("/work")
+    menu = phone_page.get_by_role("checkbox", name="菜单")
+    phone_page.locator("a.brand").focus()
+    phone_page.keyboard.press("Tab")
+    assert menu.evaluate("el => el === document.activeElement")
+    phone_page.keyboard.press("Space")
+    assert phone_page.locator("nav.nav a", has_text="企业").is_visible()
