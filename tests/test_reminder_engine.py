@@ -1,4 +1,5 @@
 """Reminder engine (DOMAIN.md §6, §3.2, §3.3, §2.4)."""
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -216,6 +217,13 @@ def test_tech_sme_renewal_suppressed_when_registered_for_y():
     assert run("2025-09-30", certs=[REG_2024, sme(2, 1, 2025)], rounds=[SME_ROUND]) == []
     # a revoked Y registration also suppresses: it cannot be re-applied for (§2.4)
     assert run("2025-09-30", certs=[REG_2024, sme(2, 1, 2025, revoked=True)], rounds=[SME_ROUND]) == []
+
+
+def test_tech_sme_renewal_for_a_past_day_is_not_suppressed_by_a_registration_issued_after_it():
+    """A run for 31 August (catching up) reminds of a registration only recorded on 15 September."""
+    later = replace(sme(2, 1, 2025), issued_on=D("2025-09-15"))
+    assert leads_of(run("2025-08-31", certs=[REG_2024, later], rounds=[SME_ROUND])) == [30]
+    assert run("2025-09-25", certs=[REG_2024, later], rounds=[SME_ROUND]) == []
 
 
 @pytest.mark.parametrize("stage, suppressed", [

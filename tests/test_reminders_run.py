@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, select
 
+from crm.clock import today
 from crm.extensions import db
 from crm.models import AnnualReport, Application, FollowUp, Pool, PoolMember, ReminderDigest, ReminderItem, Round, User
 from crm.reminders.engine import DEFAULT_LEADS
@@ -284,3 +285,20 @@ def test_lead_times_are_configurable(make):
     db.session.commit()
     assert leads_fired("2025-03-05", "follow_up_due") == [5]
     assert leads_fired("2025-03-10", "follow_up_due") == []
+
+
+def test_a_day_still_to_come_can_be_run_ahead_from_the_command_line(make, runner):
+    """INTERFACES: `reminders run --today DATE` computes that day's reminders — a rehearsal of a round's last week
+    too; what it sends counts as sent, and the day itself then sends nothing twice."""
+    officer = make.user("officer")
+    company = make.company(officer_id=officer.id)
+    closes = today() + timedelta(days=20)
+    rnd = Round(kind="hnte", year=closes.year, name="下一批高企认定", opens_on=today(), closes_on=closes)
+    db.session.add(rnd)
+    db.session.flush()
+    db.session.add(Application(company_id=company.id, round_id=rnd.id, officer_id=officer.id, stage="preparing"))
+    db.session.commit()
+    ahead = (closes - timedelta(days=7)).isoformat()
+    result = runner.invoke(args=["reminders", "run", "--today", ahead])
+    assert result.exit_code == 0 and result.stdout.strip() == "sent 1 e-mails, 1 items; failed 0", result.output
+    assert runner.invoke(args=["reminders", "run", "--today", ahead]).stdout.strip() == "sent 0 e-mails, 0 items; failed 0"

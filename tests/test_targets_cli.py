@@ -86,6 +86,9 @@ def test_progress_as_of_defaults_to_today_within_the_current_year(runner):
 
     assert progress_json(runner, "--year", str(today().year))["as_of"] == today().isoformat()
 
+    next_year = progress_json(runner, "--year", str(today().year + 1))  # its targets set ahead, looked at today
+    assert next_year["as_of"] == today().isoformat() and next_year["year"] == today().year + 1
+
 
 @pytest.mark.parametrize("as_of, reason", [("2023-02-30", "2023-02-30"), ("2024-01-01", "不在 2023 年内"),
                                             ("2022-12-31", "不在 2023 年内")])

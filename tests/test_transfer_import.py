@@ -157,10 +157,6 @@ ERROR_CASES = {
     "tech SME without a year": (
         {"企业": [COMPANY_HEADERS, company_row()], "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", "", "", "", ""]]},
         ("资质", 2, "年度", "科技型中小企业需填写年度")),
-    "tech SME registration with an expiry past its year": (
-        {"企业": [COMPANY_HEADERS, company_row()],
-         "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", 2024, "2024-06-01", "2026-06-30", ""]]},
-        ("资质", 2, "有效期至", "科技型中小企业入库登记当年有效，至 2024-12-31 止：有效期至请留空")),
     "certification issued before the company was founded": (
         {"企业": [COMPANY_HEADERS, company_row(founded="2015-04-07")],
          "资质": [CERT_HEADERS, [A, "瞪羚企业", "D1", 2010, "2010-03-01", "", ""]]},
@@ -272,6 +268,21 @@ def test_a_founding_date_after_a_stored_certificate_was_issued_is_refused(make, 
     auth.login(make.user("admin"))
     response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, founded_on="2022年6月1日"))
     assert response.status_code == 422 and "成立日期不能晚于该企业已登记资质的发证日期（2021-10-03）" in response.text
+
+
+def test_a_tech_sme_expiry_past_its_year_is_ignored_with_a_warning_not_the_row(make):
+    """Ledgers write a registration's end as they see it (the next evaluation); it still lapses on 31 December of
+    its year (DOMAIN §2.4). 有效期至 is optional (§8): the date is left out and said, the registration imported."""
+    sheets = {"企业": [COMPANY_HEADERS, company_row()],
+              "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", 2024, "2024-06-01", "2025-06-30", ""]]}
+    result = run(sheets)
+    assert result.problems == [] and [(w.row, w.column, w.value, w.reason) for w in result.warnings] == [
+        (2, "有效期至", "2025-06-30", "科技型中小企业入库登记当年有效，至 2024-12-31 止：填写的有效期至已忽略")]
+    cert = db.session.scalar(select(Certification))
+    assert (cert.expires_on, cert.valid_until) == (None, date(2024, 12, 31))
+    assert run(sheets).summary_line() == "created 0, updated 0, unchanged 2, rejected 0"
+    before_issue = {**sheets, "资质": [CERT_HEADERS, [A, "科技型中小企业", "X1", 2024, "2024-06-01", "2024-05-01", ""]]}
+    assert [p.reason for p in run(before_issue, dry_run=True).problems] == ["有效期至不能早于发证日期（2024-06-01）"]
 
 
 def test_a_founding_date_left_as_it_was_is_not_judged_again(make, auth, client):

@@ -6,6 +6,7 @@ import click
 from crm.cli import LadderGroup, fail
 
 EARLIEST = date(2000, 1, 1)  # no reminder is kept from before; a year 1 would overflow the lead-day arithmetic
+LATEST = date(2100, 12, 31)  # a day ahead rehearses it (INTERFACES); 9999 would overflow it the other way
 
 reminders_cli = LadderGroup("reminders", help="到期提醒")
 
@@ -32,8 +33,8 @@ def run_command(today_text):
         fail("--today 不能为空（不填此项即为今天）")
     if day < EARLIEST:
         fail(f"--today {day.isoformat()} 太早：只能补发 {EARLIEST.year} 年以来的提醒")
-    if day > today():  # its reminders would go out early, and count as sent when their day comes
-        fail(f"--today {day.isoformat()} 晚于今天（{today().isoformat()}）：只能补发今天或以前的提醒")
+    if day > LATEST:
+        fail(f"--today {day.isoformat()} 太晚：最晚为 {LATEST.isoformat()}")
     try:
         result = run_reminders(day)
     except Exception as exc:  # noqa: BLE001 — the one-line reason is the contract

@@ -255,10 +255,12 @@ def deadlines(
 
     # tech_sme_renewal: closes_on of each year-Y tech-SME round, for companies
     # registered for Y−1 or in a Y tech-SME pool. Suppressed when registered for Y
-    # already — including a revoked Y registration, since §2.4 forbids re-applying
-    # in the same year — or its application in that round is submitted or later.
+    # already — by `start` (today), a registration of unknown date from 1 January —
+    # including a revoked Y registration, since §2.4 forbids re-applying in the same
+    # year, or when its application in that round is submitted or later.
     sme_years = {(c.company_id, c.year) for c in live if c.kind == TECH_SME}
-    sme_years_any = {(c.company_id, c.year) for c in certs if c.kind == TECH_SME}
+    sme_years_any = {(c.company_id, c.year) for c in certs
+                     if c.kind == TECH_SME and (c.issued_on is None or c.issued_on <= start)}
     pooled = {(p.company_id, p.year) for p in pools if p.kind == TECH_SME}
     submitted = {(a.company_id, a.round_id) for a in applications if a.stage in SUBMITTED_OR_LATER}
     for rnd in (r for r in rounds if r.kind == TECH_SME):

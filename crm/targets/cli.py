@@ -40,12 +40,15 @@ def set_command(year, metric, value, scope):
 @click.option("--json", "as_json", is_flag=True, help="print the INTERFACES.md JSON")
 def progress_command(year, as_of_text, as_json):
     """Progress against the year's targets, city-wide and for every district and park."""
-    try:
-        as_of = parse_date(as_of_text, field="--as-of") if as_of_text else default_as_of(year, today())
-    except InvalidValue as exc:
-        fail(str(exc))
-    if as_of.year != year:
-        fail(f"--as-of {as_of.isoformat()} 不在 {year} 年内")
+    if not as_of_text:  # DOMAIN §5: 31 December, or today if earlier — today for a year still to come
+        as_of = default_as_of(year, today())
+    else:
+        try:
+            as_of = parse_date(as_of_text, field="--as-of")
+        except InvalidValue as exc:
+            fail(str(exc))
+        if as_of is None or as_of.year != year:  # a typo of the year, most likely
+            fail(f"--as-of {as_of_text} 不在 {year} 年内")
     areas = all_areas()
     result = progress(year, as_of, areas)
     if as_json:

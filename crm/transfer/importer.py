@@ -405,8 +405,16 @@ class Batch:
             self.add(row, "year", f"{KIND_LABELS[kind]}需填写年度")
         if kind == HNTE and "issued_on" not in v and "issued_on" not in row.failed:
             self.add(row, "issued_on", "高新技术企业需填写发证日期")
-        for name, problem in certification_problems(kind, v.get("year"), v.get("issued_on"), v.get("expires_on"),
-                                                    self._founded_on(row.code)).items():
+        problems = certification_problems(kind, v.get("year"), v.get("issued_on"), v.get("expires_on"),
+                                          self._founded_on(row.code))
+        if kind == TECH_SME and "expires_on" in problems and v["expires_on"] >= v.get("issued_on", v["expires_on"]):
+            # A ledger's own idea of a registration's end (the next evaluation): the registration still lapses on
+            # 31 December of its year (§2.4), so the date is left out rather than the row (§8: 有效期至 is optional).
+            self.warnings.append(Problem(self.table.title, row.number, self.columns["expires_on"][1],
+                                         shown(self.cell(row.cells, "expires_on")),
+                                         f"科技型中小企业入库登记当年有效，至 {v['year']}-12-31 止：填写的有效期至已忽略"))
+            del problems["expires_on"], v["expires_on"]
+        for name, problem in problems.items():
             self.add(row, name, str(problem))
         if kind in (TECH_SME, GAZELLE) and "year" in v and "issued_on" in v and v["issued_on"].year > v["year"]:
             # §5 counts it in its year from its issue date: a date after the year never comes within it.
