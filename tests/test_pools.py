@@ -99,7 +99,7 @@ def test_company_list_has_checkboxes_for_editors_only(make, auth, client):
     make.company()
     auth.login(make.user("officer"))
     page = client.get("/companies/").get_data(as_text=True)
-    assert 'name="company_ids"' in page and 'form="pool-bulk"' in page and 'id="pool-bulk"' in page
+    assert 'name="company_ids"' in page and 'form="bulk"' in page and 'id="bulk"' in page
     auth.logout()
     auth.login(make.user("viewer"))
     assert 'name="company_ids"' not in client.get("/companies/").get_data(as_text=True)

@@ -1,16 +1,16 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 
-from crm.access import can_see, editor_required, get_company_or_404
+from crm.access import admin_required, can_see, company_scope, editor_required, get_company_or_404
 from crm.areas import all_areas
 from crm.changes import described
 from crm.clock import today
 from crm.companies.panels import company_page
 from crm.companies.forms import CertificationForm, CompanyForm, FiguresForm, tristate
-from crm.companies.service import CompanyFilter, EditConflict, check_uscc, claim_company, company_query, \
-    first_issued_on, founding_problem, latest_change, save_company
+from crm.companies.service import CompanyFilter, EditConflict, assign_officer, check_uscc, claim_company, \
+    company_query, first_issued_on, founding_problem, latest_change, save_company
 from crm.extensions import db
 from crm.ladder.queries import standings_for
 from crm.ladder.standing import RUNGS
@@ -25,10 +25,14 @@ bp = Blueprint("companies", __name__, url_prefix="/companies")
 def officer_choices(with_inactive: bool = False) -> list[tuple[int, str]]:
     """Who may be assigned companies; the list filter also offers anyone else still holding some (deactivated, or
     made a viewer), to hand theirs over."""
+    return [(u.id, officer_label(u)) for u in _officers(with_inactive)]
+
+
+def _officers(with_inactive: bool) -> list[User]:
     may = and_(User.role.in_(("admin", "officer")), User.active.is_(True))
     stmt = select(User).order_by(User.active.desc(), User.username)
-    stmt = stmt.where(or_(may, exists().where(Company.officer_id == User.id)) if with_inactive else may)
-    return [(u.id, officer_label(u)) for u in db.session.scalars(stmt)]
+    return list(db.session.scalars(stmt.where(or_(may, exists().where(Company.officer_id == User.id))
+                                              if with_inactive else may)))
 
 
 def officer_label(user: User) -> str:
@@ -44,9 +48,11 @@ def index():
     on = today()
     page = db.paginate(company_query(current_user, f, on), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     standings = standings_for([c.id for c in page.items], on)
+    people = _officers(with_inactive=True)
     return render_template(
         "companies/index.html", page=page, f=f, standings=standings, rungs=RUNGS,
-        districts=all_areas(DISTRICT), parks=all_areas(PARK), officers=officer_choices(with_inactive=True),
+        districts=all_areas(DISTRICT), parks=all_areas(PARK), officers=[(u.id, officer_label(u)) for u in people],
+        assignable=[(u.id, u.label) for u in people if u.takes_companies] if current_user.is_admin else None,
     )
 
 
@@ -123,6 +129,50 @@ def _form_values(form: CompanyForm, company: Company | None) -> dict | None:
     }
     values.update({name: tristate(getattr(form, name).data) for name in CompanyForm.TRISTATE_FIELDS})
     return values
+
+
+LIST_ARGS = ("q", "district", "park", "standing", "officer", "sort")  # the list's filter, posted back by bulk actions
+
+
+def ticked_or_filtered(form) -> tuple[Select | None, bool]:
+    """The companies a bulk action on the list works on, and whether it is all its filter finds (`all`) rather
+    than those ticked; None when nothing is ticked. A ticked company outside the user's areas is a 404."""
+    if form.get("all") == "1":
+        return company_query(current_user, CompanyFilter.from_args(form), today()).with_only_columns(Company.id), True
+    ids = {i for i in map(url_int, form.getlist("company_ids")) if i}
+    if not ids:
+        return None, False
+    chosen = select(Company.id).where(Company.id.in_(ids), company_scope(current_user))
+    if len(db.session.scalars(chosen).all()) != len(ids):
+        abort(404)  # not found, never hinted at
+    return chosen, False
+
+
+def back_to_list(form):
+    """The company list as it was filtered when the bulk action was sent."""
+    return redirect(url_for("companies.index", **{k: v for k in LIST_ARGS if (v := form.get(k, "").strip())}))
+
+
+@bp.route("/assign", methods=["POST"])
+@admin_required
+def assign():
+    """分配包联干部: hand the companies ticked on the list, or all its filter finds, to one officer."""
+    chosen, _every = ticked_or_filtered(request.form)
+    officer = db.session.get(User, url_int(request.form.get("officer_id")) or 0)
+    if chosen is None:
+        flash(_("请先勾选企业。"), "warning")
+    elif officer is None or not officer.takes_companies:
+        flash(_("请选择包联干部。"), "warning")
+    else:
+        done = assign_officer(chosen, officer)
+        db.session.commit()
+        flash(_("已将 %(n)s 家企业分配给 %(name)s。", n=done.assigned, name=officer.label), "success")
+        if done.already:
+            flash(_("%(n)s 家原已由其包联。", n=done.already), "info")
+        if done.out_of_reach:
+            flash(_("%(n)s 家不在 %(name)s 负责的区域内，未分配：请先在“用户”中调整其负责区域。", n=done.out_of_reach,
+                    name=officer.label), "warning")
+    return back_to_list(request.form)
 
 
 @bp.route("/new", methods=["GET", "POST"])

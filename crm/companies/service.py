@@ -152,6 +152,35 @@ def hand_over(previous: Mapping[int, int | None]) -> None:
              "new": labels[after][:100], "note": "随企业移交"} for f in follow_ups])
 
 
+@dataclass(frozen=True)
+class Assignment:
+    assigned: int      # handed to the officer now
+    already: int       # theirs before
+    out_of_reach: int  # outside the officer's areas: left as they were
+
+
+def assign_officer(chosen: Select, officer: User) -> Assignment:
+    """Make `officer` the 包联干部 of the companies `chosen` (a SELECT of Company.id) that they may open; each change
+    is audited, and each company's open applications and its officer's open follow-ups go along (hand_over)."""
+    rows = db.session.execute(select(Company.id, Company.officer_id).where(
+        Company.id.in_(chosen.order_by(None)), company_scope(officer))).all()
+    previous = {cid: before for cid, before in rows if before != officer.id}
+    reachable = len(rows)
+    total = db.session.scalar(select(func.count()).select_from(chosen.order_by(None).subquery()))
+    if previous:
+        now = utcnow()
+        db.session.execute(  # the version moves: a form open on one of them meets the change when saved
+            update(Company).where(ids_in(Company.id, list(previous)))
+            .values(officer_id=officer.id, version=Company.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False))
+        user_id, source = current_actor()
+        db.session.execute(AuditLog.__table__.insert(), [
+            {"at": now, "user_id": user_id, "source": source, "entity": "company", "entity_id": cid, "company_id": cid,
+             "action": "update", "changes": {"officer_id": [before, officer.id]}} for cid, before in previous.items()])
+        hand_over(previous)
+    return Assignment(len(previous), reachable - len(previous), total - reachable)
+
+
 def first_issued_on(company_ids: Iterable[int]) -> dict[int, date]:
     """The earliest issue date of each company's certifications in force or lapsed (not revoked), in one query:
     a company cannot have been founded after it (the certification form and the import refuse the opposite)."""

@@ -3,7 +3,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, func, select
@@ -14,8 +14,7 @@ from crm.audit import record
 from crm.auth.service import safe_next
 from crm.clock import today
 from crm.companies.panels import register_panel
-from crm.companies.routes import officer_choices
-from crm.companies.service import CompanyFilter, company_query
+from crm.companies.routes import back_to_list, officer_choices, ticked_or_filtered
 from crm.downloads import attachment
 from crm.extensions import db
 from crm.i18n import translated
@@ -27,7 +26,6 @@ from crm.ladder.service import CHECK_LABELS, VERDICT_LABELS, application_date, c
     gazelle_params, load_facts, verdict
 from crm.ladder.shortlist import ELIGIBLE, POOLED, REASON_LABELS, ShortlistFilter, columns, shortlist, table_rows, \
     title
-from crm.ladder.standing import RUNGS
 from crm.models import Company, Pool
 from crm.models.certification import KINDS, TECH_SME
 from crm.normalize import url_int
@@ -246,34 +244,14 @@ def pool_remove(pool_id: int, company_id: int):
     return _back(url_for("ladder.pool", pool_id=pool.id))
 
 
-LIST_ARGS = ("q", "district", "park", "standing", "officer", "sort")  # the company list's, posted back with it
-
-
-def _list_filter(form) -> CompanyFilter:
-    """The company list's filter as posted back from its page (crm.companies.routes.index)."""
-    officer = form.get("officer", "")
-    return CompanyFilter(q=form.get("q", "").strip()[:100], district_id=url_int(form.get("district")),
-                         park_id=url_int(form.get("park")),
-                         standing=form.get("standing", "") if form.get("standing") in RUNGS else "",
-                         officer_id=url_int(officer) if officer != "" else None)
-
-
 @bp.route("/pools/bulk", methods=["POST"])
 @editor_required
 def pool_bulk():
     """Add the companies ticked on the company list, or all that match its filter, to a pool chosen here."""
-    every = request.form.get("all") == "1"
-    if every:
-        chosen = company_query(current_user, _list_filter(request.form), today()).with_only_columns(Company.id)
-    else:
-        ids = {i for i in map(url_int, request.form.getlist("company_ids")) if i}
-        chosen = select(Company.id).where(Company.id.in_(ids), company_scope(current_user))
-        if not ids:
-            flash(_("请先勾选企业。"), "warning")  # back to the list as it was filtered
-            kept = {k: v for k in LIST_ARGS if (v := request.form.get(k, "").strip())}
-            return redirect(url_for("companies.index", **kept))
-        if len(db.session.scalars(chosen).all()) != len(ids):
-            abort(404)  # a company outside the user's areas is not found, never hinted at
+    chosen, every = ticked_or_filtered(request.form)
+    if chosen is None:
+        flash(_("请先勾选企业。"), "warning")
+        return back_to_list(request.form)
     count = db.session.scalar(select(func.count()).select_from(chosen.order_by(None).subquery()))
     pool = db.session.get(Pool, url_int(request.form.get("pool_id")) or 0)
     if pool is None:
