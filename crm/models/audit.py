@@ -17,6 +17,7 @@ class AuditLog(db.Model):
         Index("ix_audit_log_company_at", "company_id", "at"),
         Index("ix_audit_log_at", "at"),  # 操作日志, newest first
         Index("ix_audit_log_entity", "entity", "entity_id", "at"),  # one record's history (a user's, a visit's)
+        Index("ix_audit_log_entity_at", "entity", "at"),  # one kind of record, newest first
         Index("ix_audit_log_user_at", "user_id", "at"),  # what one person did
     )
     id: Mapped[int] = mapped_column(primary_key=True)
