@@ -505,6 +505,24 @@ def test_an_officer_cannot_overwrite_a_company_outside_their_areas(make):
     assert problems_of(result) == [("企业", 2, "统一社会信用代码", "该统一社会信用代码已登记在您负责区域以外的企业名下，请联系管理员")]
 
 
+def test_a_refused_row_about_a_company_outside_the_officers_areas_quotes_nothing_stored_about_it(make):
+    """Its officer, park, founding date and first certificate stay unsaid: the refusal is all the preview shows."""
+    officer = make.user("officer", areas=["511702"])
+    theirs = make.user("officer", areas=["511703"], username="liping")
+    outside = make.company(uscc=B, district="511703", park="达州高新区", officer=theirs, founded_on=date(2006, 2, 16))
+    make.cert(outside, "hnte", issued_on=date(2024, 5, 14))
+    result = run({"企业": [COMPANY_HEADERS, company_row(uscc=B)],
+                  "资质": [CERT_HEADERS, [B, "高新技术企业", "GR1990", "", "1990-01-01", "", ""]]}, user=officer,
+                 dry_run=True)
+    said = " ".join(p.reason for p in result.problems + result.warnings)
+    assert problems_of(result) == [
+        ("企业", 2, "统一社会信用代码", "该统一社会信用代码已登记在您负责区域以外的企业名下，请联系管理员"),
+        ("资质", 2, "统一社会信用代码", "该企业在“企业”表第2行有错误，本行不能导入")]
+    assert not any(leak in said for leak in ("liping", "高新区", "2006-02-16", "2024-05-14"))
+    founded_late = run({"企业": [COMPANY_HEADERS, company_row(uscc=B, founded="2026-01-01")]}, user=officer, dry_run=True)
+    assert len(founded_late.problems) == 1 and "2024-05-14" not in founded_late.problems[0].reason
+
+
 # --- files that cannot be imported at all ------------------------------------------------------
 
 def test_a_workbook_without_any_known_sheet_is_refused():

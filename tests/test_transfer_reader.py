@@ -56,6 +56,21 @@ def test_xml_entity_declarations_are_refused():
     assert "DOCTYPE/ENTITY" in refused(data, "台账.xlsx")
 
 
+def test_one_stray_cell_far_away_is_refused_before_the_reader_asks_for_its_grid():
+    """A 2 KB workbook with a cell at XFD200000 would have the reader allocate half a terabyte and end the process
+    (a web worker, by anyone allowed to import). Cells and rows placed by order, without a reference, count too."""
+    far = xlsx({"企业": [COMPANY_HEADERS]})
+    stray = patch_xlsx(far, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="200000"><c r="XFD200000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    assert "200000 行 × 16384 列" in refused(stray, "台账.xlsx")
+    unplaced = patch_xlsx(far, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576">' + b'<c t="inlineStr"><is><t>x</t></is></c>' * 5000 + b"</row></sheetData>"))
+    assert "已用区域过大" in refused(unplaced, "台账.xlsx")
+    wide_but_short = patch_xlsx(far, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="3"><c r="XFD3" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    assert read_upload(wide_but_short, "台账.xlsx")  # 3 × 16384 cells: read (its far column is reported unknown)
+
+
 def test_openpyxl_parses_with_defusedxml():
     assert openpyxl.xml.DEFUSEDXML is True
 

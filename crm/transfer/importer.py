@@ -354,22 +354,22 @@ class Batch:
                 CERTIFICATIONS: "统一社会信用代码、资质类型和编号（无编号时为年度）"}[self.key]
 
     def _company_rules(self, row: Row) -> None:
-        self._officer_covers(row)
         existing = self.ctx.companies.get(row.code)
+        if row.code and self.ctx.scope is not None:
+            if existing is not None and not self.ctx.in_scope(existing.district_id, existing.park_id):
+                # Nothing more is checked: every other message would quote what is stored about it (its officer,
+                # park, dates), which the user may not see.
+                self.add(row, "uscc", "该统一社会信用代码已登记在您负责区域以外的企业名下，请联系管理员")
+                return
+            district, park = _placed(row, existing)
+            if district is not None and not self.ctx.in_scope(district, park):
+                self.add(row, "district_id", "该企业不在您负责的区域内，不能导入")
+        self._officer_covers(row)
         founded = row.values.get("founded_on")
         # A founding date the row leaves as it was is not judged again (data older than the rule may break it).
         if existing is not None and founded != existing.founded_on and (
                 problem := founding_problem(founded, self.ctx.first_issued.get(existing.id))):
             self.add(row, "founded_on", str(problem))
-        if not row.code or self.ctx.scope is None:
-            return
-        existing = self.ctx.companies.get(row.code)
-        if existing is not None and not self.ctx.in_scope(existing.district_id, existing.park_id):
-            self.add(row, "uscc", "该统一社会信用代码已登记在您负责区域以外的企业名下，请联系管理员")
-            return
-        district, park = _placed(row, existing)
-        if district is not None and not self.ctx.in_scope(district, park):
-            self.add(row, "district_id", "该企业不在您负责的区域内，不能导入")
 
     def _officer_covers(self, row: Row) -> None:
         """The 包联干部 — the one named, or the one a blank cell keeps — must be someone who may open the company
@@ -424,11 +424,12 @@ class Batch:
                                          f"目标进度，请核对年度或发证日期"))
 
     def _founded_on(self, code: str | None) -> date | None:
-        """The company's founding date: as its row in this file gives it, else as stored."""
+        """The company's founding date: as its row in this file gives it, else as stored (if the user may see it:
+        the row is refused for that anyway, and the refusal must not quote the date)."""
         company_row, stored = self.in_file.get(code), self.ctx.companies.get(code)
         if company_row is not None and "founded_on" in company_row.values:
             return company_row.values["founded_on"]
-        return stored.founded_on if stored is not None else None
+        return stored.founded_on if stored is not None and self.ctx.visible(code) else None
 
     def _figure_rules(self, row: Row) -> None:
         v = row.values

@@ -8,6 +8,7 @@ is not what its extension says is refused with a reason in Chinese.
 """
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -22,6 +23,11 @@ MAX_ENTRIES = 1000  # a workbook has a few dozen parts
 MAX_UNCOMPRESSED = 256 * 1024 * 1024
 MAX_RATIO = 200  # XML compresses 5–20×; zip bombs 1000× and more
 RATIO_FLOOR = 1024 * 1024  # small parts may compress oddly without harm
+# The reader holds a sheet as a full grid up to its farthest cell (about 50 bytes a cell): one stray cell at XFD200000
+# in a 2 KB file would ask for half a terabyte and end the process. 100,000 rows × 30 columns fit.
+MAX_GRID_CELLS = 3_000_000
+_CELL, _ROW = re.compile(rb"<c(?=[\s/>])([^>]*)>"), re.compile(rb"<row(?=[\s/>])([^>]*)>")
+_REF = re.compile(rb"\br=\"([A-Z]{0,3})([0-9]{1,7})\"")
 HEADER_SEARCH_ROWS = 10  # a ledger may have a title row or two above its header
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -135,17 +141,48 @@ def _verify_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, suspicious: 
     """Decompress once: zipfile stops at the declared size and checks the CRC, so sizes cannot lie;
     an XML part may not declare a DTD (the way to entity-expansion bombs). True when it lists merged cells."""
     tail, merged = b"", False
+    columns = rows = 0  # the grid a sheet asks for: its farthest cell, and past it a cell or row placed by order
+
+    sheet = entry.filename.startswith("xl/worksheets/")
     try:
         with archive.open(entry) as stream:
             while chunk := stream.read(1024 * 1024):
-                window = (tail + chunk).upper()
-                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                window = tail + chunk
+                upper = window.upper()
+                if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
                     raise ImportRefused("工作簿中含有不允许的 XML 声明（DOCTYPE/ENTITY），为安全起见拒绝读取")
-                merged = merged or b"<MERGECELL " in window
-                tail = chunk[-16:]
+                merged = merged or b"<MERGECELL " in upper
+                if sheet:
+                    new = window[len(tail) - _lead(tail):]  # tags begun in the tail are read once, whole, here
+                    for pattern, is_row in ((_CELL, False), (_ROW, True)):
+                        for attributes in pattern.findall(new):
+                            ref = _REF.search(attributes)
+                            if ref is None:  # placed after the one before it: count it past the farthest
+                                columns, rows = (columns, rows + 1) if is_row else (columns + 1, rows)
+                            else:
+                                rows = max(rows, int(ref[2]))
+                                columns = columns if is_row else max(columns, _column_number(ref[1]))
+                tail = chunk[-256:]
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
         raise suspicious from None
+    if columns * rows > MAX_GRID_CELLS:
+        raise ImportRefused(f"工作表的已用区域过大（{rows} 行 × {columns} 列）：请删除表格以外远处的单元格（或其内容、格式），"
+                            f"重新保存后再上传")
     return merged
+
+
+def _lead(tail: bytes) -> int:
+    """How much of the previous read's tail a tag still open at its end takes up (0 when none is)."""
+    start = tail.rfind(b"<")
+    return len(tail) - start if start >= 0 and b">" not in tail[start:] else 0
+
+
+def _column_number(letters: bytes) -> int:
+    """XFD → 16384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _csv_grid(data: bytes) -> list[list]:
