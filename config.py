@@ -59,7 +59,8 @@ class Config:
     LADDER_TIMEZONE = os.environ.get("LADDER_TIMEZONE", "Asia/Shanghai")
     LADDER_REMINDER_TIME = os.environ.get("LADDER_REMINDER_TIME", "08:30")
     LADDER_BASE_URL = os.environ.get("LADDER_BASE_URL", "http://127.0.0.1:5000")
-    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES = 5  # for one username from one address
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 30  # for any usernames from one address (one password tried on many)
     LOGIN_WINDOW_MINUTES = 15
     PAGE_SIZE = 50
     LOG_FORMAT = os.environ.get("LADDER_LOG_FORMAT", "text")  # text | json

@@ -106,6 +106,23 @@ def test_login_throttled_after_five_failures_across_workers(make, client, app):
     assert response.status_code == 429
 
 
+def test_guesses_from_elsewhere_do_not_lock_the_owner_out_and_one_password_tried_on_many_accounts_is_stopped(
+        make, app, client):
+    user = make.user("admin")
+    stranger = app.test_client()
+    for _ in range(5):
+        stranger.post("/login", data={"username": user.username, "password": "nope"},
+                      environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert stranger.post("/login", data={"username": user.username, "password": PASSWORD},
+                         environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 429
+    assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+    for n in range(30):  # a different account each time: never five for one of them
+        stranger.post("/login", data={"username": f"user{n}", "password": "123456"},
+                      environ_base={"REMOTE_ADDR": "10.9.8.6"})
+    assert stranger.post("/login", data={"username": "someone-else", "password": "123456"},
+                         environ_base={"REMOTE_ADDR": "10.9.8.6"}).status_code == 429
+
+
 def test_current_password_on_the_account_page_is_throttled_like_login(make, app, auth, client):
     user = make.user("officer")
     auth.login(user)

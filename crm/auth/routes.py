@@ -13,7 +13,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "main.healthz"}
 
 def _throttled(username: str) -> bool:
     """Too many wrong passwords for this account lately, on the login page or the account page alike: says so."""
-    if not is_throttled(username):
+    if not is_throttled(username, request.remote_addr or ""):
         return False
     flash(_("登录失败次数过多，请 15 分钟后再试。"), "error")
     return True

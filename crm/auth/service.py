@@ -17,13 +17,15 @@ from crm.normalize import url_int
 SIGN_IN_KEY = "sign_in"  # the session key holding this device's LoginSession token
 
 
-def is_throttled(username: str) -> bool:
-    """Too many recent failures for this username, counted in the database (all workers see them)."""
+def is_throttled(username: str, ip: str) -> bool:
+    """Too many recent failures from this address — for this username (a stranger guessing elsewhere cannot lock
+    its owner out), or for any (one password tried on many accounts) — counted in the database (all workers)."""
     since = utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
-    failures = db.session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at >= since)
-    )
-    return failures >= current_app.config["LOGIN_MAX_FAILURES"]
+    for_user, for_any = db.session.execute(
+        select(func.count().filter(LoginAttempt.username == username), func.count())
+        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since)).one()
+    return (for_user >= current_app.config["LOGIN_MAX_FAILURES"]
+            or for_any >= current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"])
 
 
 @cache
@@ -36,7 +38,7 @@ def authenticate(username: str, password: str, ip: str) -> User | None:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         check_password_hash(_no_user_hash(), password)
-    elif user.active and user.check_password(password):
+    elif user.check_password(password) and user.active:  # the hash checked either way: no faster answer for inactive
         db.session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         db.session.commit()
         return user
