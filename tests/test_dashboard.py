@@ -157,9 +157,13 @@ def test_pace_follows_the_closing_dates_of_the_years_rounds_of_that_kind():
     make_round("tech_sme", 2023, "2023-04-30")
     make_round("tech_sme", 2023, "2023-09-30")
     make_round("hnte", 2023, "2023-06-30")  # another kind does not pace 科小
-    assert figures("tech_sme_registered", "2023-04-29").pace == 0
+    # each round's half accrues evenly up to its closing: no standing still, then jumping, on the deadline
+    assert figures("tech_sme_registered", "2023-01-01").pace == 2  # 365 × ½ × 1/120
+    assert figures("tech_sme_registered", "2023-04-29").pace == 181  # 365 × ½ × 119/120
     assert figures("tech_sme_registered", "2023-04-30").pace == 183  # half of 365, rounded half up
+    assert figures("tech_sme_registered", "2023-07-15").pace == 273  # 365 × (½ + ½ × 76/153)
     assert figures("tech_sme_registered", "2023-09-30").pace == 365
+    assert figures("tech_sme_registered", "2023-12-31").pace == 365
 
 
 def test_a_round_closing_outside_its_year_paces_within_the_year():
@@ -170,7 +174,7 @@ def test_a_round_closing_outside_its_year_paces_within_the_year():
     make_round("hnte", 2023, "2023-06-30")
     make_round("hnte", 2023, "2024-01-10", name="2023高企补充批次")  # closes after the year: due by 31 December
     assert figures("hnte_new", "2023-06-30").pace == 5
-    assert figures("hnte_new", "2023-12-30").pace == 5
+    assert figures("hnte_new", "2023-09-30").pace == 8  # 10 × (½ + ½ × 92/184)
     assert figures("hnte_new", "2023-12-31").pace == 10
 
 
@@ -181,6 +185,16 @@ def test_pace_of_valid_hnte_starts_from_last_years_level(make):
     f = figures("hnte_valid", "2023-07-02")
     assert f.pace == 7  # 4 + (10 − 4) × 183/365
     assert f.gap == 4 - 7
+
+
+def test_an_area_holding_its_level_target_is_never_behind_and_a_year_to_come_has_no_pace(make):
+    for n in range(4):
+        make.cert(make.company(), "hnte", issued_on=d("2022-03-01"), number=f"GR{n}")
+    set_target(2023, "hnte_valid", None, 3)  # below last year's level of 4
+    f = figures("hnte_valid", "2023-07-02")
+    assert (f.actual, f.pace, f.gap) == (4, 3, 1)  # not 4 + (3 − 4) × ½ = 3.5 → 4, "behind" at 3 of 3
+    set_target(2024, "hnte_valid", None, 10)
+    assert figures("hnte_valid", "2023-07-02", year=2024).pace is None  # looked at before 2024 begins
 
 
 def test_no_target_no_pace(make):
@@ -210,8 +224,9 @@ def pipeline(make):
 
 def test_projection_adds_open_applications_times_last_years_pass_rate(pipeline):
     f = figures("hnte_valid", "2023-09-01")
-    assert (f.actual, f.open, f.pass_rate) == (1, 2, 0.75)  # the valid company is already counted
-    assert f.projection == 3  # 1 + 2 × 0.75 = 2.5, rounded half up
+    # valid today, its certificate lapses on 2023-12-02: out of the year-end level, its renewal is in flight
+    assert (f.actual, f.base, f.open, f.pass_rate) == (1, 0, 3, 0.75)
+    assert f.projection == 2  # 0 + 3 × 0.75 = 2.25
     new, renewed = figures("hnte_new", "2023-09-01"), figures("hnte_renewed", "2023-09-01")
     assert (new.open, new.projection) == (1, 1)  # never certified: 0 + 0.75
     assert (renewed.open, renewed.projection) == (2, 2)  # lapsed and valid: 0 + 1.5
@@ -272,6 +287,12 @@ def test_missed_annual_report_only_after_31_may(client, auth, make):
     assert "未报年报公司" not in risk(client, "annual_report_missed", 2023, "2023-05-31")
     page = risk(client, "annual_report_missed", 2023, "2023-06-01")
     assert "未报年报公司" in page and "已报年报公司" not in page and "上年末已失效公司" not in page
+    late = make.company("迟报年报公司")
+    make.cert(late, "hnte", issued_on=d("2021-05-01"), number="GR4")
+    db.session.add(AnnualReport(company_id=late.id, year=2022, filed_on=d("2023-08-10")))
+    db.session.commit()
+    assert "迟报年报公司" in risk(client, "annual_report_missed", 2023, "2023-06-30")  # not filed by then
+    assert "迟报年报公司" not in risk(client, "annual_report_missed", 2023, "2023-08-10")
 
 
 def test_tech_sme_registered_last_year_but_not_yet_this_year(client, auth, make):
@@ -368,6 +389,26 @@ def test_a_year_that_cannot_be_shown_is_said_and_a_date_outside_the_year_is_not_
     # The year picked anew on the page keeps the old date beside it: 2023 as of a day in 2022 would read all zero.
     page = client.get("/dashboard?year=2023&as_of=2022-12-31").text
     assert "截至 2023-12-31" in page and "无法显示" not in page
+    assert "截至日期“2022-12-31”无法识别或不在 2023 年内，已显示截至 2023-12-31。" in page  # said, not swapped silently
+    assert "截至日期“2023年2月30日”无法识别" in client.get("/dashboard?year=2023&as_of=2023年2月30日").text
+
+
+def test_completion_is_rounded_down_and_a_list_leads_back_to_the_view_it_came_from(client, auth, make):
+    auth.login(make.user("admin"))
+    for n in range(3):
+        make.cert(make.company(district="511703"), "hnte", issued_on=d("2023-03-01"), number=f"GR{n}")
+    set_target(2023, "hnte_new", None, 4)
+    db.session.commit()
+    assert re.search(r"<dt>完成率</dt><dd>75%</dd>", client.get("/dashboard?year=2023&as_of=2023-12-31").text)
+    set_target(2023, "hnte_new", None, 301)  # 3 / 301 = 0.997 %: 0%, not 1%; 299 / 300 would read 99%
+    db.session.commit()
+    assert re.search(r"<dt>完成率</dt><dd>0%</dd>", client.get("/dashboard?year=2023&as_of=2023-12-31").text)
+    chart = json.loads(re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', client.get(
+        "/dashboard?year=2023&as_of=2023-03-31&metric=hnte_new").text).group(1))
+    assert len(chart["trend"]["pace"]) == 12 and chart["trend"]["pace"][-1] == 301  # on to the target in December
+    area = make.area("511703")
+    page = client.get(f"/dashboard/companies?list=hnte_new&year=2023&as_of=2023-12-31&area={area.key}").text
+    assert (f'href="/dashboard?year=2023&amp;as_of=2023-12-31&amp;scope={area.key}&amp;metric=hnte_new"') in page
 
 
 def test_the_monthly_report_of_a_year_it_cannot_show_leaves_no_notice_behind(client, auth, make, data):

@@ -15,7 +15,8 @@ from crm.access import area_ids, company_scope
 from crm.areas import all_areas
 from crm.clock import today
 from crm.dashboard.service import (
-    RISKS, annual_report_due, board, board_counts, company_list, list_condition, list_label, monthly_trend,
+    RISKS, annual_report_due, board, board_counts, company_list, list_condition, list_label, month_ends,
+    monthly_trend,
 )
 from crm.downloads import attachment
 from crm.extensions import db
@@ -61,8 +62,9 @@ def _scope_where(area: Area | None = None):
 
 
 def _year_and_as_of(say: bool = True) -> tuple[int, date]:
-    """The year and as-of date asked for. A year that cannot be shown is replaced by this one, and the page says so
-    (a shared link must not pass for the figures it asked for); an as-of date outside the year by its default."""
+    """The year and as-of date asked for. A year that cannot be shown is replaced by this one, and an as-of date that
+    cannot be read or is outside the year by the year's default; the page says so (a shared link must not pass for
+    the figures it asked for)."""
     now = today()
     asked_year, asked_as_of = (request.args.get(n, "").strip()[:20] for n in ("year", "as_of"))
     year = request.args.get("year", type=int)
@@ -76,6 +78,9 @@ def _year_and_as_of(say: bool = True) -> tuple[int, date]:
     except InvalidValue:
         as_of = None
     if as_of is None or as_of.year != year:  # e.g. the year picked anew on the page, the old date kept beside it
+        if asked_as_of and say:
+            flash(_("截至日期“%(d)s”无法识别或不在 %(y)s 年内，已显示截至 %(default)s。", d=asked_as_of, y=year,
+                    default=default_as_of(year, now).isoformat()), "warning")
         as_of = default_as_of(year, now)
     return year, as_of
 
@@ -134,7 +139,8 @@ def _chart_data(sel: Selection, data, trend: dict, scope_id: int | None) -> dict
                 {"name": _("%(y)s年", y=sel.year - 1), "values": [v for _d, v in trend["last_year"]],
                  "links": [link(sel.year - 1, d) for d, _v in trend["last_year"]]},
             ],
-            "pace": [data.pace(sel.metric, scope_id, d) for d, _v in trend["this_year"]],
+            # the whole year's pace, on to the target in December: where we must get to, not only where we are
+            "pace": [data.pace(sel.metric, scope_id, d) for d in month_ends(sel.year, date(sel.year, 12, 31))],
             "pace_name": _("进度要求"),
         },
         "areas": {
@@ -170,8 +176,10 @@ def companies():
         stmt = stmt.where(area_condition(area))
     page = db.paginate(stmt.order_by(Company.name_sort, Company.id), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
+    back = url_for("dashboard.index", year=year, as_of=as_of.isoformat(), scope=area.key if area else None,
+                   metric=key if key in METRICS else None)  # to the view the number was on
     return render_template("dashboard/companies.html", page=page, label=label, area=area, year=year, as_of=as_of,
-                           key=key)
+                           key=key, back=back)
 
 
 @bp.route("/dashboard/report.xlsx")

@@ -3,17 +3,22 @@
 Pace (where we should be on the as-of date D), per metric and scope:
   - by default linear through the year: target × (days of Y up to and including D) / (days in Y);
   - when year Y has rounds of the metric's kind, by their closing dates instead: each round is expected
-    to deliver an equal share of the target by its closes_on, so the pace is
-    target × (rounds of that kind in Y closed on or before D) / (rounds of that kind in Y); a round closing
-    after Y is due on 31 December, one that closed before Y began is left out (round_closings);
+    to deliver an equal share of the target by its closes_on, accruing evenly from the round before's closing
+    (31 December of Y−1 for the first) — the pace climbs toward each deadline rather than standing still and
+    jumping on it, which read "on pace" until the day it was too late; a round closing after Y is due on
+    31 December, one that closed before Y began is left out (round_closings);
   - 有效高企数 (hnte_valid) is a level, not a count of the year's events: its pace starts from the
-    level on 31 December of Y−1 and moves from there to the target by the same share.
-Projection: actual + open applications × last year's pass rate of the kind, where an open application
-  is one not yet approved, rejected or withdrawn in a year-Y round of the metric's kind, from a company
-  the approval would add to the metric (not already counted; for 新认定 never certified, for 重新认定
-  certified before, for 新入库 never registered before); the pass rate is approved / (approved +
-  rejected) over Y−1's rounds of the kind, city-wide. Without decided applications last year there is
-  no pass rate and no projection.
+    level on 31 December of Y−1 and moves from there to the target by the same share; a target at or below
+    that level is the pace all year (an area holding its target is never behind);
+  - before Y begins (a year still to come, looked at today) there is no pace.
+Projection: the year-end base + open applications × last year's pass rate of the kind. The base is the actual
+  count, except for 有效高企数: the level on 31 December of Y of the certificates issued by D (certificates
+  lapsing before the year ends leave it). An open application is one not yet approved, rejected or withdrawn
+  in a year-Y round of the metric's kind, from a company the approval would add to the metric (not already
+  counted — for 有效高企数, not valid on 31 December; for 新认定 never certified, for 重新认定 certified
+  before, for 新入库 never registered before); the pass rate is approved / (approved + rejected) over Y−1's
+  rounds of the kind, city-wide. Without decided applications last year there is no pass rate and no
+  projection.
 """
 import calendar
 from dataclasses import dataclass
@@ -22,10 +27,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, and_, case, distinct, exists, false, func, literal, select, union_all
+from sqlalchemy import Date, Integer, and_, case, distinct, exists, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
+from crm.ladder.standing import in_force_clause
 from crm.i18n import N_
 from crm.models import AnnualReport, Application, Area, Certification, Company, Round
 from crm.models.certification import HNTE, REVOKED, TECH_SME
@@ -62,9 +68,16 @@ def _ever_held(kind: str, before: Any) -> Any:
         Certification.kind == kind, Certification.status != REVOKED, before))
 
 
+def year_end_level(year: int, as_of: date) -> Any:
+    """有效高企数 on 31 December of Y as known on D: certificates issued by D and still valid then."""
+    return Company.id.in_(select(Certification.company_id).where(
+        in_force_clause(date(year, 12, 31), HNTE), Certification.valid_from <= as_of))
+
+
 def projection_candidates(metric: str, year: int, as_of: date) -> Any:
-    """Companies with an open application this year that its approval would add to `metric`."""
-    condition = and_(_open_applications(METRIC_KIND[metric], year), ~metric_condition(metric, year, as_of))
+    """Companies with an open application this year that its approval would add to `metric` (by the year's end)."""
+    counted = year_end_level(year, as_of) if metric in STOCK_METRICS else metric_condition(metric, year, as_of)
+    condition = and_(_open_applications(METRIC_KIND[metric], year), ~counted)
     if metric in ("hnte_new", "hnte_renewed"):
         certified = _ever_held(HNTE, Certification.valid_from <= as_of)
         condition = and_(condition, certified if metric == "hnte_renewed" else ~certified)
@@ -95,10 +108,12 @@ def annual_report_due(year: int) -> date:
 
 
 def annual_report_missed(year: int, as_of: date) -> Any:
-    """§3.3: valid on 31 December of Y−1, no report for Y−1 recorded, and D is after 31 May of Y."""
+    """§3.3: valid on 31 December of Y−1, no report for Y−1 filed by D (one of unknown date counts as filed),
+    and D is after 31 May of Y."""
     if as_of <= annual_report_due(year):
         return false()
-    filed = select(AnnualReport.company_id).where(AnnualReport.year == year - 1)
+    filed = select(AnnualReport.company_id).where(
+        AnnualReport.year == year - 1, or_(AnnualReport.filed_on.is_(None), AnnualReport.filed_on <= as_of))
     return and_(metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)), ~Company.id.in_(filed))
 
 
@@ -138,8 +153,16 @@ def linear_share(year: int, as_of: date) -> float:
     return min(max((as_of - first).days + 1, 0), days) / days
 
 
-def rounds_share(closings: list[date], as_of: date) -> float:
-    return sum(1 for closes_on in closings if closes_on <= as_of) / len(closings)
+def rounds_share(year: int, closings: list[date], as_of: date) -> float:
+    """Each round's equal share, accrued evenly from the round before's closing to its own (module docstring)."""
+    share, start = 0.0, date(year - 1, 12, 31)
+    for closes_on in closings:
+        if as_of >= closes_on:
+            share += 1
+        elif as_of > start:
+            share += (as_of - start).days / (closes_on - start).days
+        start = closes_on
+    return share / len(closings)
 
 
 def round_closings(year: int) -> dict[str, list[date]]:
@@ -173,6 +196,7 @@ class Figures:
     pace: int | None
     open: int  # open applications that would add to the metric
     pass_rate: float | None
+    base: int  # what the year ends with before the open applications (projection)
 
     @property
     def gap(self) -> int | None:
@@ -181,7 +205,7 @@ class Figures:
 
     @property
     def projection(self) -> int | None:
-        return None if self.pass_rate is None else round_half_up(self.actual + self.open * self.pass_rate)
+        return None if self.pass_rate is None else round_half_up(self.base + self.open * self.pass_rate)
 
     @property
     def completion(self) -> float | None:
@@ -210,15 +234,20 @@ class Board:
         if target is None:
             return None
         on = on or self.as_of
+        if on < date(self.year, 1, 1):
+            return None  # the year has not begun
         closings = self.closings.get(METRIC_KIND[metric])
-        share = rounds_share(closings, on) if closings else linear_share(self.year, on)
+        share = rounds_share(self.year, closings, on) if closings else linear_share(self.year, on)
         base = self.counts.of(area_id)["start"] if metric in STOCK_METRICS else 0
+        if target <= base:
+            return target  # a level at or above its target only has to stay there
         return round_half_up(base + (target - base) * share)
 
     def figures(self, metric: str, area_id: int | None) -> Figures:
         counts = self.counts.of(area_id)
         return Figures(metric, counts[metric], self.targets.get((metric, area_id)), self.pace(metric, area_id),
-                       counts[OPEN_PREFIX + metric], self.pass_rates.get(METRIC_KIND[metric]))
+                       counts[OPEN_PREFIX + metric], self.pass_rates.get(METRIC_KIND[metric]),
+                       counts["year_end"] if metric in STOCK_METRICS else counts[metric])
 
     def by_gap(self, metric: str) -> list[tuple[Area, Figures]]:
         """Areas for one metric, worst gap to the pace first; areas without a target last."""
@@ -232,6 +261,7 @@ def board_counts(year: int, as_of: date, where: Any = None) -> AreaCounts:
         **metric_conditions(year, as_of),
         **{OPEN_PREFIX + m: projection_candidates(m, year, as_of) for m in METRICS},
         "start": metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)),  # pace base of the level
+        "year_end": year_end_level(year, as_of),  # projection base of the level
     }
     return count_by_area(conditions, where)
 
