@@ -245,6 +245,7 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from crm import clock
+    from crm.audit import source_label
     from crm.i18n import bound_gettext, translate, translated
     from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
     from crm.navigation import nav_items, page_url, url_template
@@ -253,6 +254,7 @@ def register_template_helpers(app: Flask) -> None:
         today=clock.today, local_time=clock.local, KIND_LABELS=translated(KIND_LABELS),
         RUNG_LABELS=translated(RUNG_LABELS),
         nav_items=nav_items, page_url=page_url, url_template=url_template, get_locale=get_locale,
+        source_label=source_label,
     )
     app.jinja_env.filters["translate"] = translate
     app.context_processor(bound_gettext)

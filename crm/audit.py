@@ -10,16 +10,19 @@ from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.models import AuditLog, Certification, Company, CompanyYear, User
 
 AUDITED = {Company: "company", Certification: "certification", CompanyYear: "figures", User: "user"}
 SKIPPED = {"updated_at", "version", "password_hash", "session_version", "created_at", "valid_from", "valid_until",
            "name_sort"}  # bookkeeping, or derived from what is recorded (the windows, the name's sort key)
+SOURCE_LABELS = {"web": N_("网页"), "cli": N_("命令行"), "demo": N_("演示数据"), "system": N_("系统")}
 _actor: ContextVar[tuple[int | None, str] | None] = ContextVar("audit_actor", default=None)
 
 
@@ -40,6 +43,14 @@ def current_actor() -> tuple[int | None, str]:
     if has_request_context() and current_user.is_authenticated:
         return current_user.id, "web"
     return None, "system"
+
+
+def source_label(source: str) -> str:
+    """Where a change came from, in the reader's language: 网页, 命令行, 导入 <file>…"""
+    kind, _, name = source.partition(":")
+    if kind == "import":
+        return gettext("导入 %(file)s", file=name)
+    return gettext(SOURCE_LABELS[source]) if source in SOURCE_LABELS else source
 
 
 def plain(value: Any) -> Any:

@@ -1,4 +1,6 @@
 """How an audited change reads on a page (crm.changes): the timeline and the edit form's conflict notice."""
+import re
+
 from crm.changes import described
 
 
@@ -29,3 +31,16 @@ def test_the_sort_key_of_a_renamed_company_is_neither_recorded_nor_shown(make, c
     recorded = db.session.scalars(select(AuditLog.changes).where(AuditLog.entity == "company")).all()
     assert recorded and not any("name_sort" in (c or {}) for c in recorded)
     assert described([{"name": ["甲", "乙"], "name_sort": ["jia", "yi"]}]) == [(("企业名称", "甲", "乙"),)]
+
+
+def test_a_change_made_by_an_import_or_a_command_says_where_it_came_from_in_words(make, client, auth, runner,
+                                                                                tmp_path):
+    from workbooks import COMPANY_HEADERS, xlsx
+
+    company = make.company(name="来源测试有限公司")
+    path = tmp_path / "台账.xlsx"
+    path.write_bytes(xlsx({"企业": [COMPANY_HEADERS, ["来源测试有限公司", company.uscc, "通川区", "", "电子信息"]]}))
+    assert runner.invoke(args=["companies", "import", str(path)]).exit_code == 0
+    auth.login(make.user("admin"))
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(f"/companies/{company.id}?tl=edit").text))
+    assert "导入 台账.xlsx 修改 企业信息" in page and "import:" not in page

@@ -190,6 +190,9 @@ def test_list_search_filter_and_pagination(make, auth, client, app):
     assert a.name in page and b.name not in page
     page = client.get(f"/companies/?q={b.uscc[:10].lower()}").get_data(as_text=True)
     assert b.name in page and a.name not in page
+    tail = "".join(chr(ord(c) + 0xFEE0) for c in b.uscc[-6:])  # the last digits on the licence, typed full-width
+    page = client.get(f"/companies/?q={tail}").text
+    assert b.name in page and a.name not in page
     printing = make.company(name="达州3D打印科技有限公司")
     for typed in ("３Ｄ打印", "3D打印"):  # full-width as a phone's keyboard may give it
         page = client.get(f"/companies/?q={typed}").text

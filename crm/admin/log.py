@@ -12,6 +12,7 @@ from flask_babel import gettext, pgettext
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from crm.audit import source_label
 from crm.changes import Change, described
 from crm.clock import utc_start_of
 from crm.extensions import db
@@ -21,7 +22,6 @@ from crm.models import AuditLog, Company, User
 from crm.normalize import InvalidValue, parse_date, url_int
 
 ENTITIES = ("company", "certification", "figures", "visit", "user", "setting", "export", "shortlist")
-SOURCE_LABELS = {"web": N_("网页"), "cli": N_("命令行"), "demo": N_("演示数据"), "system": N_("系统")}
 # What an export entry records (crm.transfer.routes, crm.ladder, crm.visits): its settings, by these names.
 EXPORT_LABELS = {
     "kind": N_("资质类型"), "year": N_("年度"), "format": N_("格式"), "rows": N_("行数"), "q": N_("搜索"),
@@ -88,13 +88,6 @@ def log_query(f: LogFilter) -> Select:
     if f.end:
         stmt = stmt.where(AuditLog.at < utc_start_of(f.end + timedelta(days=1)))
     return stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc())
-
-
-def source_label(source: str) -> str:
-    kind, _, name = source.partition(":")
-    if kind == "import":
-        return gettext("导入 %(file)s", file=name)
-    return gettext(SOURCE_LABELS[source]) if source in SOURCE_LABELS else source
 
 
 def _export_changes(params: dict) -> dict[str, list]:

@@ -64,7 +64,7 @@ def company_query(user: User, f: CompanyFilter, on: date) -> Select:
         code = normalize_uscc(text)
         names = {text, to_halfwidth(text)}  # ３Ｄ打印 typed on a phone finds 达州3D打印科技 (DOMAIN §7)
         stmt = stmt.where(or_(*(Company.name.contains(n, autoescape=True) for n in sorted(names)),
-                              Company.uscc.startswith(code, autoescape=True)))
+                              Company.uscc.contains(code, autoescape=True)))  # the last digits on a licence too
     if f.district_id:
         stmt = stmt.where(Company.district_id == f.district_id)
     if f.park_id:

@@ -24,6 +24,9 @@ def test_bulk_add_ticked_companies_and_export_the_shortlist(page, phone_page, ma
     with page.expect_download() as download:
         page.click("text=导出 Excel")
     assert download.value.suggested_filename == f"{YEAR}年科技型中小企业申报名单.xlsx"
+    with page.expect_download() as csv_download:  # the form's other button at once: not taken for a second tap
+        page.click("text=导出 CSV")
+    assert csv_download.value.suggested_filename == f"{YEAR}年科技型中小企业申报名单.csv"
     assert page.outside == []
 
     login(phone_page, officer.username, PASSWORD)
