@@ -1,4 +1,5 @@
-"""Audit trail: every change to a company, its certifications, figures or a user is recorded.
+"""Audit trail: every change to a company, its certifications, figures and 年报, a user, a target or a round is
+recorded.
 
 A session listener records changes made through the ORM, so no write path can forget it; bulk writes
 that bypass the ORM (imports) call record() themselves.
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from crm.extensions import db
 from crm.i18n import N_
-from crm.models import AuditLog, Certification, Company, CompanyYear, User
+from crm.models import AnnualReport, AuditLog, Certification, Company, CompanyYear, Round, Target, User
 
-AUDITED = {Company: "company", Certification: "certification", CompanyYear: "figures", User: "user"}
+AUDITED = {Company: "company", Certification: "certification", CompanyYear: "figures", User: "user",
+           AnnualReport: "annual_report", Target: "target", Round: "round"}
 SKIPPED = {"updated_at", "version", "password_hash", "session_version", "created_at", "valid_from", "valid_until",
            "name_sort"}  # bookkeeping, or derived from what is recorded (the windows, the name's sort key)
 SOURCE_LABELS = {"web": N_("网页"), "cli": N_("命令行"), "demo": N_("演示数据"), "system": N_("系统")}

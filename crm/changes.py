@@ -13,7 +13,9 @@ from crm.extensions import db
 from crm.i18n import N_
 from crm.ladder.standing import KIND_LABELS
 from crm.models import Area, User
-from crm.reminders.forms import KIND_LABELS as REMINDER_KIND_LABELS
+from crm.reminders.forms import KIND_LABELS as REMINDER_KIND_LABELS, AnnualReportForm
+from crm.rounds.forms import RoundForm
+from crm.targets.service import METRIC_LABELS
 from crm.users.forms import ROLE_CHOICES, UserForm
 from crm.visits.forms import VisitFields
 from crm.visits.service import KIND_LABELS as VISIT_KIND_LABELS
@@ -30,7 +32,13 @@ FIELD_LABELS |= {key: getattr(VisitFields, name).args[0] for key, name in VISIT_
 FIELD_LABELS |= {name: UserForm.__dict__[name].args[0] for name in ("username", "display_name", "email", "role", "active")}
 FIELD_LABELS |= {"areas": _l("负责区域"), "password": _l("密码"), "locale": _l("界面语言"),
                  "reminder_opt_out": _l("不接收的提醒"), "source": _l("来源")}  # a certification's
-VALUE_LABELS = {"kind": KIND_LABELS, "status": {"valid": N_("有效"), "revoked": N_("已撤销")},
+# Records whose columns share a name with another's: a round's name is not a company's (企业名称).
+ENTITY_FIELDS = {
+    "round": {name: RoundForm.__dict__[name].args[0] for name in ("kind", "year", "name", "opens_on", "closes_on")},
+    "annual_report": {name: AnnualReportForm.__dict__[name].args[0] for name in ("year", "filed_on")},
+    "target": {"metric": _l("指标"), "value": _l("目标值"), "area_id": _l("区域（空为全市）")},
+}
+VALUE_LABELS = {"kind": KIND_LABELS, "metric": METRIC_LABELS, "status": {"valid": N_("有效"), "revoked": N_("已撤销")},
                 "visit_kind": VISIT_KIND_LABELS, "role": dict(ROLE_CHOICES), "reminder_opt_out": REMINDER_KIND_LABELS,
                 "locale": {"zh": "中文", "en": "English"},
                 "password": {"已重置": N_("已重置"), "已修改": N_("已修改")},
@@ -43,21 +51,24 @@ HIDDEN = {"id", "company_id",  # what a row belongs to, not what was changed in 
 Change = tuple[str, str, str]  # field, old, new
 
 
-def described(change_sets: Iterable[dict | None], labels: dict | None = None) -> list[tuple[Change, ...]]:
+def described(change_sets: Iterable[dict | None], labels: dict | None = None,
+              entities: Iterable[str] | None = None) -> list[tuple[Change, ...]]:
     """Each change set ({column: [old, new]}) as (field, old, new) lines; the areas and officers named in all of
     them are looked up together (at most one query each). A line whose two sides read the same is left out,
-    as is, for a new row, a field left empty. `labels` names fields the forms do not (a rule setting's)."""
+    as is, for a new row, a field left empty. `labels` names fields the forms do not (a rule setting's);
+    `entities`, the kind of record of each set, names fields as that record's form does (ENTITY_FIELDS)."""
     change_sets = [c or {} for c in change_sets]
     labels = FIELD_LABELS | (labels or {})
     names = _names_of_ids(change_sets)
     out = []
-    for changes in change_sets:
+    for changes, entity in zip(change_sets, entities or [None] * len(change_sets)):
+        own = labels | ENTITY_FIELDS[entity] if entity in ENTITY_FIELDS else labels
         lines = []
         for key, (old, new) in changes.items():
             before, after = _shown(key, old, names), _shown(key, new, names)
             if key in HIDDEN or before == after or (old is None and (new == "" or new is False)):
                 continue
-            lines.append((str(labels.get(key, key)), before, after))
+            lines.append((str(own.get(key, key)), before, after))
         out.append(tuple(lines))
     return out
 

@@ -127,3 +127,24 @@ def test_a_page_of_the_log_takes_the_same_queries_however_many_entries_and_peopl
     with count_queries() as many:
         assert client.get("/admin/log").status_code == 200
     assert many.count == few.count, many.statements
+
+
+def test_targets_rounds_and_annual_reports_are_in_the_log_and_the_companys_timeline(make, admin, client, runner):
+    assert runner.invoke(args=["targets", "set", "--year", "2027", "--metric", "hnte_valid", "--value", "250"]
+                         ).exit_code == 0
+    assert runner.invoke(args=["targets", "set", "--year", "2027", "--metric", "hnte_valid", "--value", "260"]
+                         ).exit_code == 0
+    assert runner.invoke(args=["rounds", "create", "--kind", "tech_sme", "--year", "2027", "--name", "2027年科小评价",
+                               "--opens", "2027年6月30日", "--closes", "2027-09-30"]).exit_code == 0
+    company = make.company(name="年报测试有限公司")
+    make.cert(company, "hnte", issued_on=datetime(2022, 11, 10).date(), number="GR2022")
+    client.post(f"/companies/{company.id}/annual-reports", data={"report-year": "2023", "report-filed_on": "2024-05-20"})
+    client.post(f"/companies/{company.id}/annual-reports/2023/delete")
+
+    log = entries(client.get("/admin/log").text)
+    assert log[0].endswith("科长 删除了 年报 · 年报测试有限公司 报表年度：2023 → — 填报日期：2024-05-20 → —")
+    assert log[1].endswith("科长 新建了 年报 · 年报测试有限公司 报表年度：2023 填报日期：2024-05-20")
+    assert "命令行 新建了 申报批次 · 2027年科小评价 资质类型：科技型中小企业 年度：2027 批次名称：2027年科小评价" in log[4]
+    assert log[5].endswith("命令行 修改了 目标 · 2027 有效高企数 全市 目标值：250 → 260")
+    timeline = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(f"/companies/{company.id}?tl=edit").text))
+    assert "科长 删除 年报" in timeline and "科长 新建 年报" in timeline

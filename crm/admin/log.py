@@ -18,10 +18,12 @@ from crm.clock import utc_start_of
 from crm.extensions import db
 from crm.i18n import N_, translated
 from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
-from crm.models import AuditLog, Company, User
+from crm.models import Area, AuditLog, Company, Round, Target, User
+from crm.targets.service import METRIC_LABELS
 from crm.normalize import InvalidValue, parse_date, url_int
 
-ENTITIES = ("company", "certification", "figures", "visit", "user", "setting", "export", "shortlist")
+ENTITIES = ("company", "certification", "figures", "annual_report", "visit", "user", "target", "round", "setting",
+            "export", "shortlist")
 # What an export entry records (crm.transfer.routes, crm.ladder, crm.visits): its settings, by these names.
 EXPORT_LABELS = {
     "kind": N_("资质类型"), "year": N_("年度"), "format": N_("格式"), "rows": N_("行数"), "q": N_("搜索"),
@@ -36,7 +38,8 @@ def entity_labels() -> dict[str, str]:
     """The kinds of record in the trail as the log names them (in a context of their own: English says "user
     account" here, "Users" in the menu)."""
     return {"company": pgettext("log", "企业"), "certification": pgettext("log", "资质"),
-            "figures": pgettext("log", "年度数据"), "visit": pgettext("log", "走访记录"),
+            "figures": pgettext("log", "年度数据"), "annual_report": pgettext("log", "年报"),
+            "visit": pgettext("log", "走访记录"), "target": pgettext("log", "目标"), "round": pgettext("log", "申报批次"),
             "user": pgettext("log", "用户"), "setting": pgettext("log", "规则参数"),
             "export": pgettext("log", "名单导出"), "shortlist": pgettext("log", "申报名单导出")}
 
@@ -107,13 +110,12 @@ def log_entries(entries: list[AuditLog], setting_labels: dict[str, str]) -> list
     company_ids = {e.company_id for e in entries if e.company_id is not None}
     companies = dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(company_ids)))
                      .all()) if company_ids else {}
-    user_ids = {e.entity_id for e in entries if e.entity == "user" and e.entity_id is not None}
-    users = dict(db.session.execute(select(User.id, User.label).where(User.id.in_(user_ids))).all()) if user_ids else {}
+    named = _records_named(entries)
     change_sets = [_export_changes(e.changes or {}) if e.action == "export" else e.changes for e in entries]
     out = []
     labels, kinds = setting_labels | dict(translated(EXPORT_LABELS)), entity_labels()
-    for e, lines in zip(entries, described(change_sets, labels=labels)):
-        subject, link = _subject(e, kinds, companies, users)
+    for e, lines in zip(entries, described(change_sets, labels=labels, entities=[e.entity for e in entries])):
+        subject, link = _subject(e, kinds, companies, named)
         actor = e.user.label if e.user else source_label(e.source)
         if e.user and e.source != "web":
             actor = f"{actor}（{source_label(e.source)}）"
@@ -121,8 +123,30 @@ def log_entries(entries: list[AuditLog], setting_labels: dict[str, str]) -> list
     return out
 
 
+def _records_named(entries: list[AuditLog]) -> dict[tuple[str, int], str]:
+    """The users, rounds and targets the page's entries are about, by (entity, id): one query for each kind."""
+    ids = {kind: {e.entity_id for e in entries if e.entity == kind and e.entity_id is not None}
+           for kind in ("user", "round", "target")}
+    named: dict[tuple[str, int], str] = {}
+    if ids["user"]:
+        named |= {("user", i): label for i, label in db.session.execute(
+            select(User.id, User.label).where(User.id.in_(ids["user"])))}
+    if ids["round"]:
+        named |= {("round", i): name for i, name in db.session.execute(
+            select(Round.id, Round.name).where(Round.id.in_(ids["round"])))}
+    if ids["target"]:
+        named |= {("target", i): f"{year} {gettext(METRIC_LABELS[metric])} {area or gettext('全市')}"
+                  for i, year, metric, area in db.session.execute(
+                      select(Target.id, Target.year, Target.metric, Area.name).outerjoin(Area, Area.id == Target.area_id)
+                      .where(Target.id.in_(ids["target"])))}
+    return named
+
+
+SUBJECT_PAGES = {"user": ("users.edit", "user_id"), "round": ("rounds.board", "round_id"), "target": None}
+
+
 def _subject(e: AuditLog, kinds: dict[str, str], companies: dict[int, str],
-             users: dict[int, str]) -> tuple[str, str | None]:
+             named: dict[tuple[str, int], str]) -> tuple[str, str | None]:
     if e.action == "export":
         listed = (e.changes or {}).get("list")
         return (gettext(LISTS[listed]) if listed in LISTS else gettext("申报名单")), None
@@ -133,10 +157,12 @@ def _subject(e: AuditLog, kinds: dict[str, str], companies: dict[int, str],
         target = (url_for("visits.show", visit_id=e.entity_id) if e.entity == "visit" and e.action != "delete"
                   else url_for("companies.show", company_id=e.company_id))
         return f"{what} · {companies[e.company_id]}", target
-    if e.entity == "user" and e.entity_id is not None:
-        if e.entity_id not in users:
+    if e.entity in SUBJECT_PAGES and e.entity_id is not None:
+        if (e.entity, e.entity_id) not in named:  # deleted since
             return f"{what} · #{e.entity_id}", None
-        return f"{what} · {users[e.entity_id]}", url_for("users.edit", user_id=e.entity_id)
+        page = SUBJECT_PAGES[e.entity]
+        return (f"{what} · {named[e.entity, e.entity_id]}",
+                url_for(page[0], **{page[1]: e.entity_id}) if page else None)
     return what, None
 
 

@@ -1,6 +1,7 @@
 """`flask --app wsgi rounds create ...` (INTERFACES.md)."""
 import click
 
+from crm.audit import acting_as
 from crm.cli import LadderGroup, fail
 from crm.extensions import db
 from crm.models import Round
@@ -23,8 +24,9 @@ def create_command(kind, year, name, opens, closes):
         year = parse_year(year)
         opens_on = parse_date(opens, field="开始日期")
         closes_on = parse_date(closes, field="截止日期")
-        round_ = save_round(Round(), kind, year, name, opens_on, closes_on)
-        db.session.commit()
+        with acting_as(None, "cli"):
+            round_ = save_round(Round(), kind, year, name, opens_on, closes_on)
+            db.session.commit()
     except (InvalidValue, RoundError) as exc:
         db.session.rollback()
         fail(str(exc))

@@ -4,6 +4,7 @@ import json
 import click
 
 from crm.areas import all_areas, resolve_area
+from crm.audit import acting_as
 from crm.cli import LadderGroup, YEAR, fail
 from crm.clock import today
 from crm.extensions import db
@@ -27,10 +28,11 @@ def set_command(year, metric, value, scope):
         if area is None:
             fail(f"未知区域：{scope}（区县代码、区县名称或园区名称）")
     try:
-        set_target(year, metric, area, value)
+        with acting_as(None, "cli"):
+            set_target(year, metric, area, value)
+            db.session.commit()
     except TargetError as exc:
         fail(str(exc))
-    db.session.commit()
     click.echo(f"target {year} {metric} {area.name if area else '全市'} = {value}")
 
 

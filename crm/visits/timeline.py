@@ -89,7 +89,7 @@ def _edits(company: Company, n: int) -> list[Entry]:
     corrected = {e.entity_id for e in edits if e.entity == "visit" and e.action == "update"}
     live = set(db.session.scalars(select(Visit.id).where(Visit.id.in_(corrected)))) if corrected else set()
     return [Entry("edit", _local(e.at).date(), _local(e.at), e, changes=lines, linked=e.entity_id in live)
-            for e, lines in zip(edits, described(e.changes for e in edits))]
+            for e, lines in zip(edits, described([e.changes for e in edits], entities=[e.entity for e in edits]))]
 
 
 SOURCES = {"visit": _visits, "follow_up": _follow_ups, "certification": _certifications,
