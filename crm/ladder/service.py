@@ -36,11 +36,12 @@ CHECK_LABELS = {
     "size_assets": N_("资产总额 ≤ 2 亿元"), "restricted_industry": N_("非限制、淘汰类产业"),
     "integrity": N_("无重大事故及失信"), "score": N_("评价得分 ≥ 60 分"), "tech_staff_nonzero": N_("科技人员指标不为 0 分"),
     "registered_365": N_("注册满一年"), "ip_owned": N_("拥有知识产权"), "tech_field": N_("属于八大技术领域"),
-    "tech_staff_ratio": N_("科技人员占比 ≥ 10%"), "rd_ratio": N_("研发费用占比达标"),
+    "tech_staff_ratio": N_("科技人员占比 ≥ 10%"), "rd_ratio": N_("研发费用占比 ≥ 3%–5%（按营业收入）"),
     "rd_domestic_ratio": N_("境内研发费用占比 ≥ 60%"), "high_tech_revenue_ratio": N_("高新技术产品收入占比 ≥ 60%"),
     "innovation_score": N_("创新能力评价 ≥ 71 分"), "no_major_accident": N_("无重大安全、质量事故"),
     "not_revoked": N_("当年入库登记未被撤销"),
-    "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入达标"), "revenue_cagr": N_("营业收入增长率达标"),
+    "holds_hnte": N_("持有有效高企证书"), "base_revenue": N_("基期营业收入 ≥ 下限"),
+    "revenue_cagr": N_("营业收入年均增长率 ≥ 下限"),
 }
 CHECKERS = {TECH_SME: "tech_sme", HNTE: "hnte", GAZELLE: "gazelle"}
 
@@ -198,7 +199,7 @@ def verdict(result: KindResult) -> str:
 
 
 VERDICT_LABELS = {
-    "eligible": N_("符合"), "figures_pass": N_("数据条件符合"), "failed": N_("不符合"), "missing": N_("数据不全"),
+    "eligible": N_("符合"), "figures_pass": N_("数据条件符合，估计项待定"), "failed": N_("不符合"), "missing": N_("数据不全"),
 }
 
 
