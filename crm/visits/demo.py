@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
+from crm.access import can_see
 from crm.clock import today
 from crm.extensions import db
 from crm.models import Company, FollowUp, FollowUpEvent, NeedCategory, User, Visit
@@ -49,8 +50,11 @@ def seed(rng: random.Random) -> None:
 
 
 def _visit(rng: random.Random, company: Company, officers: list[User], categories: dict, on) -> None:
-    lead = company.officer or rng.choice(officers)
-    team = [lead] + ([rng.choice([o for o in officers if o is not lead])] if len(officers) > 1 and rng.random() < 0.2 else [])
+    # Officers who may open the company: a follow-up owned by anyone else could be neither seen nor done by them.
+    covering = [o for o in officers if can_see(o, company)] or officers
+    lead = company.officer or rng.choice(covering)
+    others = [o for o in covering if o is not lead]
+    team = [lead] + ([rng.choice(others)] if others and rng.random() < 0.2 else [])
     visited_on = on - timedelta(days=rng.randint(0, 364))
     figures = company.years[-1] if company.years else None
     names = [n for n in rng.sample(list(NEED_WEIGHTS), k=rng.choice([0, 1, 1, 2]), counts=list(NEED_WEIGHTS.values()))
