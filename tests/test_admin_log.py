@@ -148,3 +148,10 @@ def test_targets_rounds_and_annual_reports_are_in_the_log_and_the_companys_timel
     assert log[5].endswith("命令行 修改了 目标 · 2027 有效高企数 全市 目标值：250 → 260")
     timeline = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(f"/companies/{company.id}?tl=edit").text))
     assert "科长 删除 年报" in timeline and "科长 新建 年报" in timeline
+
+
+def test_a_shortlist_export_says_its_kind_and_year_in_words(make, admin, client, runner, tmp_path):
+    assert runner.invoke(args=["shortlist", "export", "--kind", "hnte", "--year", "2026", "--area", "511702",
+                               "--out", str(tmp_path / "名单.csv")]).exit_code == 0
+    assert entries(client.get("/admin/log?what=shortlist").text)[0].endswith(
+        "命令行 导出了 申报名单 资质类型：高新技术企业 年度：2026 区域：通川区 格式：csv 行数：0")

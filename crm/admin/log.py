@@ -17,10 +17,10 @@ from crm.changes import Change, described
 from crm.clock import utc_start_of
 from crm.extensions import db
 from crm.i18n import N_, translated
-from crm.ladder.standing import KIND_LABELS, RUNG_LABELS
+from crm.ladder.standing import RUNG_LABELS
 from crm.models import Area, AuditLog, Company, Round, Target, User
-from crm.targets.service import METRIC_LABELS
 from crm.normalize import InvalidValue, parse_date, url_int
+from crm.targets.service import METRIC_LABELS
 
 ENTITIES = ("company", "certification", "figures", "annual_report", "visit", "user", "target", "round", "setting",
             "export", "shortlist")
@@ -31,6 +31,7 @@ EXPORT_LABELS = {
     "state": N_("跟进状态"), "owner_id": N_("负责人"),
 }
 FOLLOW_UP_STATES = {"open": N_("未完成"), "overdue": N_("已逾期"), "done": N_("已完成"), "all": N_("全部")}
+EXPORT_VALUES = {"standing": RUNG_LABELS, "state": FOLLOW_UP_STATES}
 LISTS = {"companies": N_("企业名单"), "visits": N_("走访台账"), "follow_ups": N_("跟进事项台账")}
 
 
@@ -57,7 +58,7 @@ NOBODY = 0  # the `who` filter's value for entries no one signed in made (comman
 @dataclass(frozen=True)
 class LogFilter:
     who: int | None = None      # a user's id, or NOBODY
-    what: str = ""              # an ENTITY_LABELS key
+    what: str = ""              # one of ENTITIES
     subject: int | None = None  # with `what`: that record's history (a user's, a visit's)
     start: date | None = None
     end: date | None = None
@@ -94,14 +95,17 @@ def log_query(f: LogFilter) -> Select:
 
 
 def _export_changes(params: dict) -> dict[str, list]:
-    """An export's settings as a change set from nothing, so described() names them as it names fields."""
+    """An export's settings as a change set from nothing, so described() names them as it names fields (and
+    words the values it knows: a certification kind, an area, an officer)."""
     flat = dict(params.get("filter") or {}) | {k: v for k, v in params.items() if k not in ("filter", "list")}
-    shown = {"kind": gettext(KIND_LABELS[flat["kind"]]) if flat.get("kind") in KIND_LABELS else flat.get("kind"),
-             "standing": gettext(RUNG_LABELS[flat["standing"]]) if flat.get("standing") in RUNG_LABELS else None,
-             "state": gettext(FOLLOW_UP_STATES[flat["state"]]) if flat.get("state") in FOLLOW_UP_STATES else None}
-    if flat.get("officer_id") == 0:
-        shown["officer_id"] = gettext("未分配")
-    return {k: [None, shown[k] if k in shown else v] for k, v in flat.items()}
+    return {k: [None, _export_value(k, v)] for k, v in flat.items()}
+
+
+def _export_value(key: str, value: Any) -> Any:
+    if key == "officer_id" and value == 0:
+        return gettext("未分配")
+    labels = EXPORT_VALUES.get(key, {})
+    return gettext(labels[value]) if value in labels else value
 
 
 def log_entries(entries: list[AuditLog], setting_labels: dict[str, str]) -> list[LogEntry]:
