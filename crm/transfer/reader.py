@@ -28,6 +28,8 @@ RATIO_FLOOR = 1024 * 1024  # small parts may compress oddly without harm
 MAX_GRID_CELLS = 3_000_000
 _CELL, _ROW = re.compile(rb"<c(?=[\s/>])([^>]*)>"), re.compile(rb"<row(?=[\s/>])([^>]*)>")
 _REF = re.compile(rb"\br=\"([A-Z]{0,3})([0-9]{1,7})\"")
+_CELL_TAG = re.compile(rb"<c[\s/>]")
+_FIRST_REF_COLUMN, _FIRST_REF_ROW = re.compile(rb'<c r="([A-Z]{1,3})[0-9]'), re.compile(rb'<row r="([0-9]{1,7})"')
 HEADER_SEARCH_ROWS = 10  # a ledger may have a title row or two above its header
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -154,14 +156,7 @@ def _verify_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, suspicious: 
                 merged = merged or b"<MERGECELL " in upper
                 if sheet:
                     new = window[len(tail) - _lead(tail):]  # tags begun in the tail are read once, whole, here
-                    for pattern, is_row in ((_CELL, False), (_ROW, True)):
-                        for attributes in pattern.findall(new):
-                            ref = _REF.search(attributes)
-                            if ref is None:  # placed after the one before it: count it past the farthest
-                                columns, rows = (columns, rows + 1) if is_row else (columns + 1, rows)
-                            else:
-                                rows = max(rows, int(ref[2]))
-                                columns = columns if is_row else max(columns, _column_number(ref[1]))
+                    columns, rows = _extent(new, columns, rows)
                 tail = chunk[-256:]
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
         raise suspicious from None
@@ -169,6 +164,26 @@ def _verify_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, suspicious: 
         raise ImportRefused(f"工作表的已用区域过大（{rows} 行 × {columns} 列）：请删除表格以外远处的单元格（或其内容、格式），"
                             f"重新保存后再上传")
     return merged
+
+
+def _extent(xml: bytes, columns: int, rows: int) -> tuple[int, int]:
+    """The grid (columns, rows) grown by the cells and rows in `xml`. Spreadsheet programs write each cell's and
+    row's reference first (<c r="B7">), read in bulk; any other tag is read one by one, and one placed by order
+    (no reference) counts past the farthest."""
+    column_letters, row_numbers = _FIRST_REF_COLUMN.findall(xml), _FIRST_REF_ROW.findall(xml)
+    columns = max([columns, *map(_column_number, set(column_letters))])
+    rows = max([rows, *map(int, row_numbers)])
+    if len(_CELL_TAG.findall(xml)) == len(column_letters) and xml.count(b"<row") == len(row_numbers):
+        return columns, rows
+    for pattern, is_row in ((_CELL, False), (_ROW, True)):
+        for attributes in pattern.findall(xml):
+            ref = _REF.search(attributes)
+            if ref is None:
+                columns, rows = (columns, rows + 1) if is_row else (columns + 1, rows)
+            else:
+                rows = max(rows, int(ref[2]))
+                columns = columns if is_row else max(columns, _column_number(ref[1]))
+    return columns, rows
 
 
 def _lead(tail: bytes) -> int:
