@@ -393,3 +393,13 @@ def test_a_company_edit_not_saved_says_so_at_the_top(make, auth, client):
     response = client.post(f"/companies/{company.id}/edit", data=edit_data(company, notes="长" * 2001))
     head = response.text.split('class="card form-grid"', 1)[0]
     assert response.status_code == 422 and "未保存：请按红字提示修改" in head
+
+
+def test_the_list_offers_an_officer_the_areas_they_can_narrow_to_and_no_bulk_action_on_nothing(make, auth, client):
+    auth.login(make.user("officer", areas=["511702"]))
+    make.company(name="通川一号有限公司", district="511702")
+    page = client.get("/companies/").text
+    district_options = re.search(r'<select name="district".*?</select>', page, re.S).group(0)
+    assert "通川区" in district_options and "达川区" not in district_options  # a park would reach across districts
+    assert 'id="bulk"' in page
+    assert 'id="bulk"' not in client.get("/companies/?q=没有这家企业").text  # not "add all 0 to a pool"

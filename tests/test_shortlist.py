@@ -281,6 +281,24 @@ def test_page_lists_reasons_and_missing_figures(designed, make, auth, client):
     assert "HYPERLINK" in page and "条件符合" in page
 
 
+def test_the_page_opens_on_the_round_open_now(make, auth, client):
+    from datetime import timedelta
+
+    from crm.models import Round
+
+    auth.login(make.user("admin"))
+    on = today()
+    db.session.add_all([
+        Round(kind="tech_sme", year=on.year, name="已截止的科小", opens_on=on - timedelta(days=90),
+              closes_on=on - timedelta(days=30)),
+        Round(kind="hnte", year=on.year, name="开放中的高企", opens_on=on - timedelta(days=10),
+              closes_on=on + timedelta(days=15))])
+    db.session.commit()
+    page = client.get("/shortlists/").text
+    assert re.search(r'<option value="hnte"\s+selected', page), "the 高企 round open now, not a closed 科小 one"
+    assert re.search(r'<option value="tech_sme"\s+selected', client.get("/shortlists/?kind=tech_sme").text)
+
+
 def test_page_is_scoped_to_the_officers_areas_and_filters(designed, make, auth, client):
     zhang = designed[0].officer
     auth.login(zhang)

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, and_, exists, or_, select
 
-from crm.access import admin_required, can_see, company_scope, editor_required, get_company_or_404
+from crm.access import admin_required, can_see, company_scope, editor_required, get_company_or_404, usable_areas
 from crm.areas import all_areas
 from crm.changes import described
 from crm.clock import today
@@ -51,7 +51,8 @@ def index():
     people = _officers(with_inactive=True)
     return render_template(
         "companies/index.html", page=page, f=f, standings=standings, rungs=RUNGS,
-        districts=all_areas(DISTRICT), parks=all_areas(PARK), officers=[(u.id, officer_label(u)) for u in people],
+        districts=usable_areas(current_user, all_areas(DISTRICT)), parks=usable_areas(current_user, all_areas(PARK)),
+        officers=[(u.id, officer_label(u)) for u in people],
         assignable=[(u.id, u.label) for u in people if u.takes_companies] if current_user.is_admin else None,
     )
 
