@@ -111,6 +111,20 @@ def test_admin_sets_targets_on_the_page(client, auth, make):
     assert targets() == {(2023, "hnte_new", "达州高新区"): 30}
 
 
+def test_next_years_targets_start_from_last_years_and_are_saved_only_when_saved(client, auth, make):
+    auth.login(make.user("admin"))
+    park = make.area("达州高新区")
+    client.post("/targets/?year=2026", data={"t-city-hnte_valid": "250", f"t-{park.id}-tech_sme_new": "100"})
+    empty = client.get("/targets/?year=2027").text
+    assert 'href="/targets/?year=2027&amp;copy=1"' in empty and 'value="250"' not in empty
+    copied = client.get("/targets/?year=2027&copy=1").text
+    assert 'name="t-city-hnte_valid" value="250"' in copied and f'name="t-{park.id}-tech_sme_new" value="100"' in copied
+    assert "核对修改后点“保存”才会生效" in copied and (2027, "hnte_valid", None) not in targets()
+    client.post("/targets/?year=2027", data={"t-city-hnte_valid": "300", f"t-{park.id}-tech_sme_new": "100"})
+    assert targets()[(2027, "hnte_valid", None)] == 300
+    assert "copy=1" not in client.get("/targets/?year=2027").text  # set already: nothing to start from
+
+
 def test_the_page_saves_nothing_when_a_cell_is_not_a_whole_number(client, auth, make):
     auth.login(make.user("admin"))
     response = client.post("/targets/?year=2023", data={"t-city-hnte_valid": "250", "t-city-hnte_new": "2.5"})

@@ -23,6 +23,10 @@ def index():
     scopes = [None, *all_areas()]
     form = TargetsForm()
     cells = {cell_name(area_id, metric): value for (metric, area_id), value in targets_for(year).items()}
+    earlier = {cell_name(area_id, metric): value for (metric, area_id), value in targets_for(year - 1).items()}
+    copied = request.method == "GET" and request.args.get("copy") == "1" and not cells
+    if copied:  # last year's targets as a start, saved only when 保存 is pressed
+        cells = earlier
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         cells = {name: value for name, value in request.form.items() if name.startswith("t-")}
@@ -43,4 +47,4 @@ def index():
     status = 422 if errors else 200
     return render_template("targets/index.html", form=form, year=year, scopes=scopes, metrics=METRICS,
                            metric_labels=translated(METRIC_LABELS), cells=cells, errors=errors,
-                           cell_name=cell_name), status
+                           cell_name=cell_name, copied=copied, may_copy=bool(earlier) and not cells), status
