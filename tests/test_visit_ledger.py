@@ -163,3 +163,18 @@ def test_the_web_export_needs_a_csrf_token(visits, app):
     page = client.get("/visits/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post("/visits/export", data={"format": "csv", "csrf_token": token}).status_code == 200
+
+
+def test_the_visit_list_offers_this_month_last_month_and_this_year_keeping_its_other_filters(make, auth, client):
+    from datetime import timedelta
+
+    from crm.clock import today
+
+    auth.login(make.user("admin"))
+    area = make.area("511703")
+    page = client.get(f"/visits/?area={area.id}").text
+    on = today()
+    last = on.replace(day=1) - timedelta(days=1)
+    assert f'href="/visits/?area={area.id}&amp;from={last.replace(day=1).isoformat()}&amp;to={last.isoformat()}"' in page
+    chosen = client.get(f"/visits/?area={area.id}&from={on.year}-01-01&to={on.isoformat()}").text
+    assert f'from={on.year}-01-01&amp;to={on.isoformat()}" class="active">今年</a>' in chosen

@@ -230,7 +230,18 @@ def index():
     page = db.paginate(visit_query(f, current_user).options(*VISIT_DETAILS),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     company = get_company_or_404(f.company_id) if f.company_id else None
-    return render_template("visits/index.html", page=page, f=f, company=company, **_filter_choices())
+    kept = {k: v for k, v in request.args.items() if k in FILTER_ARGS and k not in ("from", "to")}
+    periods = [(label, url_for("visits.index", **kept, **{"from": start.isoformat(), "to": end.isoformat()}),
+                (f.start, f.end) == (start, end)) for label, start, end in _periods(today())]
+    return render_template("visits/index.html", page=page, f=f, company=company, periods=periods, **_filter_choices())
+
+
+def _periods(on: date) -> list[tuple[str, date, date]]:
+    """The periods a ledger is asked for most: this month, last month, this year (to today)."""
+    first = on.replace(day=1)
+    last_month_ends = first - timedelta(days=1)
+    return [(_("本月"), first, on), (_("上月"), last_month_ends.replace(day=1), last_month_ends),
+            (_("今年"), date(on.year, 1, 1), on)]
 
 
 @bp.route("/export", methods=["POST"])
