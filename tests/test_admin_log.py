@@ -155,3 +155,18 @@ def test_a_shortlist_export_says_its_kind_and_year_in_words(make, admin, client,
                                "--out", str(tmp_path / "名单.csv")]).exit_code == 0
     assert entries(client.get("/admin/log?what=shortlist").text)[0].endswith(
         "命令行 导出了 申报名单 资质类型：高新技术企业 年度：2026 区域：通川区 格式：csv 行数：0")
+
+
+def test_a_new_users_areas_and_the_monthly_report_download_are_in_the_log(make, admin, client, runner):
+    tongchuan = make.area("511702")
+    client.post("/users/new", data={"username": "wangwu", "display_name": "王五", "email": "w@kjj.local",
+                                    "role": "officer", "password": "long-enough-1", "areas": [tongchuan.id],
+                                    "active": "y"})
+    assert runner.invoke(args=["users", "create", "zhaoliu", "--role", "viewer", "--email", "z@kjj.local",
+                               "--password", "long-enough-2", "--area", "511703"]).exit_code == 0
+    said = " ".join(entries(client.get("/admin/log?what=user").text))
+    assert "科长 修改了 用户 · 王五 负责区域：不限（全市） → 通川区" in said
+    assert "命令行 修改了 用户 · zhaoliu 负责区域：不限（全市） → 达川区" in said
+    assert client.get("/dashboard/report.xlsx?year=2026&as_of=2026-06-30").status_code == 200
+    assert entries(client.get("/admin/log?what=export").text)[0].endswith(
+        "科长 导出了 月报 年度：2026 截至日期：2026-06-30 格式：xlsx 行数：10")

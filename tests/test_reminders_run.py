@@ -171,6 +171,13 @@ def test_tech_sme_renewal_suppressed_when_registered_for_the_year(make):
     assert leads_fired("2025-09-30", "tech_sme_renewal") == []
 
 
+def test_a_run_for_a_past_day_is_not_silenced_by_a_registration_issued_after_it(make):
+    company = registered_last_year(make, staff("officer"))
+    make.cert(company, "tech_sme", year=2025, number="20255117000002", issued_on=d("2025-09-15"))
+    assert leads_fired("2025-08-31", "tech_sme_renewal") == [30]  # caught up later: not registered on that day
+    assert leads_fired("2025-09-24", "tech_sme_renewal") == []  # registered by then
+
+
 @pytest.mark.parametrize("stage, expected", [
     ("preparing", [1]), ("submitted", []), ("publicised", []), ("approved", []), ("withdrawn", [1]),
 ])

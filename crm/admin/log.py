@@ -28,11 +28,11 @@ ENTITIES = ("company", "certification", "figures", "annual_report", "visit", "us
 EXPORT_LABELS = {
     "kind": N_("资质类型"), "year": N_("年度"), "format": N_("格式"), "rows": N_("行数"), "q": N_("搜索"),
     "standing": N_("当前梯次"), "sort": N_("排序"), "start": N_("起始日期"), "end": N_("截止日期"), "area_id": N_("区域"),
-    "state": N_("跟进状态"), "owner_id": N_("负责人"),
+    "state": N_("跟进状态"), "owner_id": N_("负责人"), "as_of": N_("截至日期"),
 }
 FOLLOW_UP_STATES = {"open": N_("未完成"), "overdue": N_("已逾期"), "done": N_("已完成"), "all": N_("全部")}
 EXPORT_VALUES = {"standing": RUNG_LABELS, "state": FOLLOW_UP_STATES}
-LISTS = {"companies": N_("企业名单"), "visits": N_("走访台账"), "follow_ups": N_("跟进事项台账")}
+LISTS = {"companies": N_("企业名单"), "visits": N_("走访台账"), "follow_ups": N_("跟进事项台账"), "report": N_("月报")}
 
 
 def entity_labels() -> dict[str, str]:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, select
 
 from crm.access import area_ids, company_scope
 from crm.areas import all_areas
+from crm.audit import record_export
 from crm.clock import today
 from crm.dashboard.service import (
     RISKS, annual_report_due, board, board_counts, company_list, list_condition, list_label, month_ends,
@@ -201,5 +202,7 @@ def report():
             row += [actual, target, actual / target if target else None]
         rows.append(row)
     content, mime = table_bytes("xlsx", columns, rows, title=_("%(y)s年月报", y=year))
+    record_export("report", "xlsx", len(rows), {"year": year, "as_of": as_of})
+    db.session.commit()  # the download is in the 操作日志, like every export
     return attachment(content, mime, _("%(y)s年月报_截至%(d)s", y=year, d=as_of.isoformat()) + ".xlsx",
                       f"report-{year}-{as_of.isoformat()}.xlsx")

@@ -115,13 +115,14 @@ def load_inputs(start: date, horizons: Mapping[str, date], officer_id: int | Non
 
     sme_years = sorted({r.year for r in out.rounds if r.kind == TECH_SME})
     if sme_years and until(engine.TECH_SME_RENEWAL):
-        # Registrations for Y−1 (who must renew) and for Y (already renewed, revoked ones included: §2.4).
+        # Registrations for Y−1 (who must renew) and for Y (already renewed, revoked ones included: §2.4), with
+        # their issue dates: a run for a past day is not silenced by a registration issued after it.
         stmt = _with_company(select(
-            Certification.id, Certification.year, Certification.status, *COMPANY_COLUMNS,
+            Certification.id, Certification.year, Certification.status, Certification.issued_on, *COMPANY_COLUMNS,
         ), Certification.company_id).where(Certification.kind == TECH_SME,
                  Certification.year.in_(sorted({y - 1 for y in sme_years} | set(sme_years))), scope())
-        out.certs.extend(engine.Cert(id_, company_id, TECH_SME, None, None, year, status == REVOKED)
-                         for id_, year, status, company_id in rows_with_company(stmt))
+        out.certs.extend(engine.Cert(id_, company_id, TECH_SME, issued_on, None, year, status == REVOKED)
+                         for id_, year, status, issued_on, company_id in rows_with_company(stmt))
         stmt = _with_company(select(Pool.year, *COMPANY_COLUMNS).select_from(PoolMember)
                              .join(Pool, Pool.id == PoolMember.pool_id), PoolMember.company_id).where(
             Pool.kind == TECH_SME, Pool.year.in_(sme_years), scope())

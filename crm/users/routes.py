@@ -10,7 +10,7 @@ from crm.audit import record
 from crm.extensions import db
 from crm.models import Area, User
 from crm.users.forms import UserForm
-from crm.users.service import UserError, check_change, create_user, deactivate, stranded_companies
+from crm.users.service import UserError, check_change, create_user, deactivate, record_areas, stranded_companies
 
 bp = admin_blueprint("users", __name__, url_prefix="/users")
 
@@ -40,6 +40,7 @@ def new():
                 user = create_user(form.username.data, form.role.data, form.email.data, form.password.data,
                                    display_name=(form.display_name.data or "").strip())
                 user.areas = [db.session.get(Area, i) for i in form.areas.data]
+                record_areas(user, [])
                 user.active = form.active.data
                 db.session.commit()
                 flash(_("已创建用户 %(name)s。", name=user.username), "success")
@@ -63,10 +64,9 @@ def edit(user_id: int):
         user.display_name = (form.display_name.data or "").strip()
         user.email = form.email.data.strip()
         user.role = form.role.data
-        areas_before = sorted(a.name for a in user.areas)
+        areas_before = [a.name for a in user.areas]
         user.areas = [db.session.get(Area, i) for i in form.areas.data]
-        if sorted(a.name for a in user.areas) != areas_before:  # a collection: the audit listener sees columns only
-            record("user", user.id, None, "update", {"areas": [areas_before, sorted(a.name for a in user.areas)]})
+        record_areas(user, areas_before)
         if form.password.data:
             user.set_password(form.password.data)
             record("user", user.id, None, "update", {"password": [None, "已重置"]})  # that it changed, never the hash
@@ -79,6 +79,6 @@ def edit(user_id: int):
         stranded = stranded_companies(user)
         if stranded:
             flash(_("%(name)s 仍包联 %(num)s 家其已不能处理的企业（已停用、改为只读，或不在其负责区域内）：请在企业列表按包联干部"
-                    "“%(name)s”筛选，再逐一或导入移交。", name=user.label, num=stranded), "warning")
+                    "“%(name)s”筛选，再用“分配包联干部”（或逐一、导入）移交。", name=user.label, num=stranded), "warning")
         return redirect(url_for("users.index"))
     return render_template("users/form.html", form=form, user=user), 200 if request.method == "GET" else 422

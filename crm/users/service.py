@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from crm.access import company_scope
 from crm.areas import resolve_area
+from crm.audit import record
 from crm.extensions import db
 from crm.fields import EMAIL
 from crm.locks import hold
@@ -37,7 +38,16 @@ def create_user(username: str, role: str, email: str, password: str, area_keys: 
     user.set_password(password)
     user.areas = resolve_areas(area_keys)
     db.session.add(user)
+    record_areas(user, [])
     return user
+
+
+def record_areas(user: User, before: list[str]) -> None:
+    """The user's areas in the audit trail when they changed (a collection: the audit listener sees columns only)."""
+    after = sorted(a.name for a in user.areas)
+    if after != sorted(before):
+        db.session.flush()  # a new user's id
+        record("user", user.id, None, "update", {"areas": [sorted(before), after]})
 
 
 def user_named(username: str) -> User | None:
