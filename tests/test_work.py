@@ -105,7 +105,8 @@ def test_where_pool_and_standing_both_apply_the_shorter_threshold_wins(make):
 
 def test_my_work_lists_stale_companies_longest_first_with_days_and_threshold(make, auth, client):
     officer = make.user("officer")
-    older, newer = make.company(name="最久未走访", officer=officer), make.company(name="较久未走访", officer=officer)
+    older = make.company(name="最久未走访", officer=officer, district="511703", park="达州高新区")
+    newer = make.company(name="较久未走访", officer=officer)
     add_visit(older, officer, days_ago=300)
     add_visit(newer, officer, days_ago=200)
     make.company(name="别人的企业", officer=make.user("officer"), created_at=registered_days_ago(400))
@@ -113,6 +114,7 @@ def test_my_work_lists_stale_companies_longest_first_with_days_and_threshold(mak
     page = client.get("/work").get_data(as_text=True)
     assert page.index("最久未走访") < page.index("较久未走访")
     assert "300 天" in page and "超期标准 180 天" in page
+    assert "达川区 · 达州高新区" in page  # its park too: a park officer's company may sit in another district
     assert "别人的企业" not in page
 
 

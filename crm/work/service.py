@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import Date, DateTime, and_, case, func, literal, or_, select
-from sqlalchemy.orm import lazyload, load_only
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from crm.access import company_scope
 from crm.clock import local
@@ -117,7 +117,7 @@ def stale_companies(scope: WorkScope, user: User, today: date, limit: int = LIST
     stale, threshold = staleness(today, last)
     base = (select(Company).outerjoin(last, last.c.company_id == Company.id)
             .where(company_scope(user), scope.companies(), stale)
-            .options(load_only(Company.name, Company.created_at), lazyload(Company.park), lazyload(Company.officer)))
+            .options(load_only(Company.name, Company.created_at), joinedload(Company.park), lazyload(Company.officer)))
     # How many in all comes with the first rows (a window count): the aggregate of visits is worked out once.
     rows = db.session.execute(
         base.add_columns(last.c.last_on, threshold.label("threshold"), func.count().over().label("total"))
