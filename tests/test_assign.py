@@ -85,6 +85,8 @@ def test_nothing_ticked_no_officer_or_one_who_takes_no_companies_changes_nothing
                        ({"company_ids": company.id, "officer_id": viewer.id}, "请选择包联干部。")]:
         assert said in client.post("/companies/assign", data=data, follow_redirects=True).text
     assert officers(company.id) == [None]
+    kept = client.post("/companies/assign", data={"company_ids": company.id, "q": "测试"}, follow_redirects=True).text
+    assert f'value="{company.id}" form="bulk" aria-label="选择 {company.name}" checked' in kept  # tick again? no
     outside = make.user("officer", areas=["511725"])
     assert client.post("/companies/assign", data={"company_ids": [company.id, 987654], "officer_id": outside.id}
                        ).status_code == 404

@@ -49,11 +49,13 @@ def index():
     page = db.paginate(company_query(current_user, f, on), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     standings = standings_for([c.id for c in page.items], on)
     people = _officers(with_inactive=True)
+    ticked = {url_int(i) for i in request.args.get("ticked", "").split(",")}
     return render_template(
         "companies/index.html", page=page, f=f, standings=standings, rungs=RUNGS,
         districts=usable_areas(current_user, all_areas(DISTRICT)), parks=usable_areas(current_user, all_areas(PARK)),
         officers=[(u.id, officer_label(u)) for u in people],
         assignable=[(u.id, u.label) for u in people if u.takes_companies] if current_user.is_admin else None,
+        ticked=ticked,
     )
 
 
@@ -149,9 +151,13 @@ def ticked_or_filtered(form) -> tuple[Select | None, bool]:
     return chosen, False
 
 
-def back_to_list(form):
-    """The company list as it was filtered when the bulk action was sent."""
-    return redirect(url_for("companies.index", **{k: v for k in LIST_ARGS if (v := form.get(k, "").strip())}))
+def back_to_list(form, keep_ticks: bool = False):
+    """The company list as it was filtered when the bulk action was sent; with `keep_ticks`, its ticks too (an
+    action refused for want of a choice, to be sent again)."""
+    args = {k: v for k in LIST_ARGS if (v := form.get(k, "").strip())}
+    if keep_ticks and (ids := [i for i in map(url_int, form.getlist("company_ids")) if i]):
+        args["ticked"] = ",".join(map(str, ids[:current_app.config["PAGE_SIZE"]]))
+    return redirect(url_for("companies.index", **args))
 
 
 @bp.route("/assign", methods=["POST"])
@@ -164,6 +170,7 @@ def assign():
         flash(_("请先勾选企业。"), "warning")
     elif officer is None or not officer.takes_companies:
         flash(_("请选择包联干部。"), "warning")
+        return back_to_list(request.form, keep_ticks=True)
     else:
         done = assign_officer(chosen, officer)
         db.session.commit()
