@@ -1,4 +1,5 @@
 """Rounds pages: the round admin, the kanban board, moves by form and by JSON, the company-page panel, access."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,18 @@ def scene(make):
 
 
 # ---- round admin --------------------------------------------------------------------------------------
+
+def test_the_new_round_form_takes_the_year_and_kind_asked_for_and_its_examples_follow(make, client, auth):
+    auth.login(make.user("admin"))
+    page = client.get("/rounds/new?year=2027&kind=tech_sme").text
+    assert re.search(r'<input[^>]*name="year"[^>]*value="2027"', page)
+    assert re.search(r'<option selected value="tech_sme">|<option value="tech_sme" selected>', page)
+    assert 'placeholder="如：2027年科技型中小企业评价"' in page and 'placeholder="2027-06-30"' in page
+    assert 'value="2027"' not in client.get("/rounds/new?year=①").text  # not a year: this one
+    from crm.clock import today
+
+    assert f'href="/rounds/new?year={today().year + 1}"' in client.get("/rounds/").text  # next year's, one tap
+
 
 def test_admin_creates_a_round_with_dates_typed_the_chinese_way(make, client, auth):
     auth.login(make.user("admin"))

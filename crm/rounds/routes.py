@@ -74,8 +74,11 @@ def _save(round_: Round, form: RoundForm):
 @admin_required
 def new():
     form = RoundForm()
-    if request.method == "GET":
-        form.year.data = today().year
+    if request.method == "GET":  # a link may ask for next year's round of a kind (?year=2027&kind=tech_sme)
+        asked = url_int(request.args.get("year"))
+        form.year.data = asked if asked and 2000 <= asked <= 2100 else today().year
+        if request.args.get("kind") in dict(form.kind.choices):
+            form.kind.data = request.args["kind"]
     if form.validate_on_submit():
         done = _save(Round(), form)
         if done:
