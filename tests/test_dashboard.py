@@ -274,22 +274,29 @@ def test_hnte_expiring_this_year_without_an_open_application(client, auth, make)
     assert "到期未申报公司" not in risk(client, "hnte_expiring", 2024, "2024-12-31")
 
 
-def test_missed_annual_report_only_after_31_may(client, auth, make):
+def test_a_missed_annual_report_flags_a_valid_hnte_after_its_31_may_whatever_the_year(client, auth, make):
+    """§3.3: one missed report puts a company at risk (two, counted cumulatively, cancel it): last year's once
+    31 May has passed, or an earlier year's of the certificate it holds."""
     auth.login(make.user("admin"))
-    missed = make.company("未报年报公司")
-    make.cert(missed, "hnte", issued_on=d("2021-05-01"), number="GR1")
-    filed = make.company("已报年报公司")
-    make.cert(filed, "hnte", issued_on=d("2021-05-01"), number="GR2")
-    db.session.add(AnnualReport(company_id=filed.id, year=2022, filed_on=d("2023-04-01")))
+
+    def certified(name, number, reports):
+        company = make.company(name)
+        make.cert(company, "hnte", issued_on=d("2021-05-01"), number=number)  # valid through 2024-04-30
+        db.session.add_all(AnnualReport(company_id=company.id, year=y, filed_on=d(on)) for y, on in reports)
+        return company
+
+    certified("未报年报公司", "GR1", [(2021, "2022-05-10")])
+    certified("已报年报公司", "GR2", [(2021, "2022-05-10"), (2022, "2023-04-01")])
+    certified("前年漏报公司", "GR5", [(2022, "2023-04-01")])  # 2021's missing: at risk though 2022's is in
     lapsed = make.company("上年末已失效公司")
-    make.cert(lapsed, "hnte", issued_on=d("2019-12-01"), number="GR3")  # through 2022-11-30
+    make.cert(lapsed, "hnte", issued_on=d("2019-12-01"), number="GR3")  # through 2022-11-30: no 高企 now
     db.session.commit()
-    assert "未报年报公司" not in risk(client, "annual_report_missed", 2023, "2023-05-31")
+    before = risk(client, "annual_report_missed", 2023, "2023-05-31")
+    assert "未报年报公司" not in before and "前年漏报公司" in before
     page = risk(client, "annual_report_missed", 2023, "2023-06-01")
-    assert "未报年报公司" in page and "已报年报公司" not in page and "上年末已失效公司" not in page
-    late = make.company("迟报年报公司")
-    make.cert(late, "hnte", issued_on=d("2021-05-01"), number="GR4")
-    db.session.add(AnnualReport(company_id=late.id, year=2022, filed_on=d("2023-08-10")))
+    assert "未报年报公司" in page and "前年漏报公司" in page
+    assert "已报年报公司" not in page and "上年末已失效公司" not in page
+    certified("迟报年报公司", "GR4", [(2021, "2022-05-10"), (2022, "2023-08-10")])
     db.session.commit()
     assert "迟报年报公司" in risk(client, "annual_report_missed", 2023, "2023-06-30")  # not filed by then
     assert "迟报年报公司" not in risk(client, "annual_report_missed", 2023, "2023-08-10")

@@ -44,7 +44,7 @@ from crm.targets.service import (
 
 RISK_LABELS = {
     "hnte_expiring": N_("本年到期且无在途申报的高企"),
-    "annual_report_missed": N_("未报上年度年报的高企"),
+    "annual_report_missed": N_("漏报年报的高企（再漏报将被取消资格）"),
     "tech_sme_lapsed": N_("上年入库、本年尚未入库的科小"),
 }
 OPEN_PREFIX = "open:"
@@ -107,14 +107,25 @@ def annual_report_due(year: int) -> date:
     return date(year, 5, 31)
 
 
+REPORT_YEARS_BACK = 3  # a certificate lasts three years: the reports its holder owes fall within them
+
+
 def annual_report_missed(year: int, as_of: date) -> Any:
-    """§3.3: valid on 31 December of Y−1, no report for Y−1 filed by D (one of unknown date counts as filed),
-    and D is after 31 May of Y."""
-    if as_of <= annual_report_due(year):
+    """§3.3 "one missed report flags a company at risk" (two, counted cumulatively, cancel it): holding a 高企
+    certificate on D that was also valid on 31 December of an earlier year Y′ whose report was due by 31 May of
+    Y′+1 before D, and none for Y′ filed by D (one of unknown date counts as filed)."""
+    owed = [y for y in range(as_of.year - REPORT_YEARS_BACK - 1, as_of.year) if annual_report_due(y + 1) < as_of]
+    if not owed:
         return false()
-    filed = select(AnnualReport.company_id).where(
-        AnnualReport.year == year - 1, or_(AnnualReport.filed_on.is_(None), AnnualReport.filed_on <= as_of))
-    return and_(metric_condition("hnte_valid", year - 1, date(year - 1, 12, 31)), ~Company.id.in_(filed))
+    years = union_all(*[select(literal(y, Integer).label("year"), literal(date(y, 12, 31), Date).label("dec31"))
+                        for y in owed]).subquery("owed")
+    held = aliased(Certification)
+    filed = exists().where(AnnualReport.company_id == held.company_id, AnnualReport.year == years.c.year,
+                           or_(AnnualReport.filed_on.is_(None), AnnualReport.filed_on <= as_of))
+    missed = (select(held.company_id).select_from(held).join(years, and_(
+        held.valid_from <= years.c.dec31, held.valid_until >= years.c.dec31))
+        .where(held.kind == HNTE, held.status != REVOKED, held.valid_from <= as_of, held.valid_until >= as_of, ~filed))
+    return Company.id.in_(missed)
 
 
 def tech_sme_lapsed(year: int, as_of: date) -> Any:
