@@ -68,6 +68,9 @@ def test_a_registration_revoked_for_the_year_rules_out_applying_again_that_year(
 def test_cli_unknown_code_exits_1_with_one_line(runner):
     result = runner.invoke(args=["companies", "eligibility", "91350100M000100Y43", "--json"])
     assert result.exit_code == 1 and "未找到" in result.output and len(result.output.strip().splitlines()) == 1
+    typo = runner.invoke(args=["companies", "eligibility", "91350100M000100Y4X", "--json"])  # check character Y4X
+    assert typo.exit_code == 1 and len(typo.output.strip().splitlines()) == 1
+    assert "未找到" in typo.output and "校验码应为 3" in typo.output, typo.output
 
 
 def test_cli_uses_the_configured_gazelle_parameters(make, runner):

@@ -386,7 +386,7 @@ def test_certifications_match_by_number_or_else_by_year_and_figures_by_year(make
     db.session.add(CompanyYear(company_id=company.id, year=2023, employees=50))
     db.session.commit()
     result = run({
-        "资质": [CERT_HEADERS, [A, "科小", "2023-0001", 2023, "", "", ""], [A, "高企", "GR1", "", "2022-11-01", "", "撤销"],
+        "资质": [CERT_HEADERS, [A, "科小", "2023-0001", 2023, "", "", ""], [A, "国家高新技术企业", "GR1", "", "2022-11-01", "", "撤销"],
                 [A, "科小", "", 2024, "", "", ""]],
         "年度数据": [FIGURE_HEADERS, [A, 2023, 60, 10, "", ""], [A, 2022, 40, 5, "", ""]],
     })

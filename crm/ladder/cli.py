@@ -23,11 +23,15 @@ def eligibility_command(uscc, year, as_json):
     from crm.clock import today
     from crm.ladder.service import eligibility_json
     from crm.models import Company
-    from crm.normalize import normalize_uscc
+    from crm.normalize import InvalidValue, normalize_uscc, validate_uscc
 
     code = normalize_uscc(uscc)
     company = db.session.scalar(select(Company).where(Company.uscc == code))
     if company is None:
+        try:
+            validate_uscc(uscc)
+        except InvalidValue as exc:  # a typo, most likely: say what is wrong with the code itself
+            fail(f"未找到统一社会信用代码为 {code or uscc} 的企业（{exc}）")
         fail(f"未找到统一社会信用代码为 {code or uscc} 的企业")
     out = eligibility_json(company, year or today().year, today())
     if as_json:

@@ -46,6 +46,7 @@ PREVIEW_ROWS = 10
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_COUNT = 2_000_000_000  # INTEGER
 KINDS_BY_LABEL = {"科技型中小企业": TECH_SME, "科小": TECH_SME, "高新技术企业": HNTE, "高企": HNTE,
+                  "国家高新技术企业": HNTE, "国家级高新技术企业": HNTE,  # as the certificate itself is headed
                   "瞪羚企业": GAZELLE, "瞪羚": GAZELLE, TECH_SME: TECH_SME, HNTE: HNTE, GAZELLE: GAZELLE}
 STATUS_BY_LABEL = {"有效": VALID, "撤销": REVOKED, "已撤销": REVOKED, "撤消": REVOKED, "已撤消": REVOKED,  # 撤消: a common variant
                    VALID: VALID, REVOKED: REVOKED}
