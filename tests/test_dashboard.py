@@ -354,6 +354,7 @@ def test_monthly_report_export(client, auth, make, data):
     response = client.get("/dashboard/report.xlsx?year=2023&as_of=2023-12-02")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.title == "2023年月报（截至2023-12-02）"
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:4] == ("区域", "有效高企数", "目标", "完成率")
     assert len(rows[0]) == 1 + 3 * len(METRICS)

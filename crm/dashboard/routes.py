@@ -201,7 +201,8 @@ def report():
             actual, target = figures[m]["actual"], figures[m]["target"]
             row += [actual, target, actual / target if target else None]
         rows.append(row)
-    content, mime = table_bytes("xlsx", columns, rows, title=_("%(y)s年月报", y=year))
+    # the sheet says its date itself: a file forwarded and renamed still tells what day it counts
+    content, mime = table_bytes("xlsx", columns, rows, title=_("%(y)s年月报（截至%(d)s）", y=year, d=as_of.isoformat()))
     record_export("report", "xlsx", len(rows), {"year": year, "as_of": as_of})
     db.session.commit()  # the download is in the 操作日志, like every export
     return attachment(content, mime, _("%(y)s年月报_截至%(d)s", y=year, d=as_of.isoformat()) + ".xlsx",
