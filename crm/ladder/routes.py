@@ -26,10 +26,10 @@ from crm.ladder.service import CHECK_LABELS, VERDICT_LABELS, application_date, c
     gazelle_params, load_facts, verdict
 from crm.ladder.shortlist import ELIGIBLE, POOLED, REASON_LABELS, ShortlistFilter, columns, shortlist, table_rows, \
     title
-from crm.models import Company, Pool, Round
+from crm.models import Company, Pool
 from crm.models.certification import KINDS, TECH_SME
 from crm.normalize import url_int
-from crm.rounds.service import applying_among, rounds_taking_applications
+from crm.rounds.service import applying_among, round_closing_next, rounds_taking_applications
 from crm.transfer.spreadsheet import table_bytes
 
 bp = Blueprint("ladder", __name__)
@@ -98,14 +98,13 @@ register_panel(order=10, template="ladder/_company_panel.html", context=eligibil
 # ---- shortlists ------------------------------------------------------------------------------------------------
 
 def _shortlist_filter(args) -> ShortlistFilter:
-    """The shortlist asked for; without a kind, that of the round open now that closes first (科小 if none)."""
+    """The shortlist asked for; without a kind, that of the round taking applications that closes first (科小 if
+    none)."""
     kind, year = TECH_SME, today().year
     if args.get("kind") in KINDS:
         kind = args["kind"]
-    elif (open_now := db.session.execute(
-            select(Round.kind, Round.year).where(Round.opens_on <= today(), Round.closes_on >= today())
-            .order_by(Round.closes_on, Round.id).limit(1)).first()) is not None:
-        kind, year = open_now
+    elif (next_round := round_closing_next(today())) is not None:
+        kind, year = next_round.kind, next_round.year
     officer = args.get("officer", "")
     return ShortlistFilter(kind=kind, year=_year(args.get("year"), year), scope=company_scope(current_user),
                            area_id=area_or_404(url_int(args.get("area"))),

@@ -334,6 +334,11 @@ def rounds_taking_applications(kind: str, year: int, on: date) -> list[Round]:
     return list(db.session.scalars(OPEN_ROUNDS.where(Round.kind == kind, Round.year == year), {"on": on}))
 
 
+def round_closing_next(on: date) -> Round | None:
+    """Of all rounds still taking applications on `on`, the one that closes first."""
+    return db.session.scalar(OPEN_ROUNDS.limit(1), {"on": on})
+
+
 def applying_among(company_ids: list[int], kind: str, year: int) -> set[int]:
     """Those of the companies with an open application for `kind` in a round of `year` (one query)."""
     if not company_ids:

@@ -301,8 +301,8 @@ def follow_up_new():
         200 if request.method == "GET" else 422
 
 
-def _follow_up_query(on: date) -> tuple[Select, str, str]:
-    """The follow-ups the list's filters choose, within the user's areas: (query, status, owner)."""
+def _follow_up_query(on: date) -> tuple[Select, str, str, int | None]:
+    """The follow-ups the list's filters choose, within the user's areas: (query, status, owner, company id)."""
     status = request.args.get("status") if request.args.get("status") in FOLLOW_UP_STATUSES else "open"
     owner = request.args.get("owner", "me" if current_user.can_edit and not current_user.is_admin else "")
     stmt = (select(FollowUp).join(FollowUp.company).where(company_scope(current_user))
@@ -322,15 +322,15 @@ def _follow_up_query(on: date) -> tuple[Select, str, str]:
         stmt = stmt.where(FollowUp.done_at.is_not(None)).order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
     else:
         stmt = stmt.order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
-    return stmt, status, owner
+    return stmt, status, owner, company_id
 
 
 @bp.route("/follow-ups/")
 def follow_ups():
-    stmt, status, owner = _follow_up_query(today())
+    stmt, status, owner, company_id = _follow_up_query(today())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     # What the export takes; an owner chosen as nobody in particular ("") too, or the export falls back to "me".
-    chosen = {"status": status, "owner": owner, "company": _company_arg(request.args)}
+    chosen = {"status": status, "owner": owner, "company": company_id}
     return render_template("visits/follow_ups.html", page=page, status=status, owner=owner, officers=_officers(),
                            chosen={k: v for k, v in chosen.items() if v or k == "owner"})
 
@@ -339,8 +339,7 @@ def follow_ups():
 def follow_ups_export():
     """The 跟进事项台账 of the list's filters, as .xlsx or .csv: follow-ups with a visit or without."""
     on = today()
-    stmt, status, owner = _follow_up_query(on)
-    company_id = _company_arg(request.args)
+    stmt, status, owner, company_id = _follow_up_query(on)
     follow_ups = db.session.scalars(stmt.options(joinedload(FollowUp.visit).load_only(Visit.visited_on))
                                     .options(contains_eager(FollowUp.company).joinedload(Company.district)))
     fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
